@@ -1,0 +1,25 @@
+"""Deliberate errors of accelsim: bad input found at the edge (config, network, data, CLI).
+
+Every message says where (file, key, layer), what was found and what was expected; the CLI prints
+it on one line and exits with status 2.
+"""
+
+
+class AccelsimError(Exception):
+    """Base class of every error accelsim raises on purpose."""
+
+
+class ConfigError(AccelsimError):
+    """An architecture or sweep YAML file (or a --set override) is invalid."""
+
+
+class NetworkError(AccelsimError):
+    """A network .npz file is missing, malformed or inconsistent."""
+
+
+class DataError(AccelsimError):
+    """A data set is missing, malformed or does not fit the network."""
+
+
+class UsageError(AccelsimError):
+    """A command-line option is invalid."""
