@@ -1,0 +1,167 @@
+"""The ``accelsim`` command: run | reproduce | train | device | inspect.
+
+Options are checked here and by the loaders at the edge; an ``AccelsimError`` prints one line on
+stderr and exits with status 2 (nothing written), any other exception is a bug (traceback, status 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from accelsim import __version__
+from accelsim.errors import AccelsimError, DataError, UsageError
+
+EXIT_BAD_INPUT = 2
+
+
+def _nonneg_int(text: str) -> int:
+    if not re.fullmatch(r"\d+", text):
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return int(text)
+
+
+def _pos_int(text: str) -> int:
+    value = _nonneg_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
+def load_workload(net, data: str | None):
+    """The images to classify: ``--data PATH`` if given, else the network's bundled test set."""
+    from accelsim.simulate import Workload
+
+    if data is None:
+        if net.test_x_packed is None:
+            raise UsageError("this network has no bundled test set: give one with --data PATH")
+        bits = np.unpackbits(net.test_x_packed, axis=1, count=net.n_inputs)
+        x = np.where(bits == 1, 1, -1).astype(np.int8)
+        return Workload(x_pm1=x, y=net.test_y, name=net.test_source or "bundled test set")
+    from accelsim.data import binarize, load_dataset
+
+    dataset = load_dataset(data)
+    x = binarize(dataset, net.input_threshold)
+    if x.shape[1] != net.n_inputs:
+        raise DataError(f"{data}: images have {x.shape[1]} features, the network takes {net.n_inputs}")
+    return Workload(x_pm1=x, y=np.asarray(dataset.y, dtype=np.int64), name=dataset.name)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from accelsim.config import load_arch
+    from accelsim.network import load_network
+    from accelsim.report import format_summary, summary_row, write_outputs
+    from accelsim.simulate import simulate
+
+    arch = load_arch(args.arch, args.set or ())
+    net = load_network(args.net)
+    workload = load_workload(net, args.data)
+    net_name = Path(args.net).stem
+    run_id = args.name or f"{arch.name}_{net_name}_seed{args.seed}"
+    if not re.fullmatch(r"[A-Za-z0-9_.+-]+", run_id):
+        raise UsageError(f"--name {run_id!r}: use letters, digits and _ . + - only")
+    result = simulate(arch, net, workload, seed=args.seed, repeats=args.repeats)
+    row = summary_row(result, run_id=run_id, arch=arch, net_name=net_name, dataset=workload.name,
+                      seed=args.seed)
+    extra = {"arch_file": str(args.arch), "net_file": str(args.net), "overrides": list(args.set or [])}
+    paths = write_outputs(Path(args.out), run_id, row, result, arch, extra)
+    if not args.quiet:
+        print(format_summary(row))
+        print("\nwrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from accelsim.reproduce import TARGETS
+
+    names = list(TARGETS) if args.names == ["all"] else args.names
+    unknown = [n for n in names if n not in TARGETS]
+    if unknown:
+        raise UsageError(f"unknown reproduction target(s) {', '.join(unknown)}; "
+                         f"known: {', '.join(sorted(TARGETS))}")
+    out = Path(args.out)
+    for name in names:
+        target = TARGETS[name]
+        print(f"== {name}: {target.summary} [{target.paper}]")
+        comparisons = target.run(out, args.quick, args.seed)
+        width = max([len(c.quantity) for c in comparisons] + [8])
+        print(f"  {'quantity':<{width}}  {'paper':>14}  {'accelsim':>14}")
+        for c in comparisons:
+            print(f"  {c.quantity:<{width}}  {c.paper:>14}  {c.ours:>14}")
+        print(f"  wrote {out / (name + '.csv')}, {out / (name + '.png')}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="accelsim",
+        description="Simulate MTJ (STT-MRAM) crossbar accelerators running binarized neural networks.")
+    parser.add_argument("--version", action="version", version=f"accelsim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run", help="program, age and evaluate one network on one architecture",
+        description="Program the network's weights into the architecture's MTJ cells, age them over "
+                    "the retention horizon and report accuracy and error rates (CSV + JSON).")
+    run.add_argument("--arch", required=True, metavar="YAML",
+                     help="architecture file (e.g. arch_configs/mixed_retention.yaml)")
+    run.add_argument("--net", required=True, metavar="NPZ",
+                     help="network file in accelsim's .npz format (e.g. workloads/mlp784.npz)")
+    run.add_argument("--data", metavar="PATH",
+                     help="test set instead of the network's bundled one: an IDX images file "
+                          "(labels beside it), a directory with an IDX pair, or a binarized .npz")
+    run.add_argument("--seed", type=_nonneg_int, default=0,
+                     help="run seed (integer >= 0, default 0); same seed, same results")
+    run.add_argument("--repeats", type=_pos_int, default=1,
+                     help="independent programming + ageing trials (default 1); the report gives "
+                          "their mean and standard deviation")
+    run.add_argument("--set", action="append", metavar="KEY=VALUE",
+                     help="override a config key, validated like the file, e.g. "
+                          "--set tile.rows=256 --set retention.horizon='1 year' (repeatable)")
+    run.add_argument("--out", default="results", metavar="DIR",
+                     help="directory for <run>.csv, <run>_timeline.csv and <run>.json "
+                          "(default results/)")
+    run.add_argument("--name", metavar="RUN", help="run name (default ARCH_NET_seedN)")
+    run.add_argument("--quiet", action="store_true", help="print nothing on success")
+    run.set_defaults(func=cmd_run)
+
+    rep = sub.add_parser(
+        "reproduce", help="regenerate the papers' key results beside the papers' numbers",
+        description="Run named reproductions of the papers' results; each writes DIR/NAME.csv and "
+                    "DIR/NAME.png and prints the paper's numbers beside accelsim's.")
+    rep.add_argument("names", nargs="+", metavar="NAME", help="targets to run, or 'all'")
+    rep.add_argument("--quick", action="store_true", help="fewer repeats/points (for CI)")
+    rep.add_argument("--seed", type=_nonneg_int, default=0, help="seed (default 0)")
+    rep.add_argument("--out", default="results/reproduce", metavar="DIR",
+                     help="output directory (default results/reproduce)")
+    rep.set_defaults(func=cmd_reproduce)
+
+    for module, hook in (("accelsim.train.command", "add_train_parser"),
+                         ("accelsim.device.command", "add_device_parser"),
+                         ("accelsim.inspect", "add_inspect_parser")):
+        try:
+            mod = __import__(module, fromlist=[hook])
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        getattr(mod, hook)(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except AccelsimError as exc:
+        print(f"accelsim: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,355 @@
+"""Architecture configuration: YAML -> frozen dataclasses in SI units, validated once, here.
+
+The loader is generic over dataclasses: a field's ``metadata["unit"]`` names its dimension (its YAML
+key is the field name without the unit suffix, and its YAML value a string with a unit); unknown,
+missing and mistyped keys raise ``ConfigError`` naming the file and the dotted key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from accelsim.errors import ConfigError
+from accelsim.units import BASE_UNITS, parse_quantity
+
+# Field-name suffix -> dimension; the YAML key drops the suffix ("t_pulse_s" <-> "t_pulse: 15 ns").
+_SUFFIX = {
+    "_ohm_m2": "Ohm.m2", "_m2": "m2", "_s": "s", "_v": "V", "_a": "A", "_ohm": "Ohm", "_j": "J",
+    "_w": "W", "_hz": "Hz", "_m": "m", "_f": "F", "_k": "K",
+}
+
+
+def quantity(doc: str, *, allow_zero: bool = False, **kw: Any) -> Any:
+    """A dimensional dataclass field; its unit is read from the field name's suffix.
+
+    Physical quantities must be positive; ``allow_zero`` admits 0 (e.g. a zero storage horizon).
+    """
+    return field(metadata={"doc": doc, "quantity": True, "allow_zero": allow_zero}, **kw)
+
+
+def param(doc: str, **kw: Any) -> Any:
+    """A dimensionless dataclass field (count, ratio, name)."""
+    return field(metadata={"doc": doc}, **kw)
+
+
+def dimension_of(f: dataclasses.Field) -> str | None:
+    """The unit dimension of a dataclass field (from metadata or its name's suffix), or None."""
+    if "unit" in f.metadata:
+        return f.metadata["unit"]
+    if not f.metadata.get("quantity"):
+        return None
+    for suffix, dim in _SUFFIX.items():
+        if f.name.endswith(suffix):
+            return dim
+    raise TypeError(f"quantity field {f.name!r} has no unit suffix")
+
+
+def yaml_key(f: dataclasses.Field) -> str:
+    """The YAML spelling of a field: its name without the unit suffix for dimensional fields."""
+    if dimension_of(f) is None:
+        return f.name
+    for suffix in _SUFFIX:
+        if f.name.endswith(suffix):
+            return f.name[: -len(suffix)]
+    return f.name
+
+
+class Invalid(ValueError):
+    """Raised by a dataclass's ``__post_init__``: ``key`` (relative, dotted) and what is wrong."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+# ----------------------------------------------------------------------------------------------
+# The architecture schema
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CellType:
+    """One kind of 1T-1MTJ cell: the MTJ's retention barriers.
+
+    Retention follows Neel-Arrhenius per state (002_ea6f7b7a5028ee47.txt; PHYSICS.md section 5).
+    """
+
+    delta_ap: float = param("thermal stability factor Delta of the AP (HRS) state, i.e. the barrier "
+                            "of the AP -> P retention flip; 0 < Delta <= 200")
+    delta_p: float | None = param("barrier of the P -> AP flip; null = never (002 neglects it)",
+                                  default=None)
+    tau0_s: float = quantity("attempt time tau0 of Neel-Arrhenius [s]", default=1e-9)
+
+    def __post_init__(self) -> None:
+        for name in ("delta_ap", "delta_p"):
+            value = getattr(self, name)
+            if value is not None and not 0 < value <= 200:
+                raise Invalid(name, f"value {value:g} out of range: expected 0 < Delta <= 200")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ColumnGroup:
+    """A share of a tile's columns built from one cell type."""
+
+    cell: str = param("name of a cell type defined under `cells`")
+    fraction: float = param("share of each tile's columns, 0 < fraction <= 1; shares sum to 1")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TileConfig:
+    """Crossbar tile geometry and its column mix."""
+
+    rows: int = param("word lines per tile (inputs per tile), >= 1")
+    cols: int = param("bit lines per tile (neurons per tile), >= 1")
+    columns: tuple[ColumnGroup, ...] = param(
+        "cell type per column, as shares; the most robust type last (it takes the HRS-heaviest "
+        "neurons when `mapping.sort_columns_by_hrs` is on)")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MappingConfig:
+    """How weights land in cells."""
+
+    convention: Literal["plus_one_ap", "plus_one_p"] = param(
+        "+1 weight stored as AP/HRS (`plus_one_ap`, default, as in 002_ea6f7b7a5028ee47.txt) or as "
+        "P/LRS (`plus_one_p`)", default="plus_one_ap")
+    sort_columns_by_hrs: bool = param(
+        "permute each layer's neurons so that those with the most HRS cells sit on the last "
+        "(most robust) column group, as in 002_ea6f7b7a5028ee47.txt", default=False)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WriteConfig:
+    """Programming of the weights: the probability that a cell write fails (stays in its old state)."""
+
+    model: Literal["constant_ber"] = param(
+        "`constant_ber`: every cell write fails with probability `ber` (no device model)",
+        default="constant_ber")
+    ber: float = param("per-cell write error probability, 0 <= ber <= 1", default=0.0)
+    initial_state: Literal["p", "ap", "random"] = param(
+        "cell state before programming: all P, all AP, or random (seeded)", default="random")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RetentionConfig:
+    """Storage after programming: the horizon and its steps (002 uses 10 years in 10 steps)."""
+
+    horizon_s: float = quantity("storage time simulated after programming [s]; 0 = no ageing",
+                                allow_zero=True)
+    n_steps: int = param("accuracy is evaluated after each of these equal steps, >= 1", default=10)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ArchConfig:
+    """An accelerator architecture: cell types, tiles, mapping, write and retention settings."""
+
+    name: str = param("short name used in run ids")
+    description: str = param("one line for humans", default="")
+    cells: dict[str, CellType] = param("cell types by name")
+    tile: TileConfig = param("tile geometry and column mix")
+    mapping: MappingConfig = param("weight <-> cell mapping", default_factory=MappingConfig)
+    write: WriteConfig = param("weight programming", default_factory=WriteConfig)
+    retention: RetentionConfig = param("ageing after programming")
+
+    def __post_init__(self) -> None:
+        for i, group in enumerate(self.tile.columns):
+            if group.cell not in self.cells:
+                raise Invalid(f"tile.columns.{i}.cell", f"unknown cell type {group.cell!r}; "
+                                                        f"defined: {', '.join(self.cells)}")
+        total = sum(g.fraction for g in self.tile.columns)
+        if abs(total - 1.0) > 1e-9:
+            raise Invalid("tile.columns", f"fractions sum to {total:g}, expected 1")
+
+
+# Checks on values that the type alone does not express: field name -> (predicate, expectation).
+_RANGE = {
+    "rows": (lambda v: v >= 1, ">= 1"),
+    "cols": (lambda v: v >= 1, ">= 1"),
+    "n_steps": (lambda v: v >= 1, ">= 1"),
+    "fraction": (lambda v: 0 < v <= 1, "0 < fraction <= 1"),
+    "ber": (lambda v: 0 <= v <= 1, "0 <= ber <= 1"),
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# The generic loader
+# ----------------------------------------------------------------------------------------------
+
+
+class _Where:
+    """Where a value came from, for error messages: the file and the dotted key."""
+
+    def __init__(self, source: str, key: str = "") -> None:
+        self.source, self.key = source, key
+
+    def child(self, name: str) -> _Where:
+        return _Where(self.source, f"{self.key}.{name}" if self.key else name)
+
+    def error(self, message: str) -> ConfigError:
+        where = f"{self.source}: key '{self.key}'" if self.key else self.source
+        return ConfigError(f"{where}: {message}")
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def build(cls: type, data: Any, where: _Where) -> Any:
+    """Build dataclass ``cls`` from a YAML mapping, converting unit strings and checking keys."""
+    if not isinstance(data, dict):
+        raise where.error(f"expected a mapping for {cls.__name__}, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {yaml_key(f): f for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), list(fields), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise where.child(str(key)).error(f"unknown key{hint}; allowed: {', '.join(fields)}")
+    kwargs = {}
+    for key, f in fields.items():
+        sub = where.child(key)
+        if key not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise sub.error("missing required key")
+            continue
+        kwargs[f.name] = _convert(hints[f.name], data[key], sub, dimension_of(f),
+                                  f.metadata.get("allow_zero", False))
+        rule = _RANGE.get(f.name)
+        if rule is not None and kwargs[f.name] is not None and not rule[0](kwargs[f.name]):
+            raise sub.error(f"value {data[key]!r} out of range: expected {rule[1]}")
+    try:
+        return cls(**kwargs)
+    except Invalid as exc:
+        raise where.child(exc.key).error(str(exc)) from None
+
+
+def _convert(tp: Any, value: Any, where: _Where, dimension: str | None,
+             allow_zero: bool = False) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _convert(inner, value, where, dimension, allow_zero)
+    if dimension is not None:
+        if not isinstance(value, str):
+            unit = BASE_UNITS[dimension][0]
+            raise where.error(f"expected a quantity with a unit, e.g. '{value} {unit}', got {value!r}")
+        try:
+            result = parse_quantity(value, dimension)
+        except ValueError as exc:
+            raise where.error(str(exc)) from None
+        if result < 0 or (result == 0 and not allow_zero):
+            expected = "non-negative" if allow_zero else "positive"
+            raise where.error(f"expected a {expected} quantity, got {value!r}")
+        return result
+    if origin is Literal:
+        if value not in args:
+            raise where.error(f"expected one of {', '.join(map(str, args))}, got {value!r}")
+        return value
+    if origin is dict:
+        if not isinstance(value, dict) or not value:
+            raise where.error("expected a non-empty mapping of names")
+        return {str(k): _convert(args[1], v, where.child(str(k)), None) for k, v in value.items()}
+    if origin is tuple:
+        if not isinstance(value, list) or not value:
+            raise where.error("expected a non-empty list")
+        return tuple(_convert(args[0], v, where.child(str(i)), None) for i, v in enumerate(value))
+    if dataclasses.is_dataclass(tp):
+        return build(tp, value, where)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise where.error(f"expected true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise where.error(f"expected an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise where.error(f"expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise where.error(f"expected a string, got {value!r}")
+        return value
+    raise TypeError(f"config field type {_type_name(tp)} is not supported by the loader")
+
+
+def _apply_override(data: dict, assignment: str) -> None:
+    """Apply ``dotted.key=value`` (value parsed as a YAML scalar) to the raw mapping."""
+    if "=" not in assignment:
+        raise ConfigError(f"--set {assignment!r}: expected key=value, e.g. tile.rows=256")
+    key, _, text = assignment.partition("=")
+    parts = key.strip().split(".")
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        value = text
+    node = data
+    for i, part in enumerate(parts[:-1]):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+            continue
+        if not isinstance(node, dict):
+            raise ConfigError(f"--set {key}: '{'.'.join(parts[:i])}' is not a mapping")
+        node = node.setdefault(part, {})
+    last = parts[-1]
+    if isinstance(node, list) and last.isdigit() and int(last) < len(node):
+        node[int(last)] = value
+    elif isinstance(node, dict):
+        node[last] = value
+    else:
+        raise ConfigError(f"--set {key}: cannot set a key inside a {type(node).__name__}")
+
+
+def read_yaml(path: str | Path) -> dict:
+    """Read a YAML mapping; a missing file or malformed YAML raises ConfigError naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such file")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{path}: malformed YAML{line}: {problem}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a YAML mapping at the top level")
+    return data
+
+
+def load_arch(path: str | Path, overrides: typing.Sequence[str] = ()) -> ArchConfig:
+    """Load and validate an architecture YAML file, with ``key=value`` overrides applied first.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the file and the dotted key: missing file, malformed YAML, unknown key,
+        missing key, wrong type, value out of range.
+    """
+    data = read_yaml(path)
+    for assignment in overrides:
+        _apply_override(data, assignment)
+    return build(ArchConfig, data, _Where(str(path)))
+
+
+def to_plain(obj: Any) -> Any:
+    """A dataclass tree as plain dicts/lists of SI floats (for the JSON report)."""
+    if dataclasses.is_dataclass(obj):
+        return {f.name: to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {k: to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_plain(v) for v in obj]
+    return obj

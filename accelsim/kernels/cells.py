@@ -1,0 +1,106 @@
+"""Per-cell stochastic kernels: programming with write failures, and retention flips over time.
+
+A cell state is uint8: 1 = AP (high resistance, HRS), 0 = P (low resistance, LRS). Random numbers are
+drawn by the wrappers from the run's named generators and passed in, so results are fixed by the seed
+and independent of how the cells are tiled.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+AP = np.uint8(1)
+P = np.uint8(0)
+
+
+@njit(cache=True)
+def _program(target, previous, p_fail_to_ap, p_fail_to_p, uniforms, out):
+    """out[k] = target[k] unless the cell had to switch and the write failed (u < p_fail).
+
+    A cell already in its target state is reinforced by the write and cannot fail. Arrays 1-D of one
+    length: target/previous/out uint8 (1 = AP), p_fail_* float64 probabilities, uniforms float64 in
+    [0, 1). Returns the number of failed switches.
+    """
+    failures = 0
+    for k in range(target.size):
+        if previous[k] == target[k]:
+            out[k] = target[k]
+        else:
+            p = p_fail_to_ap[k] if target[k] == 1 else p_fail_to_p[k]
+            if uniforms[k] < p:
+                out[k] = previous[k]
+                failures += 1
+            else:
+                out[k] = target[k]
+    return failures
+
+
+@njit(cache=True)
+def _retention_step(states, p_ap_to_p, p_p_to_ap, uniforms):
+    """Flip AP cells with probability p_ap_to_p[k] and P cells with p_p_to_ap[k], in place.
+
+    Arrays 1-D of one length (states uint8, probabilities and uniforms float64). Returns the number
+    of cells flipped AP -> P and P -> AP as a pair.
+    """
+    to_p = 0
+    to_ap = 0
+    for k in range(states.size):
+        if states[k] == 1:
+            if uniforms[k] < p_ap_to_p[k]:
+                states[k] = 0
+                to_p += 1
+        elif uniforms[k] < p_p_to_ap[k]:
+            states[k] = 1
+            to_ap += 1
+    return to_p, to_ap
+
+
+def _flat_f64(a: np.ndarray, n: int, name: str) -> np.ndarray:
+    a = np.ascontiguousarray(np.broadcast_to(np.asarray(a, dtype=np.float64), (n,)))
+    if a.size and (a.min() < 0 or a.max() > 1):
+        raise ValueError(f"{name} must be probabilities in [0, 1]")
+    return a
+
+
+def program_cells(target: np.ndarray, previous: np.ndarray, p_fail_to_ap, p_fail_to_p,
+                  rng: np.random.Generator) -> tuple[np.ndarray, int, int]:
+    """Write ``target`` states over ``previous`` ones with per-cell failure probabilities.
+
+    Parameters
+    ----------
+    target, previous : uint8 arrays of one shape (1 = AP, 0 = P).
+    p_fail_to_ap, p_fail_to_p : per-cell (same shape) or scalar probability that a P -> AP
+        (resp. AP -> P) switch fails, leaving the cell in its old state.
+    rng : the run's ``write`` stream.
+
+    Returns
+    -------
+    states : uint8 array of target's shape, the programmed cells.
+    n_switches : cells that had to switch.
+    n_failures : switches that failed.
+    """
+    target = np.ascontiguousarray(target, dtype=np.uint8).ravel()
+    previous = np.ascontiguousarray(previous, dtype=np.uint8).ravel()
+    if target.shape != previous.shape:
+        raise ValueError("target and previous states differ in size")
+    n = target.size
+    out = np.empty(n, dtype=np.uint8)
+    uniforms = rng.random(n)
+    failures = _program(target, previous, _flat_f64(p_fail_to_ap, n, "p_fail_to_ap"),
+                        _flat_f64(p_fail_to_p, n, "p_fail_to_p"), uniforms, out)
+    return out, int(np.count_nonzero(target != previous)), int(failures)
+
+
+def retention_step(states: np.ndarray, p_ap_to_p, p_p_to_ap, rng: np.random.Generator) -> tuple[int, int]:
+    """Age ``states`` (1-D uint8, modified in place) by one interval with per-cell flip probabilities.
+
+    Returns the numbers of AP -> P and P -> AP flips. ``rng`` is the run's ``retention`` stream.
+    """
+    if states.dtype != np.uint8 or states.ndim != 1 or not states.flags.c_contiguous:
+        raise TypeError("retention_step ages a contiguous 1-D uint8 state array in place")
+    n = states.size
+    uniforms = rng.random(n)
+    to_p, to_ap = _retention_step(states, _flat_f64(p_ap_to_p, n, "p_ap_to_p"),
+                                  _flat_f64(p_p_to_ap, n, "p_p_to_ap"), uniforms)
+    return int(to_p), int(to_ap)

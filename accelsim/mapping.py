@@ -1,0 +1,89 @@
+"""Network layers -> crossbar tiles: tile grid per layer, the column (and so cell type) of each neuron,
+and the weight <-> MTJ state convention (defined here once).
+
+A layer of n_in inputs and n_out neurons takes ceil(n_in / rows) x ceil(n_out / cols) tiles: row splits
+add their partial popcounts digitally, column splits concatenate. Neurons may be permuted across
+columns (the network computes the same function) so the HRS-heaviest land on the most robust cells.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from accelsim.config import ArchConfig, MappingConfig, TileConfig
+from accelsim.network import Network
+
+
+def weights_to_states(weights: np.ndarray, mapping: MappingConfig) -> np.ndarray:
+    """MTJ states (uint8, 1 = AP/HRS) that store +-1 ``weights`` under the configured convention."""
+    plus_one = np.asarray(weights) > 0
+    ap = plus_one if mapping.convention == "plus_one_ap" else ~plus_one
+    return ap.astype(np.uint8)
+
+
+def states_to_weight_bits(states: np.ndarray, mapping: MappingConfig) -> np.ndarray:
+    """Weight bits (bool, True = +1) read back from MTJ states under the configured convention."""
+    ap = np.asarray(states) == 1
+    return ap if mapping.convention == "plus_one_ap" else ~ap
+
+
+def column_types(tile: TileConfig) -> np.ndarray:
+    """Column-group index (int, into ``tile.columns``) of each of a tile's ``cols`` columns.
+
+    Groups take consecutive columns in the order listed; the counts are the largest-remainder rounding
+    of fraction x cols, so they always add up to cols.
+    """
+    shares = np.array([g.fraction for g in tile.columns]) * tile.cols
+    counts = np.floor(shares).astype(int)
+    remainder = tile.cols - counts.sum()
+    order = np.argsort(-(shares - counts), kind="stable")
+    counts[order[:remainder]] += 1
+    return np.repeat(np.arange(len(tile.columns)), counts)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LayerMap:
+    """Where one layer sits: its tile grid and the column group of each (logical) neuron."""
+
+    index: int
+    n_in: int
+    n_out: int
+    row_tiles: int
+    col_tiles: int
+    neuron_group: np.ndarray  # int (n_out,): column group of each neuron, index into tile.columns
+    neuron_slot: np.ndarray  # int (n_out,): physical column slot (tile_col * cols + column) per neuron
+
+    @property
+    def n_tiles(self) -> int:
+        return self.row_tiles * self.col_tiles
+
+
+def map_layer(index: int, weights: np.ndarray, arch: ArchConfig) -> LayerMap:
+    """Place one layer of +-1 weights (n_out, n_in) on tiles.
+
+    With ``mapping.sort_columns_by_hrs`` the neurons are ranked by their number of HRS cells and the
+    highest ranks take the slots whose column group comes last in ``tile.columns`` (002's sorting).
+    """
+    tile = arch.tile
+    n_out, n_in = weights.shape
+    row_tiles = math.ceil(n_in / tile.rows)
+    col_tiles = math.ceil(n_out / tile.cols)
+    slot_group = np.tile(column_types(tile), col_tiles)[:n_out]
+    if arch.mapping.sort_columns_by_hrs:
+        hrs = weights_to_states(weights, arch.mapping).sum(axis=1)
+        neurons_by_hrs = np.argsort(-hrs, kind="stable")
+        slots_by_robustness = np.argsort(-slot_group, kind="stable")
+        slot = np.empty(n_out, dtype=np.int64)
+        slot[neurons_by_hrs] = slots_by_robustness
+    else:
+        slot = np.arange(n_out, dtype=np.int64)
+    return LayerMap(index=index, n_in=n_in, n_out=n_out, row_tiles=row_tiles, col_tiles=col_tiles,
+                    neuron_group=slot_group[slot], neuron_slot=slot)
+
+
+def map_network(net: Network, arch: ArchConfig) -> tuple[LayerMap, ...]:
+    """Tile placement of every layer of ``net``."""
+    return tuple(map_layer(i, layer.weights, arch) for i, layer in enumerate(net.layers))

@@ -1,0 +1,116 @@
+"""Run results -> one summary row (CSV), a long-format timeline (CSV), and a JSON document.
+
+Column names carry their SI unit; the column order of ``SUMMARY_COLUMNS`` is part of the interface.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from accelsim import __version__
+from accelsim.config import ArchConfig, to_plain
+from accelsim.simulate import RunResult
+
+SUMMARY_COLUMNS = (
+    "run_id", "arch", "net", "dataset", "n_images", "seed", "repeats",
+    "accuracy_ideal", "accuracy_programmed", "accuracy_end_of_life",
+    "write_ber_measured", "retention_flips",
+    "accuracy_programmed_std", "accuracy_end_of_life_std", "weight_error_rate",
+    "retention_horizon_s", "n_cells", "n_tiles",
+)
+
+
+def _std(values: np.ndarray) -> float:
+    return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
+def summary_row(result: RunResult, *, run_id: str, arch: ArchConfig, net_name: str, dataset: str,
+                seed: int) -> dict:
+    """The run's summary as an ordered dict (keys in ``SUMMARY_COLUMNS`` order)."""
+    ber = result.n_write_failures / result.n_switches if result.n_switches else 0.0
+    row = {
+        "run_id": run_id, "arch": arch.name, "net": net_name, "dataset": dataset,
+        "n_images": result.n_images, "seed": seed, "repeats": result.repeats,
+        "accuracy_ideal": result.accuracy_ideal,
+        "accuracy_programmed": float(np.mean(result.accuracy_programmed)),
+        "accuracy_end_of_life": float(np.mean(result.accuracy_end_of_life)),
+        "write_ber_measured": ber,
+        "retention_flips": float(np.mean(result.retention_flips)),
+        "accuracy_programmed_std": _std(result.accuracy_programmed),
+        "accuracy_end_of_life_std": _std(result.accuracy_end_of_life),
+        "weight_error_rate": result.n_wrong_cells / (result.n_cells * result.repeats),
+        "retention_horizon_s": arch.retention.horizon_s,
+        "n_cells": result.n_cells,
+        "n_tiles": sum(lm.n_tiles for lm in result.layer_maps),
+    }
+    return {k: row[k] for k in SUMMARY_COLUMNS}
+
+
+def write_outputs(out_dir: Path, run_id: str, row: dict, result: RunResult, arch: ArchConfig,
+                  extra: dict) -> list[Path]:
+    """Write ``<run_id>.csv``, ``<run_id>_timeline.csv`` and ``<run_id>.json`` into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path = out_dir / f"{run_id}.csv"
+    timeline_path = out_dir / f"{run_id}_timeline.csv"
+    json_path = out_dir / f"{run_id}.json"
+    pd.DataFrame([row]).to_csv(csv_path, index=False)
+    timeline = result.timeline.copy()
+    timeline.insert(0, "run_id", run_id)
+    timeline.to_csv(timeline_path, index=False)
+    layers = [{"layer": lm.index, "n_in": lm.n_in, "n_out": lm.n_out, "row_tiles": lm.row_tiles,
+               "col_tiles": lm.col_tiles,
+               "neurons_per_column_group": np.bincount(lm.neuron_group,
+                                                       minlength=len(arch.tile.columns)).tolist()}
+              for lm in result.layer_maps]
+    doc = {"accelsim_version": __version__, "summary": row, **extra, "layers": layers,
+           "accuracy_programmed_per_repeat": result.accuracy_programmed.tolist(),
+           "accuracy_end_of_life_per_repeat": result.accuracy_end_of_life.tolist(),
+           "arch_config": to_plain(arch)}
+    json_path.write_text(json.dumps(doc, indent=2, default=_json_default) + "\n")
+    return [csv_path, timeline_path, json_path]
+
+
+def _json_default(obj):
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return float(obj)
+    raise TypeError(f"cannot write {type(obj).__name__} to JSON")
+
+
+def _si(value: float, unit: str) -> str:
+    """A value with an SI prefix for the terminal (e.g. 3.2e-12 J -> '3.20 pJ')."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g} {unit}"
+    if unit == "s" and value >= 86400:
+        return f"{value / (365.25 * 86400):.3g} years"
+    prefixes = [(1e-15, "f"), (1e-12, "p"), (1e-9, "n"), (1e-6, "u"), (1e-3, "m"), (1, ""), (1e3, "k")]
+    scale, prefix = prefixes[0]
+    for s, p in prefixes:
+        if abs(value) >= s:
+            scale, prefix = s, p
+    return f"{value / scale:.3g} {prefix}{unit}"
+
+
+def format_summary(row: dict) -> str:
+    """A readable multi-line summary of one run for the terminal."""
+    pct = lambda v: f"{100 * v:.2f} %"  # noqa: E731
+    lines = [
+        f"run          {row['run_id']}",
+        f"arch / net   {row['arch']} / {row['net']}   ({row['dataset']}, {row['n_images']} images)",
+        f"seed         {row['seed']}   repeats {row['repeats']}   cells {row['n_cells']:,}"
+        f"   tiles {row['n_tiles']}",
+        "",
+        f"accuracy     ideal {pct(row['accuracy_ideal'])}   programmed {pct(row['accuracy_programmed'])}"
+        f" (+- {pct(row['accuracy_programmed_std'])})",
+        f"             after {_si(row['retention_horizon_s'], 's')}: {pct(row['accuracy_end_of_life'])}"
+        f" (+- {pct(row['accuracy_end_of_life_std'])})",
+        f"errors       write BER {row['write_ber_measured']:.3g} (per switch)   wrong weights "
+        f"{row['weight_error_rate']:.3g}   retention flips {row['retention_flips']:,.1f} per repeat",
+    ]
+    return "\n".join(lines)
