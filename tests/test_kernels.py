@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+from scipy import stats
+
+import reference
+from accelsim.kernels.cells import program_cells, retention_step
+from accelsim.kernels.xnor import pack_bits, xnor_popcount
+
+
+@pytest.mark.parametrize("n_in", [1, 7, 63, 64, 65, 130])
+def test_xnor_popcount_equals_reference(rng, n_in):
+    x = np.where(rng.random((9, n_in)) < 0.5, 1, -1)
+    w = np.where(rng.random((5, n_in)) < 0.5, 1, -1)
+    got = xnor_popcount(pack_bits(x), pack_bits(w), n_in)
+    assert np.array_equal(got, reference.xnor_popcount(x, w))
+
+
+def test_program_equals_reference(rng):
+    n = 2000
+    target = (rng.random(n) < 0.5).astype(np.uint8)
+    previous = (rng.random(n) < 0.5).astype(np.uint8)
+    p_ap, p_p = rng.random(n), rng.random(n)
+    out, n_switch, n_fail = program_cells(target, previous, p_ap, p_p, np.random.default_rng(5))
+    expected = reference.program(target, previous, p_ap, p_p, np.random.default_rng(5).random(n))
+    assert np.array_equal(out, expected)
+    assert n_switch == np.count_nonzero(target != previous)
+    assert n_fail == np.count_nonzero(out != target)
+
+
+def test_retention_equals_reference(rng):
+    n = 2000
+    states = (rng.random(n) < 0.5).astype(np.uint8)
+    p_to_p, p_to_ap = rng.random(n), rng.random(n) * 0.1
+    before = states.copy()
+    expected = reference.retention_step(states, p_to_p, p_to_ap, np.random.default_rng(9).random(n))
+    to_p, to_ap = retention_step(states, p_to_p, p_to_ap, np.random.default_rng(9))
+    assert np.array_equal(states, expected)
+    assert to_p == np.count_nonzero((before == 1) & (expected == 0)) > 0
+    assert to_ap == np.count_nonzero((before == 0) & (expected == 1)) > 0
+
+
+def _binomial_interval(n: int, p: float, alpha: float = 1e-6) -> tuple[int, int]:
+    return int(stats.binom.ppf(alpha / 2, n, p)), int(stats.binom.isf(alpha / 2, n, p))
+
+
+@pytest.mark.parametrize("p", [1e-3, 0.05, 0.5])
+def test_write_failures_are_binomial(p):
+    """Monte Carlo failure count within the two-sided 1e-6 binomial interval of the probability."""
+    n = 200_000
+    target = np.ones(n, dtype=np.uint8)
+    previous = np.zeros(n, dtype=np.uint8)
+    _, n_switch, n_fail = program_cells(target, previous, p, 0.0, np.random.default_rng(11))
+    lo, hi = _binomial_interval(n_switch, p)
+    assert n_switch == n and lo <= n_fail <= hi
+
+
+def test_retention_flips_are_binomial_and_directional():
+    n = 200_000
+    states = np.zeros(n, dtype=np.uint8)
+    states[: n // 2] = 1
+    to_p, to_ap = retention_step(states, 0.02, 0.0, np.random.default_rng(3))
+    lo, hi = _binomial_interval(n // 2, 0.02)
+    assert lo <= to_p <= hi and to_ap == 0
+    assert int(states.sum()) == n // 2 - to_p
+
+
+def test_no_failure_at_zero_probability():
+    target = np.array([1, 0, 1, 0], dtype=np.uint8)
+    out, _, n_fail = program_cells(target, 1 - target, 0.0, 0.0, np.random.default_rng(0))
+    assert np.array_equal(out, target) and n_fail == 0
