@@ -11,10 +11,8 @@ import re
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from accelsim import __version__
-from accelsim.errors import AccelsimError, DataError, UsageError
+from accelsim.errors import AccelsimError, UsageError
 
 EXIT_BAD_INPUT = 2
 
@@ -32,30 +30,12 @@ def _pos_int(text: str) -> int:
     return value
 
 
-def load_workload(net, data: str | None):
-    """The images to classify: ``--data PATH`` if given, else the network's bundled test set."""
-    from accelsim.simulate import Workload
-
-    if data is None:
-        if net.test_x_packed is None:
-            raise UsageError("this network has no bundled test set: give one with --data PATH")
-        bits = np.unpackbits(net.test_x_packed, axis=1, count=net.n_inputs)
-        x = np.where(bits == 1, 1, -1).astype(np.int8)
-        return Workload(x_pm1=x, y=net.test_y, name=net.test_source or "bundled test set")
-    from accelsim.data import binarize, load_dataset
-
-    dataset = load_dataset(data)
-    x = binarize(dataset, net.input_threshold)
-    if x.shape[1] != net.n_inputs:
-        raise DataError(f"{data}: images have {x.shape[1]} features, the network takes {net.n_inputs}")
-    return Workload(x_pm1=x, y=np.asarray(dataset.y, dtype=np.int64), name=dataset.name)
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     from accelsim.config import load_arch
     from accelsim.network import load_network
     from accelsim.report import format_summary, summary_row, write_outputs
     from accelsim.simulate import simulate
+    from accelsim.workload import load_workload
 
     arch = load_arch(args.arch, args.set or ())
     net = load_network(args.net)

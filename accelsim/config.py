@@ -134,8 +134,10 @@ class WriteConfig:
         "`constant_ber`: every cell write fails with probability `ber` (no device model)",
         default="constant_ber")
     ber: float = param("per-cell write error probability, 0 <= ber <= 1", default=0.0)
-    initial_state: Literal["p", "ap", "random"] = param(
-        "cell state before programming: all P, all AP, or random (seeded)", default="random")
+    initial_state: Literal["p", "ap", "random", "complement"] = param(
+        "cell state before programming: all P, all AP, random (seeded), or the complement of the "
+        "weights (every cell must switch, so the weight error rate equals the write error rate)",
+        default="random")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

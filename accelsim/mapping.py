@@ -73,7 +73,7 @@ def map_layer(index: int, weights: np.ndarray, arch: ArchConfig) -> LayerMap:
     col_tiles = math.ceil(n_out / tile.cols)
     slot_group = np.tile(column_types(tile), col_tiles)[:n_out]
     if arch.mapping.sort_columns_by_hrs:
-        hrs = weights_to_states(weights, arch.mapping).sum(axis=1)
+        hrs = weights_to_states(weights, arch.mapping).sum(axis=1, dtype=np.int64)
         neurons_by_hrs = np.argsort(-hrs, kind="stable")
         slots_by_robustness = np.argsort(-slot_group, kind="stable")
         slot = np.empty(n_out, dtype=np.int64)

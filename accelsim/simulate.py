@@ -18,15 +18,7 @@ from accelsim.config import ArchConfig
 from accelsim.kernels.xnor import pack_bits
 from accelsim.mapping import LayerMap, map_network
 from accelsim.network import Network, reference_predict
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Workload:
-    """The images a run classifies: +-1 inputs (n_images, n_in) int8, labels, and where they came from."""
-
-    x_pm1: np.ndarray
-    y: np.ndarray
-    name: str
+from accelsim.workload import Workload
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -66,7 +58,8 @@ def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 
     for r in range(repeats):
         states = []
         for lm, layer in zip(maps, net.layers):
-            before = crossbar.initial_states(arch, lm, rngs.stream(seed, "variation", r, lm.index))
+            init_rng = rngs.stream(seed, "variation", r, lm.index)
+            before = crossbar.initial_states(layer.weights, arch, lm, init_rng)
             cells, stats = crossbar.program_layer(layer.weights, before, arch, lm,
                                                   rngs.stream(seed, "write", r, lm.index))
             states.append(cells)

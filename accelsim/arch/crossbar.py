@@ -38,10 +38,13 @@ def _per_cell(values_per_group: np.ndarray, lm: LayerMap) -> np.ndarray:
     return np.repeat(values_per_group[lm.neuron_group], lm.n_in)
 
 
-def initial_states(arch: ArchConfig, lm: LayerMap, rng: np.random.Generator) -> np.ndarray:
+def initial_states(weights: np.ndarray, arch: ArchConfig, lm: LayerMap,
+                   rng: np.random.Generator) -> np.ndarray:
     """Cell states before programming, as the config's ``write.initial_state`` says."""
     n = lm.n_out * lm.n_in
     kind = arch.write.initial_state
+    if kind == "complement":
+        return 1 - weights_to_states(weights, arch.mapping).ravel()
     if kind == "random":
         return (rng.random(n) < 0.5).astype(np.uint8)
     return np.full(n, 1 if kind == "ap" else 0, dtype=np.uint8)

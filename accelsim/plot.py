@@ -1,0 +1,45 @@
+"""matplotlib figures from result tables (PNG, and SVG beside it on request); headless (Agg)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def save_figure(path: Path, table: pd.DataFrame, *, x: str, y: str, yerr: str | None = None,
+                hue: str | None = None, logx: bool = False, logy: bool = False,
+                xlabel: str | None = None, ylabel: str | None = None, title: str = "",
+                svg: bool = False) -> list[Path]:
+    """Plot ``y`` against ``x`` (one line per value of ``hue``) and write it to ``path``."""
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    groups = table.groupby(hue, sort=True) if hue else [(None, table)]
+    for label, part in groups:
+        part = part.sort_values(x)
+        err = part[yerr] if yerr else None
+        ax.errorbar(part[x], part[y], yerr=err, marker="o", capsize=3,
+                    label=f"{hue} = {label}" if hue else None)
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel or x)
+    ax.set_ylabel(ylabel or y)
+    if title:
+        ax.set_title(title, fontsize=10)
+    if hue:
+        ax.legend(fontsize=8)
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    written = [path]
+    if svg:
+        fig.savefig(path.with_suffix(".svg"))
+        written.append(path.with_suffix(".svg"))
+    plt.close(fig)
+    return written

@@ -1,0 +1,66 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from accelsim.config import load_arch
+from accelsim.network import reference_predict
+from accelsim.simulate import simulate
+from accelsim.workload import Workload
+from conftest import make_tiny_network
+
+
+def _workload(net, rng, n=80):
+    x = np.where(rng.random((n, net.n_inputs)) < 0.5, 1, -1).astype(np.int8)
+    return Workload(x_pm1=x, y=reference_predict(net, x), name="labels = ideal predictions")
+
+
+@pytest.mark.parametrize("rows, cols", [(7, 5), (3, 2), (64, 64), (1, 1)])
+def test_zero_error_rates_reproduce_the_reference_exactly(tiny_arch_path, rng, rows, cols):
+    """All error rates zero: every tiling computes the reference inference, image for image."""
+    net = make_tiny_network(rng)
+    arch = load_arch(tiny_arch_path, [f"tile.rows={rows}", f"tile.cols={cols}", "write.ber=0",
+                                      "retention.horizon=0 s"])
+    wl = _workload(net, rng)
+    res = simulate(arch, net, wl, seed=3, repeats=2)
+    assert res.accuracy_ideal == 1.0
+    assert np.all(res.accuracy_programmed == 1.0) and np.all(res.accuracy_end_of_life == 1.0)
+    assert res.n_write_failures == 0 and res.n_wrong_cells == 0
+
+
+def test_same_seed_same_results_and_seed_matters(tiny_arch_path, rng):
+    net = make_tiny_network(rng, shape=(40, 30, 10))
+    arch = load_arch(tiny_arch_path, ["write.ber=0.2", "retention.horizon=100 years"])
+    wl = _workload(net, rng)
+    a = simulate(arch, net, wl, seed=5, repeats=2)
+    b = simulate(arch, net, wl, seed=5, repeats=2)
+    c = simulate(arch, net, wl, seed=6, repeats=2)
+    pd.testing.assert_frame_equal(a.timeline, b.timeline)
+    assert a.n_write_failures == b.n_write_failures
+    assert not a.timeline.equals(c.timeline)
+
+
+def test_write_failures_match_the_configured_ber(tiny_arch_path, rng):
+    net = make_tiny_network(rng, shape=(200, 100, 10))
+    arch = load_arch(tiny_arch_path, ["write.ber=0.1", "retention.horizon=0 s"])
+    res = simulate(arch, net, _workload(net, rng, 8), seed=0, repeats=3)
+    p_hat = res.n_write_failures / res.n_switches
+    sigma = np.sqrt(0.1 * 0.9 / res.n_switches)
+    assert abs(p_hat - 0.1) < 5 * sigma
+    assert res.n_wrong_cells == res.n_write_failures
+
+
+def test_retention_flips_only_hrs_cells_and_low_delta_more(tiny_arch_path, rng):
+    """002: AP (HRS) cells flip to P; Delta 40 columns lose most of their AP cells in 10 years while
+    Delta 60 columns keep theirs (PHYSICS.md section 5: 0.74 vs 2.8e-9)."""
+    net = make_tiny_network(rng, shape=(300, 50, 10))
+    arch = load_arch(tiny_arch_path, ["tile.rows=300", "tile.cols=50"])
+    res = simulate(arch, net, _workload(net, rng, 8), seed=1)
+    tl = res.timeline
+    assert (tl["flips_p_to_ap"] == 0).all()
+    assert tl["hrs_cells"].is_monotonic_decreasing
+    assert tl["flips_total"].iloc[-1] == tl["hrs_cells"].iloc[0] - tl["hrs_cells"].iloc[-1]
+    hrs_weak = sum(int((layer.weights[lm.neuron_group == 0] > 0).sum())
+                   for layer, lm in zip(net.layers, res.layer_maps))
+    expected = 0.74 * hrs_weak  # the Delta-60 columns contribute ~1e-9 of theirs
+    flips = tl["flips_total"].iloc[-1]
+    assert flips == pytest.approx(expected, rel=0.1)
