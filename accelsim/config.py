@@ -297,6 +297,20 @@ def load_arch(path: str | Path, overrides: typing.Sequence[str] = ()) -> ArchCon
     return build(ArchConfig, data, _Where(str(path)))
 
 
+def load_yaml_as(cls: type, path: str | Path, overrides: typing.Sequence[str] = ()) -> Any:
+    """Load any config dataclass (a technology file, an MTJ preset, a sweep spec) from a YAML file,
+    with the same unit conversion, key checks and one-line errors as the architecture."""
+    data = read_yaml(path)
+    for assignment in overrides:
+        _apply_override(data, assignment)
+    return build(cls, data, _Where(str(path)))
+
+
+def build_from_mapping(cls: type, data: Any, source: str, key: str = "") -> Any:
+    """Build a config dataclass from an already-parsed mapping; errors name ``source`` and ``key``."""
+    return build(cls, data, _Where(source, key))
+
+
 def to_plain(obj: Any) -> Any:
     """A dataclass tree as plain dicts/lists of SI floats (for the JSON report)."""
     if dataclasses.is_dataclass(obj):
