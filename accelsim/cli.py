@@ -76,6 +76,42 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from accelsim.sweep import check_workers, load_spec, run_sweep, timeline_path
+
+    spec = load_spec(args.spec)
+    workers = 1 if args.scheduler else check_workers(args.workers)
+    out = Path(args.out) if args.out else Path("results") / f"{spec.name}.csv"
+    frame = run_sweep(spec, out, workers=workers, scheduler=args.scheduler, resume=args.resume,
+                      progress=not args.quiet)
+    if not args.quiet:
+        print(f"{len(frame)} runs -> {out} (+ {timeline_path(out)})")
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from accelsim.plot import save_figure
+
+    path = Path(args.csv)
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    table = pd.read_csv(path)
+    for column in (args.x, args.y, args.hue):
+        if column is not None and column not in table.columns:
+            raise UsageError(f"{path}: no column {column!r}; columns: {', '.join(table.columns)}")
+    keys = [k for k in (args.x, args.hue) if k]
+    summary = table.groupby(keys, sort=True)[args.y].agg(["mean", "std", "count"]).reset_index()
+    summary["std"] = summary["std"].fillna(0.0)
+    out = Path(args.out) if args.out else path.with_name(f"{path.stem}_{args.y}_vs_{args.x}.png")
+    written = save_figure(out, summary, x=args.x, y="mean", yerr="std", hue=args.hue,
+                          logx=args.logx, logy=args.logy, xlabel=args.x, ylabel=args.y,
+                          title=f"{path.stem}: mean +- std over repeats", svg=True)
+    print("wrote " + ", ".join(map(str, written)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="accelsim",
@@ -119,6 +155,34 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", default="results/reproduce", metavar="DIR",
                      help="output directory (default results/reproduce)")
     rep.set_defaults(func=cmd_reproduce)
+
+    sw = sub.add_parser(
+        "sweep", help="run a sweep spec (grid/zip axes over config keys) into one CSV",
+        description="Run every point of a sweep spec, in-process or on a Dask cluster, streaming one "
+                    "row per run and repeat into a CSV (and a timeline CSV beside it).")
+    sw.add_argument("spec", metavar="SPEC.yaml", help="sweep spec (see arch_configs/sweeps/)")
+    sw.add_argument("--out", metavar="CSV", help="output CSV (default results/<spec name>.csv)")
+    sw.add_argument("--workers", type=_pos_int, default=None,
+                    help="local Dask worker processes (default: one per CPU core; 1 runs in-process)")
+    sw.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                    help="run on an existing Dask cluster instead of a local one")
+    sw.add_argument("--resume", action="store_true",
+                    help="keep the runs already in the CSV and run only the missing ones")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    sw.set_defaults(func=cmd_sweep)
+
+    pl = sub.add_parser("plot", help="plot a column of a result CSV against a swept key",
+                        description="Plot the mean (+- std over repeats) of a CSV column against "
+                                    "another; writes PNG and SVG.")
+    pl.add_argument("csv", metavar="CSV", help="a sweep or run CSV")
+    pl.add_argument("--x", required=True, metavar="KEY", help="column for the x axis (e.g. write.ber)")
+    pl.add_argument("--y", required=True, metavar="COLUMN",
+                    help="column for the y axis; its unit is its suffix (e.g. accuracy_end_of_life)")
+    pl.add_argument("--hue", metavar="KEY", help="one line per value of this column")
+    pl.add_argument("--logx", action="store_true", help="logarithmic x axis")
+    pl.add_argument("--logy", action="store_true", help="logarithmic y axis")
+    pl.add_argument("--out", metavar="PNG", help="output file (default beside the CSV)")
+    pl.set_defaults(func=cmd_plot)
 
     for module, hook in (("accelsim.train.command", "add_train_parser"),
                          ("accelsim.device.command", "add_device_parser"),

@@ -238,16 +238,22 @@ def _convert(tp: Any, value: Any, where: _Where, dimension: str | None,
     raise TypeError(f"config field type {_type_name(tp)} is not supported by the loader")
 
 
-def _apply_override(data: dict, assignment: str) -> None:
-    """Apply ``dotted.key=value`` (value parsed as a YAML scalar) to the raw mapping."""
-    if "=" not in assignment:
-        raise ConfigError(f"--set {assignment!r}: expected key=value, e.g. tile.rows=256")
-    key, _, text = assignment.partition("=")
+Override = str | tuple[str, Any]
+
+
+def _apply_override(data: dict, override: Override) -> None:
+    """Apply ``"dotted.key=value"`` (value parsed as a YAML scalar) or ``(dotted_key, value)``."""
+    if isinstance(override, tuple):
+        key, value = override
+    else:
+        if "=" not in override:
+            raise ConfigError(f"--set {override!r}: expected key=value, e.g. tile.rows=256")
+        key, _, text = override.partition("=")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            value = text
     parts = key.strip().split(".")
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        value = text
     node = data
     for i, part in enumerate(parts[:-1]):
         if isinstance(node, list) and part.isdigit() and int(part) < len(node):
@@ -282,8 +288,9 @@ def read_yaml(path: str | Path) -> dict:
     return data
 
 
-def load_arch(path: str | Path, overrides: typing.Sequence[str] = ()) -> ArchConfig:
-    """Load and validate an architecture YAML file, with ``key=value`` overrides applied first.
+def load_arch(path: str | Path, overrides: typing.Sequence[Override] = ()) -> ArchConfig:
+    """Load and validate an architecture YAML file, with overrides (``"key=value"`` strings or
+    ``(key, value)`` pairs) applied to the raw YAML first.
 
     Raises
     ------
@@ -297,7 +304,7 @@ def load_arch(path: str | Path, overrides: typing.Sequence[str] = ()) -> ArchCon
     return build(ArchConfig, data, _Where(str(path)))
 
 
-def load_yaml_as(cls: type, path: str | Path, overrides: typing.Sequence[str] = ()) -> Any:
+def load_yaml_as(cls: type, path: str | Path, overrides: typing.Sequence[Override] = ()) -> Any:
     """Load any config dataclass (a technology file, an MTJ preset, a sweep spec) from a YAML file,
     with the same unit conversion, key checks and one-line errors as the architecture."""
     data = read_yaml(path)

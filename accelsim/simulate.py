@@ -40,8 +40,12 @@ class RunResult:
 
 
 def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 0,
-             repeats: int = 1) -> RunResult:
-    """Run ``net`` on ``arch`` over ``workload``: program, evaluate, age in steps, evaluate."""
+             repeats: int = 1, first_repeat: int = 0) -> RunResult:
+    """Run ``net`` on ``arch`` over ``workload``: program, evaluate, age in steps, evaluate.
+
+    Repeats ``first_repeat .. first_repeat + repeats - 1`` are run; repeat r draws from the seed's
+    streams keyed by r, so repeat 3 of one run equals ``simulate(..., repeats=1, first_repeat=3)``.
+    """
     if workload.x_pm1.shape[1] != net.n_inputs:
         raise ValueError("workload input size does not match the network")
     maps = map_network(net, arch)
@@ -55,7 +59,7 @@ def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 
     acc_prog, acc_eol, flips_total = [], [], []
     n_switches = n_failures = n_wrong = 0
     rows = []
-    for r in range(repeats):
+    for r in range(first_repeat, first_repeat + repeats):
         states = []
         for lm, layer in zip(maps, net.layers):
             init_rng = rngs.stream(seed, "variation", r, lm.index)
