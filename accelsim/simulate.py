@@ -39,6 +39,13 @@ class RunResult:
     layer_maps: tuple[LayerMap, ...]
 
 
+def _accuracy(net: Network, arch: ArchConfig, maps: tuple[LayerMap, ...], states: list[np.ndarray],
+              x_words: np.ndarray, y: np.ndarray) -> float:
+    """Test accuracy of the weights the cells hold now."""
+    words = [crossbar.stored_weight_words(s, arch, lm) for s, lm in zip(states, maps)]
+    return float(np.mean(crossbar.infer(net, words, x_words) == y))
+
+
 def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 0,
              repeats: int = 1, first_repeat: int = 0) -> RunResult:
     """Run ``net`` on ``arch`` over ``workload``: program, evaluate, age in steps, evaluate.
@@ -71,11 +78,7 @@ def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 
             n_failures += stats.n_failures
             n_wrong += stats.n_wrong
 
-        def accuracy() -> float:
-            words = [crossbar.stored_weight_words(s, arch, lm) for s, lm in zip(states, maps)]
-            return float(np.mean(crossbar.infer(net, words, x_words) == y))
-
-        acc = accuracy()
+        acc = _accuracy(net, arch, maps, states, x_words, y)
         acc_prog.append(acc)
         flips_to_p = flips_to_ap = 0
         rows.append((r, 0, 0.0, acc, 0, 0, 0, sum(int(s.sum()) for s in states)))
@@ -86,7 +89,7 @@ def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 
                     to_p, to_ap = crossbar.age_layer(s, p_to_p, p_to_ap, g)
                     flips_to_p += to_p
                     flips_to_ap += to_ap
-                acc = accuracy()
+                acc = _accuracy(net, arch, maps, states, x_words, y)
                 rows.append((r, step, step * dt_s, acc, flips_to_p + flips_to_ap, flips_to_p,
                              flips_to_ap, sum(int(s.sum()) for s in states)))
         acc_eol.append(acc)

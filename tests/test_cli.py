@@ -6,11 +6,11 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TINY_ARCH, write_yaml
 
 from accelsim import __version__
 from accelsim.cli import main
 from accelsim.report import SUMMARY_COLUMNS
-from conftest import TINY_ARCH, write_yaml
 
 
 def _run(args, capsys):
@@ -84,8 +84,9 @@ def test_bad_inputs_give_one_line_and_exit_2(tmp_path, tiny_arch_path, tiny_net_
     elif case == "non_pm1_weights":
         net = str(_bad_net(tmp_path, tiny_net_path, layer0_weights=np.zeros((12, 20), np.int8)))
     elif case == "wrong_input_size":
-        from accelsim.data import load_dataset, save_binarized
         from conftest import ROOT
+
+        from accelsim.data import load_dataset, save_binarized
         ds = load_dataset(ROOT / "workloads" / "mnist_test.npz")  # 784 features, not 20
         path = tmp_path / "d.npz"
         save_binarized(path, ds, 0.5, "test")

@@ -1,8 +1,8 @@
 import pytest
+from conftest import ROOT, TINY_ARCH, write_yaml
 
 from accelsim.config import load_arch
 from accelsim.errors import ConfigError
-from conftest import ROOT, TINY_ARCH, write_yaml
 
 
 def test_shipped_configs_load_with_si_units():

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
+import reference
 from scipy import stats
 
-import reference
 from accelsim.kernels.cells import program_cells, retention_step
 from accelsim.kernels.xnor import pack_bits, xnor_popcount
 

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
+from conftest import make_tiny_network
 
 from accelsim.errors import NetworkError
 from accelsim.network import load_network, reference_predict, save_network
-from conftest import ROOT, make_tiny_network
 
 
 def _arrays(path):

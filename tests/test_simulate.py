@@ -1,12 +1,12 @@
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import make_tiny_network
 
 from accelsim.config import load_arch
 from accelsim.network import reference_predict
 from accelsim.simulate import simulate
 from accelsim.workload import Workload
-from conftest import make_tiny_network
 
 
 def _workload(net, rng, n=80):

@@ -7,9 +7,9 @@ The paper's numbers live in the target modules (as what we compare to), never in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
