@@ -98,6 +98,9 @@ class RetentionConfig:
     horizon_s: float = quantity("storage time simulated after programming [s]; 0 = no ageing",
                                 allow_zero=True)
     n_steps: int = param("accuracy is evaluated after each of these equal steps, >= 1", default=10)
+    layers: Literal["all", "first"] = param(
+        "which layers' cells age: `all`, or `first` (002 injects retention faults in its first "
+        "array A_1 only)", default="all")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -46,6 +46,11 @@ def _accuracy(net: Network, arch: ArchConfig, maps: tuple[LayerMap, ...], states
     return float(np.mean(crossbar.infer(net, words, x_words) == y))
 
 
+def _hrs(states: list[np.ndarray], aged: tuple[LayerMap, ...]) -> int:
+    """AP (HRS) cells in the layers subject to retention."""
+    return sum(int(s.sum()) for s in states[: len(aged)])
+
+
 def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 0,
              repeats: int = 1, first_repeat: int = 0) -> RunResult:
     """Run ``net`` on ``arch`` over ``workload``: program, evaluate, age in steps, evaluate.
@@ -61,7 +66,8 @@ def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 
     accuracy_ideal = float(np.mean(reference_predict(net, workload.x_pm1) == y))
     n_steps = arch.retention.n_steps
     dt_s = arch.retention.horizon_s / n_steps
-    p_flip = [crossbar.retention_probabilities(arch, lm, dt_s) for lm in maps] if dt_s > 0 else None
+    aged = maps[:1] if arch.retention.layers == "first" else maps
+    p_flip = [crossbar.retention_probabilities(arch, lm, dt_s) for lm in aged] if dt_s > 0 else None
 
     acc_prog, acc_eol, flips_total = [], [], []
     n_switches = n_failures = n_wrong = 0
@@ -81,9 +87,9 @@ def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 
         acc = _accuracy(net, arch, maps, states, x_words, y)
         acc_prog.append(acc)
         flips_to_p = flips_to_ap = 0
-        rows.append((r, 0, 0.0, acc, 0, 0, 0, sum(int(s.sum()) for s in states)))
+        rows.append((r, 0, 0.0, acc, 0, 0, 0, _hrs(states, aged)))
         if p_flip is not None:
-            age_rngs = [rngs.stream(seed, "retention", r, lm.index) for lm in maps]
+            age_rngs = [rngs.stream(seed, "retention", r, lm.index) for lm in aged]
             for step in range(1, n_steps + 1):
                 for s, (p_to_p, p_to_ap), g in zip(states, p_flip, age_rngs):
                     to_p, to_ap = crossbar.age_layer(s, p_to_p, p_to_ap, g)
@@ -91,7 +97,7 @@ def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 
                     flips_to_ap += to_ap
                 acc = _accuracy(net, arch, maps, states, x_words, y)
                 rows.append((r, step, step * dt_s, acc, flips_to_p + flips_to_ap, flips_to_p,
-                             flips_to_ap, sum(int(s.sum()) for s in states)))
+                             flips_to_ap, _hrs(states, aged)))
         acc_eol.append(acc)
         flips_total.append(flips_to_p + flips_to_ap)
 

@@ -23,15 +23,15 @@ from accelsim.report import summary_row
 from accelsim.simulate import simulate
 from accelsim.workload import Workload, load_workload
 
-_SPEC_KEYS = ("name", "description", "arch", "net", "data", "repeats", "seeds", "grid", "zip")
+_SPEC_KEYS = ("name", "description", "arch", "net", "data", "repeats", "seeds", "set", "grid", "zip")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SweepSpec:
     """A sweep: a base architecture and network, axes over dotted config keys, repeats and seeds.
 
-    ``grid`` axes form a cartesian product; ``zip`` axes advance in lock-step (equal lengths) and are
-    crossed with the grid. Paths are resolved relative to the spec file.
+    ``set`` fixes keys for every point; ``grid`` axes form a cartesian product; ``zip`` axes advance
+    in lock-step (equal lengths) and are crossed with the grid. Paths are relative to the spec file.
     """
 
     name: str
@@ -41,6 +41,7 @@ class SweepSpec:
     data: Path | None
     repeats: int
     seeds: tuple[int, ...]
+    fixed: tuple[tuple[str, Any], ...]
     grid: tuple[tuple[str, tuple[Any, ...]], ...]
     zipped: tuple[tuple[str, tuple[Any, ...]], ...]
 
@@ -92,10 +93,14 @@ def load_spec(path: str | Path) -> SweepSpec:
     if len({len(v) for _, v in zipped}) > 1:
         raise ConfigError(f"{path}: key 'zip': lists must have equal lengths, got "
                           + ", ".join(f"{k}: {len(v)}" for k, v in zipped))
+    fixed = raw.get("set") or {}
+    if not isinstance(fixed, dict):
+        raise ConfigError(f"{path}: key 'set': expected a mapping of dotted config keys to values")
     base = path.parent
     spec = SweepSpec(
         name=str(raw.get("name", path.stem)), path=path, arch=base / raw["arch"], net=base / raw["net"],
         data=base / raw["data"] if raw.get("data") else None, repeats=repeats, seeds=tuple(seeds),
+        fixed=tuple((str(k), v) for k, v in fixed.items()),
         grid=_axes(raw.get("grid"), "grid", path), zipped=zipped)
     if len(set(spec.axes)) != len(spec.axes):
         raise ConfigError(f"{path}: a key is swept twice: {', '.join(spec.axes)}")
@@ -121,7 +126,7 @@ def expand(spec: SweepSpec) -> list[SweepPoint]:
 
 def point_arch(spec: SweepSpec, point: SweepPoint) -> ArchConfig:
     try:
-        return load_arch(spec.arch, point.values)
+        return load_arch(spec.arch, spec.fixed + point.values)
     except ConfigError as exc:
         raise ConfigError(f"{spec.path}: point {point.index} ({_describe(point)}): {exc}") from None
 
