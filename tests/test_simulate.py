@@ -64,3 +64,16 @@ def test_retention_flips_only_hrs_cells_and_low_delta_more(tiny_arch_path, rng):
     expected = 0.74 * hrs_weak  # the Delta-60 columns contribute ~1e-9 of theirs
     flips = tl["flips_total"].iloc[-1]
     assert flips == pytest.approx(expected, rel=0.1)
+
+
+def test_first_layer_only_ageing_leaves_later_layers_alone(tiny_arch_path, rng):
+    """002's protocol: retention faults in the first array only."""
+    net = make_tiny_network(rng, shape=(300, 50, 10))
+    arch = load_arch(tiny_arch_path, ["tile.rows=300", "tile.cols=50", "retention.layers=first",
+                                      "retention.horizon=1000 years"])
+    res = simulate(arch, net, _workload(net, rng, 8), seed=2)
+    first_hrs = int((net.hidden[0].weights > 0).sum())
+    assert res.timeline["hrs_cells"].iloc[0] == first_hrs  # only A_1 is counted
+    weak = net.hidden[0].weights[res.layer_maps[0].neuron_group == 0] > 0
+    # Delta 40 over 1000 years: every weak AP cell flips; Delta 60 cells essentially never.
+    assert res.timeline["flips_total"].iloc[-1] == int(weak.sum())

@@ -38,6 +38,15 @@ def test_expansion_order_and_counts(tmp_path, tiny_arch_path, tiny_net_path):
     assert dict(points[4].values)["retention.horizon"] == "30 years"
 
 
+def test_fixed_keys_apply_to_every_point(tmp_path, tiny_arch_path, tiny_net_path):
+    from accelsim.sweep import point_arch
+
+    spec = load_spec(_spec(tmp_path, tiny_arch_path, tiny_net_path,
+                           "set:\n  write.ber: 0.25\ngrid:\n  tile.rows: [4, 9]\n"))
+    archs = [point_arch(spec, p) for p in expand(spec)]
+    assert [a.write.ber for a in archs] == [0.25, 0.25] and [a.tile.rows for a in archs] == [4, 9]
+
+
 @pytest.mark.parametrize("body, match", [
     ("grid:\n  tile.rows: [4, -1]\n", r"point 1 \(tile.rows=-1\).*key 'tile.rows': value -1 out of range"),
     ("grid:\n  tile.rowz: [4]\n", "unknown key"),
