@@ -1,0 +1,53 @@
+"""Sweep throughput: the same 8-point sweep with 1 worker (in-process) and 2 Dask workers, side by side.
+
+Target (issue "Design-space exploration"): 2 workers give at least 1.7x the throughput of 1 worker.
+Run: python benchmarks/bench_sweep.py   (takes a minute or two on 2 cores)
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from accelsim.sweep import load_spec, run_sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_SPEEDUP = 1.7
+
+SPEC = """\
+name: bench
+arch: {arch}
+net: {net}
+repeats: 1
+seeds: [0]
+grid:
+  write.ber: [1.0e-4, 1.0e-3, 1.0e-2, 3.0e-2]
+  retention.horizon: [1 year, 10 years]
+"""
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        spec_path = Path(tmp) / "bench.yaml"
+        spec_path.write_text(SPEC.format(arch=ROOT / "arch_configs" / "mixed_retention.yaml",
+                                         net=ROOT / "workloads" / "mlp784.npz"))
+        spec = load_spec(spec_path)
+        run_sweep(spec, Path(tmp) / "warm.csv", workers=1, progress=False)  # numba cache, file cache
+        timings = {}
+        for workers in (1, 2):
+            start = time.perf_counter()
+            run_sweep(spec, Path(tmp) / f"w{workers}.csv", workers=workers, progress=False)
+            timings[workers] = time.perf_counter() - start
+        same = (Path(tmp) / "w1.csv").read_bytes() == (Path(tmp) / "w2.csv").read_bytes()
+    n = 8
+    for workers, seconds in timings.items():
+        print(f"workers={workers}: {seconds:6.2f} s for {n} runs = {n / seconds:.3f} runs/s")
+    speedup = timings[1] / timings[2]
+    verdict = "met" if speedup >= TARGET_SPEEDUP else "NOT met"
+    print(f"speed-up 2 vs 1 worker: {speedup:.2f}x (target >= {TARGET_SPEEDUP}x: {verdict}); "
+          f"identical CSVs: {same}")
+
+
+if __name__ == "__main__":
+    main()
