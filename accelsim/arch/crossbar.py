@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from accelsim.config import ArchConfig, CellType
-from accelsim.device import retention_flip_probability
+from accelsim.device.retention import retention_flip_probability
 from accelsim.kernels.cells import program_cells, retention_step
 from accelsim.kernels.xnor import pack_bits, xnor_popcount
 from accelsim.mapping import LayerMap, states_to_weight_bits, weights_to_states
