@@ -1,0 +1,101 @@
+"""The chip: every layer's tiles, the adder trees that sum partial popcounts across row tiles, the
+activation buffers between layers and the links between tiles; area, leakage and per-image energies.
+
+Layers are described by anything with ``n_in, n_out, row_tiles, col_tiles`` (e.g. ``mapping.LayerMap``),
+so this stage does not depend on the mapping module.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from accelsim.arch.tech import TechNode
+from accelsim.arch.tile import CircuitConfig, TileCost, counter_bits
+
+
+class LayerShape(Protocol):
+    n_in: int
+    n_out: int
+    row_tiles: int
+    col_tiles: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LayerCost:
+    """One layer's share of the chip and its energy per image (tile sensing excluded: that depends on
+    the data, see ``tile.sensing_energy_j``)."""
+
+    index: int
+    n_tiles: int
+    sum_bits: int  # width of a neuron's full popcount, ceil(log2(n_in + 1))
+    n_adders: int  # (row_tiles - 1) x n_out adders of sum_bits in the trees, + n_out threshold compares
+    area_adders_m2: float
+    area_buffer_m2: float  # double-buffered activations out of this layer (input image for layer 0 too)
+    leakage_w: float  # adders and buffer
+    e_adders_per_image_j: float
+    e_buffer_per_image_j: float  # write this layer's outputs, read its inputs
+    link_bits_per_image: int  # inputs to every tile + partial sums to the adder tree
+    e_link_per_image_j: float
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChipCost:
+    """Area, leakage and energies of the whole accelerator for one network mapping."""
+
+    tile: TileCost
+    layers: tuple[LayerCost, ...]
+    tile_pitch_m: float  # edge of a (square) tile: the length of one link hop
+    e_link_per_bit_j: float
+
+    @property
+    def n_tiles(self) -> int:
+        return sum(lc.n_tiles for lc in self.layers)
+
+    @property
+    def area_tiles_m2(self) -> float:
+        return self.n_tiles * self.tile.area_m2
+
+    @property
+    def area_cells_m2(self) -> float:
+        return self.n_tiles * self.tile.area_cells_m2
+
+    @property
+    def area_m2(self) -> float:
+        return self.area_tiles_m2 + sum(lc.area_adders_m2 + lc.area_buffer_m2 for lc in self.layers)
+
+    @property
+    def leakage_w(self) -> float:
+        return self.n_tiles * self.tile.leakage_w + sum(lc.leakage_w for lc in self.layers)
+
+
+def chip_cost(layers: Sequence[LayerShape], tile: TileCost, tech: TechNode,
+              circuit: CircuitConfig) -> ChipCost:
+    """Chip cost for ``layers`` mapped on tiles of cost ``tile`` (all tiles alike, weight-stationary).
+
+    Per layer: an adder tree of (row_tiles - 1) x n_out ripple adders of ceil(log2(n_in + 1)) bits plus
+    one threshold comparison per neuron (a subtraction, same width); a double-buffered SRAM of its
+    outputs (and of the input image for the first layer); links of one tile pitch per hop carrying the
+    inputs to each of its col_tiles tile columns and the partial sums of every tile, at activity
+    ``circuit.activity``: E = a C_wire L VDD^2 per bit.
+    """
+    pitch = math.sqrt(tile.area_m2)
+    e_bit = circuit.activity * tech.c_wire_f_per_m * pitch * tech.vdd_v**2
+    costs = []
+    for i, lm in enumerate(layers):
+        bits = counter_bits(lm.n_in)
+        n_adders = (lm.row_tiles - 1) * lm.n_out + lm.n_out
+        adder_f2 = n_adders * bits * tech.full_adder_area_f2
+        buffer_bits = 2 * lm.n_out + (2 * lm.n_in if i == 0 else 0)
+        link_bits = lm.n_in * lm.col_tiles + lm.row_tiles * lm.n_out * counter_bits(tile.rows)
+        costs.append(LayerCost(
+            index=i, n_tiles=lm.row_tiles * lm.col_tiles, sum_bits=bits, n_adders=n_adders,
+            area_adders_m2=adder_f2 * tech.f2_m2,
+            area_buffer_m2=buffer_bits * tech.sram_bit_area_f2 * tech.f2_m2,
+            leakage_w=adder_f2 * tech.logic_leakage_per_f2_w + buffer_bits * tech.sram_leakage_per_bit_w,
+            e_adders_per_image_j=n_adders * bits * tech.full_adder_energy_j,
+            e_buffer_per_image_j=(lm.n_in + lm.n_out) * tech.sram_energy_per_bit_j,
+            link_bits_per_image=link_bits, e_link_per_image_j=link_bits * e_bit))
+    return ChipCost(tile=tile, layers=tuple(costs), tile_pitch_m=pitch, e_link_per_bit_j=e_bit)
