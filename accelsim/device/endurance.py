@@ -12,8 +12,7 @@ from typing import Literal
 
 import numpy as np
 
-from accelsim.device.mtj import as_output
-from accelsim.errors import ConfigError
+from accelsim.device.mtj import DeviceParameterError, as_output
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -47,18 +46,26 @@ class Endurance:
 
     def __post_init__(self) -> None:
         if self.law not in ("power", "exponential"):
-            raise ConfigError(f"endurance.law: expected 'power' or 'exponential', got {self.law!r}")
+            raise DeviceParameterError(
+                "law", f"endurance law must be 'power' or 'exponential', got {self.law!r}"
+            )
         for key, value in {
             "v_ref": self.v_ref_v,
             "t_bd_ref": self.t_bd_ref_s,
             "weibull_beta": self.weibull_beta,
         }.items():
             if not (value > 0 and math.isfinite(value)):
-                raise ConfigError(f"endurance.{key}: must be a positive finite number, got {value!r}")
+                raise DeviceParameterError(
+                    key, f"endurance {key} must be a positive finite number, got {value!r}"
+                )
         if self.law == "power" and not self.exponent_n > 0:
-            raise ConfigError(f"endurance.exponent_n: must be > 0 for the power law, got {self.exponent_n!r}")
+            raise DeviceParameterError(
+                "exponent_n", f"exponent_n must be > 0 for the power law, got {self.exponent_n!r}"
+            )
         if self.law == "exponential" and not self.gamma_per_v > 0:
-            raise ConfigError(f"endurance.gamma_per_v: must be > 0 for the E-model, got {self.gamma_per_v!r}")
+            raise DeviceParameterError(
+                "gamma_per_v", f"gamma_per_v must be > 0 for the E-model, got {self.gamma_per_v!r}"
+            )
 
 
 def time_to_breakdown_s(v_v, endurance: Endurance):

@@ -11,8 +11,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from accelsim.device.mtj import MTJ, Polarity, State, as_output, initial_state, tmr_at_bias
-from accelsim.errors import ConfigError
+from accelsim.device.mtj import (
+    MTJ,
+    DeviceParameterError,
+    Polarity,
+    State,
+    as_output,
+    initial_state,
+    tmr_at_bias,
+)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -29,17 +36,22 @@ class Driver:
         metadata={
             "unit": "Ohm",
             "doc": "on-resistance in series with the MTJ (driver + access transistor), >= 0",
+            "allow_zero": True,
         }
     )
     c_line_f: float = field(
         default=0.0,
-        metadata={"unit": "F", "doc": "line capacitance charged to V_src and discharged per write, >= 0"},
+        metadata={
+            "unit": "F",
+            "doc": "line capacitance charged to V_src and discharged per write, >= 0",
+            "allow_zero": True,
+        },
     )
 
     def __post_init__(self) -> None:
         for key, value in {"r_series": self.r_series_ohm, "c_line": self.c_line_f}.items():
             if not (value >= 0 and math.isfinite(value)):
-                raise ConfigError(f"driver.{key}: must be >= 0 and finite, got {value!r}")
+                raise DeviceParameterError(key, f"driver {key} must be >= 0 and finite, got {value!r}")
 
 
 #: An ideal source (no series resistance, no line): the junction sees the source voltage.

@@ -12,6 +12,7 @@ from typing import Literal
 import numpy as np
 
 from accelsim.errors import ConfigError
+from accelsim.schema import Invalid
 
 State = Literal["p", "ap"]
 Polarity = Literal["p_to_ap", "ap_to_p"]
@@ -32,8 +33,19 @@ def as_output(x):
     return float(x) if x.ndim == 0 else x
 
 
-def _unit(unit: str, doc: str) -> dict:
-    return {"unit": unit, "doc": doc}
+class DeviceParameterError(ConfigError, Invalid):
+    """A device parameter out of its physical range.
+
+    A ``ConfigError`` for callers in Python, and an ``accelsim.schema.Invalid`` carrying the YAML
+    key (relative, e.g. ``"diameter"``) so that the config loader names the file and dotted key.
+    """
+
+    def __init__(self, key: str, message: str) -> None:
+        Invalid.__init__(self, key, message)
+
+
+def _unit(unit: str, doc: str, allow_zero: bool = False) -> dict:
+    return {"unit": unit, "doc": doc, "allow_zero": allow_zero}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -58,10 +70,10 @@ class MTJ:
         ),
     )
     v_c_v: float = field(
-        default=0.0, metadata=_unit("V", "critical switching voltage Vc0; 0 = derive from i_c_a")
+        default=0.0, metadata=_unit("V", "critical switching voltage Vc0; 0 = derive from i_c_a", True)
     )
     i_c_a: float = field(
-        default=0.0, metadata=_unit("A", "critical current Ic0 (P -> AP); 0 = derive from v_c_v")
+        default=0.0, metadata=_unit("A", "critical current Ic0 (P -> AP); 0 = derive from v_c_v", True)
     )
     delta: float = field(
         metadata={"doc": "thermal stability factor Delta0 = E_b / (kB T) at zero stray field, > 0"}
@@ -88,10 +100,7 @@ class MTJ:
     )
     thickness_free_m: float = field(
         default=0.0,
-        metadata=_unit("m", "free-layer thickness (only for volume-derived quantities); 0 = unknown"),
-    )
-    ms_a_per_m: float = field(
-        default=0.0, metadata=_unit("A/m", "free-layer saturation magnetisation; 0 = unknown")
+        metadata=_unit("m", "free-layer thickness (only for volume-derived quantities); 0 = unknown", True),
     )
     temperature_k: float = field(default=300.0, metadata=_unit("K", "temperature at which delta is given"))
     p_to_ap_retention: bool = field(
@@ -114,22 +123,21 @@ class MTJ:
         }
         for key, value in positive.items():
             if not (value > 0 and math.isfinite(value)):
-                raise ConfigError(f"mtj.{key}: must be a positive finite number, got {value!r}")
+                raise DeviceParameterError(key, f"MTJ {key} must be a positive finite number, got {value!r}")
         for key, value in {
             "v_c": self.v_c_v,
             "i_c": self.i_c_a,
             "thickness_free": self.thickness_free_m,
-            "ms": self.ms_a_per_m,
         }.items():
             if not (value >= 0 and math.isfinite(value)):
-                raise ConfigError(f"mtj.{key}: must be >= 0 and finite, got {value!r}")
+                raise DeviceParameterError(key, f"MTJ {key} must be >= 0 and finite, got {value!r}")
         if (self.v_c_v > 0) == (self.i_c_a > 0):
-            raise ConfigError(
-                f"mtj.v_c / mtj.i_c: give exactly one critical quantity (got v_c={self.v_c_v!r} V, "
-                f"i_c={self.i_c_a!r} A)"
+            raise DeviceParameterError(
+                "v_c",
+                f"give exactly one of the MTJ's v_c and i_c (got v_c={self.v_c_v!r} V, i_c={self.i_c_a!r} A)",
             )
         if not abs(self.h_stray) < 1:
-            raise ConfigError(f"mtj.h_stray: must satisfy |h| < 1, got {self.h_stray!r}")
+            raise DeviceParameterError("h_stray", f"MTJ h_stray must satisfy |h| < 1, got {self.h_stray!r}")
 
     # --- derived quantities -------------------------------------------------------------------
     @property
@@ -257,24 +265,22 @@ def sun_relative_std(delta):
     )
 
 
-def anisotropy_field_a_per_m(mtj: MTJ) -> float:
+def anisotropy_field_a_per_m(mtj: MTJ, ms_a_per_m: float) -> float:
     """Anisotropy field H_K from Delta = mu0 Ms H_K Vol / (2 kB T) (A/m) (PHYSICS.md section 5).
 
-    Needs ``ms_a_per_m`` and ``thickness_free_m``.
+    Needs the free-layer thickness (``mtj.thickness_free_m``) and the saturation magnetisation.
     """
-    if mtj.ms_a_per_m <= 0 or mtj.thickness_free_m <= 0:
-        raise ConfigError(f"mtj {mtj.name!r}: ms and thickness_free are needed for the anisotropy field")
-    return (
-        2.0 * mtj.delta * K_B_J_PER_K * mtj.temperature_k / (MU0_T_M_PER_A * mtj.ms_a_per_m * mtj.volume_m3)
-    )
+    if ms_a_per_m <= 0 or mtj.thickness_free_m <= 0:
+        raise ConfigError(f"MTJ {mtj.name!r}: Ms and thickness_free are needed for the anisotropy field")
+    return 2.0 * mtj.delta * K_B_J_PER_K * mtj.temperature_k / (MU0_T_M_PER_A * ms_a_per_m * mtj.volume_m3)
 
 
-def damping_from_tau_d(mtj: MTJ) -> float:
+def damping_from_tau_d(mtj: MTJ, ms_a_per_m: float) -> float:
     """Gilbert damping alpha implied by tau_D = (1 + alpha^2) / (alpha gamma mu0 H_K) (small-alpha root).
 
     A consistency check on a calibrated tau_D: it should fall in the 0.005-0.02 range of CoFeB/MgO.
     """
-    x = GAMMA_E_RAD_PER_S_T * MU0_T_M_PER_A * anisotropy_field_a_per_m(mtj) * mtj.tau_d_s
+    x = GAMMA_E_RAD_PER_S_T * MU0_T_M_PER_A * anisotropy_field_a_per_m(mtj, ms_a_per_m) * mtj.tau_d_s
     # alpha^2 - x alpha + 1 = 0 -> small root
     return (x - math.sqrt(x * x - 4.0)) / 2.0
 

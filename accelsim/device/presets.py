@@ -12,6 +12,9 @@ from accelsim.device.mtj import MTJ, MU0_T_M_PER_A
 from accelsim.device.variability import NO_VARIABILITY, Variability
 from accelsim.errors import ConfigError
 
+#: Free-layer saturation magnetisation of the 000/003 junction: 1.58 T / mu0 (000 Sec. III, 003 Sec. II).
+HIRTZLIN_MS_A_PER_M = 1.58 / MU0_T_M_PER_A
+
 # 000 (Hirtzlin 2019, Sec. III) and 003 (Locatelli 2018, Sec. II) use the same 32 nm pMTJ.
 HIRTZLIN_32NM = MTJ(
     name="hirtzlin-32nm",
@@ -28,7 +31,6 @@ HIRTZLIN_32NM = MTJ(
     tau_d_s=1.503e-9,
     tau_attempt_s=1e-9,  # Neel-Brown attempt time, 1 ns (002 eq. (2), 001 Sec. III-B)
     thickness_free_m=1.3e-9,  # 000, 003: free layer 1.3 nm
-    ms_a_per_m=1.58 / MU0_T_M_PER_A,  # 000, 003: Ms = 1.58 T / mu0
     temperature_k=300.0,  # room temperature (not stated)
 )
 

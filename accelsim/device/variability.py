@@ -14,9 +14,8 @@ import numpy as np
 from scipy.optimize import brentq
 
 from accelsim.device.energy import IDEAL_DRIVER, Driver, divider, pulse_energy_j
-from accelsim.device.mtj import MTJ, Polarity, initial_state, tmr_at_bias
+from accelsim.device.mtj import MTJ, DeviceParameterError, Polarity, initial_state, tmr_at_bias
 from accelsim.device.write import GAMMA, WriteModel, pulse_for_wer_s, write_error_rate_at_drive
-from accelsim.errors import ConfigError
 
 ArrayPolarity = Literal["p_to_ap", "ap_to_p", "both"]
 
@@ -62,8 +61,7 @@ class Variability:
         ):
             value = getattr(self, name)
             if not (0.0 <= value < 0.5):
-                key = name.removesuffix("_rel")
-                raise ConfigError(f"variability.{key}: must be in [0, 0.5), got {value!r}")
+                raise DeviceParameterError(name, f"{name} must be in [0, 0.5), got {value!r}")
 
     @property
     def is_zero(self) -> bool:

@@ -16,8 +16,15 @@ from scipy.optimize import brentq
 from scipy.special import gammainc, gammaincc, gammainccinv
 
 from accelsim.device.fokker_planck import fp_switching_moments, fp_write_error_rate
-from accelsim.device.mtj import MTJ, Polarity, as_output, stabilising_field, sun_relative_std, sun_tau_c_s
-from accelsim.errors import ConfigError
+from accelsim.device.mtj import (
+    MTJ,
+    DeviceParameterError,
+    Polarity,
+    as_output,
+    stabilising_field,
+    sun_relative_std,
+    sun_tau_c_s,
+)
 
 WriteModelKind = Literal["gamma", "fokker_planck"]
 ShapeModel = Literal["constant", "sun_thermal", "fokker_planck"]
@@ -66,23 +73,25 @@ class WriteModel:
 
     def __post_init__(self) -> None:
         if self.kind not in ("gamma", "fokker_planck"):
-            raise ConfigError(f"write_model.kind: expected 'gamma' or 'fokker_planck', got {self.kind!r}")
+            raise DeviceParameterError(
+                "kind", f"write model kind must be 'gamma' or 'fokker_planck', got {self.kind!r}"
+            )
         if self.shape_model not in ("constant", "sun_thermal", "fokker_planck"):
-            raise ConfigError(
-                f"write_model.shape_model: expected 'constant', 'sun_thermal' or 'fokker_planck', "
-                f"got {self.shape_model!r}"
+            raise DeviceParameterError(
+                "shape_model",
+                f"shape_model must be 'constant', 'sun_thermal' or 'fokker_planck', got {self.shape_model!r}",
             )
         if not self.shape_k >= 1.0:
-            raise ConfigError(f"write_model.shape_k: must be >= 1, got {self.shape_k!r}")
+            raise DeviceParameterError("shape_k", f"shape_k must be >= 1, got {self.shape_k!r}")
         if not self.thermal_beta > 0:
-            raise ConfigError(f"write_model.thermal_beta: must be > 0, got {self.thermal_beta!r}")
+            raise DeviceParameterError("thermal_beta", f"thermal_beta must be > 0, got {self.thermal_beta!r}")
         if not 0 < self.x_thermal_max < 1 < self.x_sun_min:
-            raise ConfigError(
-                "write_model.x_thermal_max / x_sun_min: need 0 < x_thermal_max < 1 < x_sun_min, got "
-                f"{self.x_thermal_max!r}, {self.x_sun_min!r}"
+            raise DeviceParameterError(
+                "x_thermal_max",
+                f"need 0 < x_thermal_max < 1 < x_sun_min, got {self.x_thermal_max!r}, {self.x_sun_min!r}",
             )
         if self.n_legendre < 0:
-            raise ConfigError(f"write_model.n_legendre: must be >= 0, got {self.n_legendre!r}")
+            raise DeviceParameterError("n_legendre", f"n_legendre must be >= 0, got {self.n_legendre!r}")
 
 
 GAMMA = WriteModel()
@@ -96,7 +105,7 @@ def write_model(name: str) -> WriteModel:
         return GAMMA
     if key == "fokker_planck":
         return FOKKER_PLANCK
-    raise ConfigError(f"write model: expected 'gamma' or 'fokker_planck', got {name!r}")
+    raise DeviceParameterError("kind", f"write model must be 'gamma' or 'fokker_planck', got {name!r}")
 
 
 # --- mean switching time and shape ------------------------------------------------------------
