@@ -6,16 +6,61 @@ Owns the pentadiagonal matrix, its initial condition and the write-error / switc
 
 from __future__ import annotations
 
+import ctypes
+import glob
 import math
+import os
+from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
+import scipy
 from scipy.interpolate import CubicSpline, RegularGridInterpolator
 from scipy.linalg import expm, solve
 from scipy.special import eval_legendre
 
 #: Probabilities are clamped to at least this before taking logs (double precision floor is ~1e-13).
 _TINY = 1e-300
+
+
+@lru_cache(maxsize=1)
+def _scipy_openblas():
+    """(get, set) of the thread count of the OpenBLAS bundled with scipy, or None if not found."""
+    root = os.path.join(os.path.dirname(scipy.__file__), os.pardir, "scipy.libs")
+    for path in sorted(glob.glob(os.path.join(root, "*openblas*"))):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix in ("scipy_openblas", "openblas"):
+            get = getattr(lib, f"{prefix}_get_num_threads", None)
+            put = getattr(lib, f"{prefix}_set_num_threads", None)
+            if get is not None and put is not None:
+                get.restype = ctypes.c_int
+                put.argtypes = [ctypes.c_int]
+                return get, put
+    return None
+
+
+@contextmanager
+def _single_thread_blas():
+    """Run the small (~150 x 150) matrix exponentials on one BLAS thread, then restore the count.
+
+    Threaded OpenBLAS on matrices this small is 4x slower on an idle 2-core machine and ~90x slower
+    when other processes load it (oversubscription). This is what threadpoolctl does; a no-op when
+    the library is not found.
+    """
+    handles = _scipy_openblas()
+    if handles is None:
+        yield
+        return
+    get, put = handles
+    old = get()
+    put(1)
+    try:
+        yield
+    finally:
+        put(old)
 
 
 def fp_order(delta: float, i: float, h: float = 0.0) -> int:
@@ -133,10 +178,11 @@ def fp_probabilities(i: float, tau, delta: float, h: float = 0.0, n_legendre: in
     taus = np.atleast_1d(np.asarray(tau, dtype=float))
     wer = np.empty(taus.shape)
     psw = np.empty(taus.shape)
-    for k, t in enumerate(taus):
-        r = expm(a * t) @ r0 if t > 0 else r0
-        wer[k] = 2.0 * np.pi * (s @ r)
-        psw[k] = 2.0 * np.pi * (s_minus @ r)
+    with _single_thread_blas():
+        for k, t in enumerate(taus):
+            r = expm(a * t) @ r0 if t > 0 else r0
+            wer[k] = 2.0 * np.pi * (s @ r)
+            psw[k] = 2.0 * np.pi * (s_minus @ r)
     wer = np.clip(wer, 0.0, 1.0)
     psw = np.clip(psw, 0.0, 1.0)
     if np.ndim(tau) == 0:
@@ -158,11 +204,12 @@ def fp_switching_moments(i: float, delta: float, h: float = 0.0, n_legendre: int
     r = fp_initial_coefficients(delta, n)
     s = fp_half_integrals(n)
     ap = a[1:, 1:]
-    r_inf = -solve(ap, a[1:, 0] * r[0])
-    d = r[1:] - r_inf
-    x1 = solve(ap, d)
+    with _single_thread_blas():
+        r_inf = -solve(ap, a[1:, 0] * r[0])
+        d = r[1:] - r_inf
+        x1 = solve(ap, d)
+        x2 = solve(ap, x1)
     m1 = -2.0 * np.pi * (s[1:] @ x1)
-    x2 = solve(ap, x1)
     m2 = 2.0 * 2.0 * np.pi * (s[1:] @ x2)
     return float(m1), float(m1 * m1 / (m2 - m1 * m1))
 

@@ -210,10 +210,65 @@ def _probabilities_at_drive(i, t_s, mtj: MTJ, model: WriteModel, polarity: Polar
         h = stabilising_field(mtj, polarity)
         d0 = mtj.delta if delta is None else delta
         return fp_write_error_rate(i, float(t_s) / mtj.tau_d_s, d0, h, model.n_legendre, switching=switching)
+    return as_output(_gamma_probabilities(i, t_s, mtj, model, polarity, delta, switching))
+
+
+#: Nodes of the monotone envelope across the bridge, and the most Delta levels it is built for.
+_BRIDGE_NODES = 65
+_DELTA_LEVELS = 32
+
+
+def _gamma_raw(i, t_s, mtj: MTJ, model: WriteModel, polarity: Polarity, delta, switching: bool):
     t_mean = np.asarray(mean_switching_time_s(i, mtj, model, polarity, delta))
     k = np.asarray(gamma_shape(i, mtj, model, polarity, delta))
-    arg = k * t_s / t_mean
-    return as_output(gammainc(k, arg) if switching else gammaincc(k, arg))
+    arg = k * np.asarray(t_s, dtype=float) / t_mean
+    return gammainc(k, arg) if switching else gammaincc(k, arg)
+
+
+def _gamma_probabilities(i, t_s, mtj: MTJ, model: WriteModel, polarity: Polarity, delta, switching: bool):
+    """Gamma-model WER (or P_switch), made non-increasing in the drive across the bridge.
+
+    Going from the exponential (k = 1) to the peaked gamma (k = 16) at a given mean raises the
+    probability of *not* switching in pulses shorter than the mean, so the raw interpolation can rise
+    with V for short pulses. Across the bridge (x_thermal_max < i / i_c < x_sun_min) the WER is
+    therefore the running minimum over i of the raw one (on 65 nodes, linear between), and above the
+    bridge the raw WER is capped by the bridge's last value: monotone in V by construction, equal to
+    the raw model wherever that is already monotone (all pulses longer than ~<t>, i.e. WER < ~0.5).
+    """
+    d0 = mtj.delta if delta is None else delta
+    i_a, t_a, d_a = (
+        a.astype(float) for a in np.broadcast_arrays(np.asarray(i), np.asarray(t_s), np.asarray(d0))
+    )
+    raw = _gamma_raw(i_a, t_a, mtj, model, polarity, d_a, switching)
+    x, _, _, i_c, x_lo, x_hi, _, _ = _regime(i_a, mtj, model, polarity, d_a)
+    need = x > x_lo
+    if not np.any(need):
+        return raw
+    sel_all = np.flatnonzero(need)
+    d_sel = d_a.ravel()[sel_all]
+    if np.unique(d_sel).size > _DELTA_LEVELS:
+        levels = np.linspace(d_sel.min(), d_sel.max(), _DELTA_LEVELS)
+        d_sel = levels[np.abs(d_sel[:, None] - levels[None, :]).argmin(axis=1)]
+    keys, inv = np.unique(np.stack([t_a.ravel()[sel_all], d_sel], axis=1), axis=0, return_inverse=True)
+    out = raw.copy().ravel()
+    x_flat = x.ravel()
+    for u, (t_u, d_u) in enumerate(keys):
+        sel = sel_all[inv.ravel() == u]
+        x_lo_u = float(_regime(x_hi, mtj, model, polarity, d_u)[4])
+        nodes = np.linspace(x_lo_u, x_hi, _BRIDGE_NODES)
+        env = np.minimum.accumulate(_gamma_raw(nodes * i_c, t_u, mtj, model, polarity, d_u, False))
+        xs = x_flat[sel]
+        raw_wer = out[sel] if not switching else 1.0 - out[sel]
+        if switching:
+            raw_wer = np.asarray(
+                _gamma_raw(i_a.ravel()[sel], t_u, mtj, model, polarity, d_a.ravel()[sel], False)
+            )
+        in_bridge = xs < x_hi
+        capped = ~in_bridge & (raw_wer > env[-1])
+        wer = np.where(in_bridge, np.interp(xs, nodes, env), np.minimum(raw_wer, env[-1]))
+        fix = in_bridge | capped
+        out[sel[fix]] = (1.0 - wer[fix]) if switching else wer[fix]
+    return out.reshape(raw.shape)
 
 
 def write_error_rate_at_drive(
