@@ -26,24 +26,68 @@ from accelsim.units import BASE_UNITS, parse_quantity
 # ----------------------------------------------------------------------------------------------
 
 
+def _preset(kind: str, name: str, key: str):
+    """A device preset by name (``accelsim.device.presets``); unknown names name the key."""
+    from accelsim.device import presets
+
+    lookup = {"mtj": presets.mtj_preset, "driver": presets.driver_preset,
+              "variability": presets.variability_preset}[kind]
+    try:
+        return lookup(name)
+    except ConfigError as exc:
+        raise Invalid(key, str(exc)) from None
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CellType:
-    """One kind of 1T-1MTJ cell: the MTJ's retention barriers.
+    """One kind of 1T-1MTJ cell: its MTJ (for the write/read physics) and its retention barriers.
 
-    Retention follows Neel-Arrhenius per state (002_ea6f7b7a5028ee47.txt; PHYSICS.md section 5).
+    Retention follows Neel-Arrhenius per state (002_ea6f7b7a5028ee47.txt; PHYSICS.md section 5). With
+    an ``mtj`` preset the barriers default to the MTJ's (stray-field-split) ones; ``delta_ap`` /
+    ``delta_p`` set them explicitly (as 002's Delta sweeps do).
     """
 
-    delta_ap: float = param("thermal stability factor Delta of the AP (HRS) state, i.e. the barrier "
-                            "of the AP -> P retention flip; 0 < Delta <= 200")
-    delta_p: float | None = param("barrier of the P -> AP flip; null = never (002 neglects it)",
-                                  default=None)
-    tau0_s: float = quantity("attempt time tau0 of Neel-Arrhenius [s]", default=1e-9)
+    mtj: str | None = param("MTJ preset (`accelsim device --list-presets`); required by the "
+                            "device write models, optional for `constant_ber`", default=None)
+    delta_ap: float | None = param("thermal stability of the AP (HRS) state, the barrier of the "
+                                   "AP -> P retention flip; 0 < Delta <= 200; default: the MTJ's",
+                                   default=None)
+    delta_p: float | None = param("barrier of the P -> AP flip; null = never (002 neglects it) "
+                                  "unless the MTJ preset simulates it", default=None)
+    tau0_s: float | None = quantity("attempt time tau0 of Neel-Arrhenius [s]; default: the MTJ's, "
+                                    "else 1 ns (002 eq. 1)", default=None)
 
     def __post_init__(self) -> None:
+        if self.mtj is not None:
+            _preset("mtj", self.mtj, "mtj")
+        elif self.delta_ap is None:
+            raise Invalid("delta_ap", "missing required key (no `mtj` preset to take it from)")
         for name in ("delta_ap", "delta_p"):
             value = getattr(self, name)
             if value is not None and not 0 < value <= 200:
                 raise Invalid(name, f"value {value:g} out of range: expected 0 < Delta <= 200")
+
+    @property
+    def mtj_params(self):
+        """The ``accelsim.device.MTJ`` of this cell (None without a preset)."""
+        return None if self.mtj is None else _preset("mtj", self.mtj, "mtj")
+
+    @property
+    def retention_delta_ap(self) -> float:
+        return self.delta_ap if self.delta_ap is not None else self.mtj_params.delta_ap_to_p
+
+    @property
+    def retention_delta_p(self) -> float | None:
+        if self.delta_p is not None or self.mtj is None:
+            return self.delta_p
+        mtj = self.mtj_params
+        return mtj.delta_p_to_ap if mtj.p_to_ap_retention else None
+
+    @property
+    def retention_tau0_s(self) -> float:
+        if self.tau0_s is not None:
+            return self.tau0_s
+        return 1e-9 if self.mtj is None else self.mtj_params.tau_attempt_s
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -79,16 +123,44 @@ class MappingConfig:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class WriteConfig:
-    """Programming of the weights: the probability that a cell write fails (stays in its old state)."""
+    """Programming of the weights: how likely each cell write is to fail, and its pulse.
 
-    model: Literal["constant_ber"] = param(
-        "`constant_ber`: every cell write fails with probability `ber` (no device model)",
+    ``constant_ber``: every switching write fails with probability ``ber`` (no device model).
+    ``gamma`` / ``fokker_planck``: the per-cell write error rate of the cell's MTJ for the pulse
+    (``t_pulse`` at ``v_write`` from the driver, or ``overdrive`` x Vc0 across the junction), with
+    device-to-device variability drawn once per array (accelsim.device; PHYSICS.md sections 2-6).
+    """
+
+    model: Literal["constant_ber", "gamma", "fokker_planck"] = param(
+        "`constant_ber`, or the device write model `gamma` (000/003) or `fokker_planck` (001)",
         default="constant_ber")
-    ber: float = param("per-cell write error probability, 0 <= ber <= 1", default=0.0)
+    ber: float = param("per-cell write error probability of `constant_ber`, 0 <= ber <= 1",
+                       default=0.0)
+    t_pulse_s: float | None = quantity("write pulse length [s]", default=None)
+    v_write_v: float | None = quantity("driver source amplitude [V] (or give `overdrive`)",
+                                       default=None)
+    overdrive: float | None = param("junction voltage over Vc0 of each cell's MTJ, e.g. 2.0 as "
+                                    "in 000 (or give `v_write`)", default=None)
+    driver: str = param("write driver preset: series resistance and line capacitance",
+                        default="ideal")
+    variability: str = param("device-to-device variability preset (`none`, `locatelli2018`)",
+                             default="none")
     initial_state: Literal["p", "ap", "random", "complement"] = param(
         "cell state before programming: all P, all AP, random (seeded), or the complement of the "
         "weights (every cell must switch, so the weight error rate equals the write error rate)",
         default="random")
+
+    def __post_init__(self) -> None:
+        _preset("driver", self.driver, "driver")
+        _preset("variability", self.variability, "variability")
+        if self.model == "constant_ber":
+            return
+        if self.t_pulse_s is None:
+            raise Invalid("t_pulse", f"missing required key for write model {self.model}")
+        if (self.v_write_v is None) == (self.overdrive is None):
+            raise Invalid("overdrive", "give exactly one of `v_write` and `overdrive`")
+        if self.overdrive is not None and not self.overdrive > 0:
+            raise Invalid("overdrive", f"value {self.overdrive:g} out of range: expected > 0")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -116,6 +188,11 @@ class ArchConfig:
     retention: RetentionConfig = param("ageing after programming")
 
     def __post_init__(self) -> None:
+        if self.write.model != "constant_ber":
+            for name, cell in self.cells.items():
+                if cell.mtj is None:
+                    raise Invalid(f"cells.{name}.mtj", f"write model {self.write.model} needs an "
+                                                       "MTJ preset for every cell type")
         for i, group in enumerate(self.tile.columns):
             if group.cell not in self.cells:
                 raise Invalid(f"tile.columns.{i}.cell", f"unknown cell type {group.cell!r}; "

@@ -35,6 +35,7 @@ class RunResult:
     n_wrong_cells: int
     n_cells: int  # per repeat
     retention_flips: np.ndarray  # (repeats,) total flips over the horizon
+    energy_program_j: float  # programming pulses of all cells, mean per repeat
     timeline: pd.DataFrame  # one row per (repeat, step)
     layer_maps: tuple[LayerMap, ...]
 
@@ -71,14 +72,17 @@ def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 
 
     acc_prog, acc_eol, flips_total = [], [], []
     n_switches = n_failures = n_wrong = 0
+    energy_program = 0.0
     rows = []
     for r in range(first_repeat, first_repeat + repeats):
         states = []
         for lm, layer in zip(maps, net.layers):
-            init_rng = rngs.stream(seed, "variation", r, lm.index)
-            before = crossbar.initial_states(layer.weights, arch, lm, init_rng)
-            cells, stats = crossbar.program_layer(layer.weights, before, arch, lm,
+            chip_rng = rngs.stream(seed, "variation", r, lm.index)
+            before = crossbar.initial_states(layer.weights, arch, lm, chip_rng)
+            probs = crossbar.write_probabilities(arch, lm, chip_rng)
+            cells, stats = crossbar.program_layer(layer.weights, before, arch, probs,
                                                   rngs.stream(seed, "write", r, lm.index))
+            energy_program += stats.energy_j
             states.append(cells)
             n_switches += stats.n_switches
             n_failures += stats.n_failures
@@ -108,4 +112,5 @@ def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 
         accuracy_programmed=np.array(acc_prog), accuracy_end_of_life=np.array(acc_eol),
         n_switches=n_switches, n_write_failures=n_failures, n_wrong_cells=n_wrong,
         n_cells=sum(lm.n_in * lm.n_out for lm in maps), retention_flips=np.array(flips_total),
+        energy_program_j=energy_program / repeats,
         timeline=timeline, layer_maps=maps)

@@ -77,3 +77,31 @@ def test_first_layer_only_ageing_leaves_later_layers_alone(tiny_arch_path, rng):
     weak = net.hidden[0].weights[res.layer_maps[0].neuron_group == 0] > 0
     # Delta 40 over 1000 years: every weak AP cell flips; Delta 60 cells essentially never.
     assert res.timeline["flips_total"].iloc[-1] == int(weak.sum())
+
+
+def test_device_write_model_failures_match_the_analytic_rate(tiny_arch_path, rng):
+    """Gamma write model, no variability: measured failures within a binomial bound of the WER."""
+    from accelsim import device
+    from accelsim.device.write import write_model
+
+    net = make_tiny_network(rng, shape=(200, 150, 10))
+    overrides = ["cells.weak.mtj=muench-delta40", "cells.strong.mtj=muench-delta60",
+                 "write.model=gamma", "write.t_pulse=3 ns", "write.overdrive=2.0",
+                 "write.initial_state=complement", "retention.horizon=0 s", "tile.cols=150"]
+    arch = load_arch(tiny_arch_path, overrides)
+    res = simulate(arch, net, _workload(net, rng, 8), seed=0, repeats=2)
+    expected = 0.0
+    lm = res.layer_maps
+    for layer, m in zip(net.layers, lm):
+        for g, group in enumerate(arch.tile.columns):
+            mtj = device.mtj_preset(arch.cells[group.cell].mtj)
+            v_src = float(device.source_voltage_v(2.0 * mtj.vc_v, mtj, device.driver_preset("ideal"), "p"))
+            plus = (layer.weights[m.neuron_group == g] > 0).sum()  # cells written P -> AP
+            minus = (layer.weights[m.neuron_group == g] < 0).sum()
+            for count, pol in ((plus, "p_to_ap"), (minus, "ap_to_p")):
+                wer = device.write_error_rate(v_src, 3e-9, mtj, write_model("gamma"), pol)
+                expected += 2 * count * float(wer)
+    sigma = np.sqrt(expected)
+    assert expected > 100  # a pulse short enough for a measurable rate
+    assert 0.0 < expected and abs(res.n_write_failures - expected) < 5 * sigma + 1
+    assert res.energy_program_j > 0

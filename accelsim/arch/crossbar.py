@@ -27,6 +27,7 @@ class ProgramStats:
     n_switches: int
     n_failures: int
     n_wrong: int  # cells whose stored weight differs from the network's after programming
+    energy_j: float  # energy of all the programming pulses of the layer
 
 
 def _cell_types(arch: ArchConfig, lm: LayerMap) -> list[CellType]:
@@ -50,22 +51,82 @@ def initial_states(weights: np.ndarray, arch: ArchConfig, lm: LayerMap,
     return np.full(n, 1 if kind == "ap" else 0, dtype=np.uint8)
 
 
-def program_layer(weights: np.ndarray, previous: np.ndarray, arch: ArchConfig, lm: LayerMap,
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WriteProbabilities:
+    """Per-cell write failure probabilities (float64, flattened layer) and per-cell pulse energies.
+
+    ``energy_from_p_j`` / ``energy_from_ap_j``: energy of the cell's programming pulse when the cell
+    starts in P (resp. AP); every cell receives its pulse (no read-before-write, 000 Fig. 3).
+    """
+
+    p_fail_to_ap: np.ndarray | float
+    p_fail_to_p: np.ndarray | float
+    energy_from_p_j: np.ndarray | float
+    energy_from_ap_j: np.ndarray | float
+
+
+def write_probabilities(arch: ArchConfig, lm: LayerMap, rng: np.random.Generator) -> WriteProbabilities:
+    """Failure probability and energy of each cell's write under the configured write model.
+
+    Device models draw each cell's device parameters once from ``rng`` (the run's ``variation``
+    stream), compute its junction drive through the driver for each polarity, and its write error
+    rate for the pulse (accelsim.device.variability). ``constant_ber`` gives one probability for all
+    cells and no energy model (0 J).
+    """
+    w = arch.write
+    if w.model == "constant_ber":
+        return WriteProbabilities(p_fail_to_ap=w.ber, p_fail_to_p=w.ber, energy_from_p_j=0.0,
+                                  energy_from_ap_j=0.0)
+    from accelsim import device
+    from accelsim.device.write import write_model
+
+    model = write_model(w.model)
+    driver = device.driver_preset(w.driver)
+    variability = device.variability_preset(w.variability)
+    n = lm.n_out * lm.n_in
+    out = {k: np.zeros(n) for k in ("to_ap", "to_p", "e_p", "e_ap")}
+    cell_group = np.repeat(lm.neuron_group, lm.n_in)
+    for g, cell in enumerate(_cell_types(arch, lm)):
+        mask = cell_group == g
+        n_g = int(mask.sum())
+        if n_g == 0:
+            continue
+        mtj = cell.mtj_params
+        v_src = w.v_write_v if w.v_write_v is not None else float(
+            device.source_voltage_v(w.overdrive * mtj.vc_v, mtj, driver, "p"))
+        devices = device.draw_devices(mtj, variability, n_g, rng, driver)
+        for key, polarity in (("to_ap", "p_to_ap"), ("to_p", "ap_to_p")):
+            out[key][mask] = device.device_write_error_rate(v_src, w.t_pulse_s, devices, mtj, model,
+                                                            polarity)
+        out["e_p"][mask] = device.device_write_energy_j(v_src, w.t_pulse_s, devices, mtj, driver,
+                                                        "p_to_ap")
+        out["e_ap"][mask] = device.device_write_energy_j(v_src, w.t_pulse_s, devices, mtj, driver,
+                                                         "ap_to_p")
+    return WriteProbabilities(p_fail_to_ap=out["to_ap"], p_fail_to_p=out["to_p"],
+                              energy_from_p_j=out["e_p"], energy_from_ap_j=out["e_ap"])
+
+
+def program_layer(weights: np.ndarray, previous: np.ndarray, arch: ArchConfig,
+                  probs: WriteProbabilities,
                   rng: np.random.Generator) -> tuple[np.ndarray, ProgramStats]:
-    """Program one layer's weights over ``previous`` states with the configured write failures."""
+    """Program one layer's weights over ``previous`` states with per-cell write failures."""
     target = weights_to_states(weights, arch.mapping).ravel()
-    ber = arch.write.ber
-    states, n_switches, n_failures = program_cells(target, previous, ber, ber, rng)
+    states, n_switches, n_failures = program_cells(target, previous, probs.p_fail_to_ap,
+                                                   probs.p_fail_to_p, rng)
+    energy = np.where(previous == 1, probs.energy_from_ap_j, probs.energy_from_p_j)
     stats = ProgramStats(n_cells=target.size, n_switches=n_switches, n_failures=n_failures,
-                         n_wrong=int(np.count_nonzero(states != target)))
+                         n_wrong=int(np.count_nonzero(states != target)),
+                         energy_j=float(np.sum(np.broadcast_to(energy, target.shape))))
     return states, stats
 
 
 def retention_probabilities(arch: ArchConfig, lm: LayerMap, dt_s: float) -> tuple[np.ndarray, np.ndarray]:
     """Per-cell AP -> P and P -> AP flip probabilities over ``dt_s`` seconds of storage."""
     types = _cell_types(arch, lm)
-    to_p = np.array([retention_flip_probability(dt_s, c.delta_ap, c.tau0_s) for c in types])
-    to_ap = np.array([0.0 if c.delta_p is None else retention_flip_probability(dt_s, c.delta_p, c.tau0_s)
+    to_p = np.array([retention_flip_probability(dt_s, c.retention_delta_ap, c.retention_tau0_s)
+                     for c in types])
+    to_ap = np.array([0.0 if c.retention_delta_p is None
+                      else retention_flip_probability(dt_s, c.retention_delta_p, c.retention_tau0_s)
                       for c in types])
     return _per_cell(to_p, lm), _per_cell(to_ap, lm)
 
