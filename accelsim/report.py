@@ -21,7 +21,7 @@ SUMMARY_COLUMNS = (
     "accuracy_ideal", "accuracy_programmed", "accuracy_end_of_life",
     "write_ber_measured", "retention_flips",
     "accuracy_programmed_std", "accuracy_end_of_life_std", "weight_error_rate",
-    "retention_horizon_s", "n_cells", "n_tiles",
+    "retention_horizon_s", "n_cells", "n_tiles", "energy_program_j", "energy_program_per_bit_j",
 )
 
 
@@ -33,6 +33,7 @@ def summary_row(result: RunResult, *, run_id: str, arch: ArchConfig, net_name: s
                 seed: int) -> dict:
     """The run's summary as an ordered dict (keys in ``SUMMARY_COLUMNS`` order)."""
     ber = result.n_write_failures / result.n_switches if result.n_switches else 0.0
+    energy = result.energy_program_j if arch.write.model != "constant_ber" else float("nan")
     row = {
         "run_id": run_id, "arch": arch.name, "net": net_name, "dataset": dataset,
         "n_images": result.n_images, "seed": seed, "repeats": result.repeats,
@@ -47,6 +48,9 @@ def summary_row(result: RunResult, *, run_id: str, arch: ArchConfig, net_name: s
         "retention_horizon_s": arch.retention.horizon_s,
         "n_cells": result.n_cells,
         "n_tiles": sum(lm.n_tiles for lm in result.layer_maps),
+        # constant_ber has no device, hence no energy model: NaN (an empty CSV cell), not 0.
+        "energy_program_j": energy,
+        "energy_program_per_bit_j": energy / result.n_cells,
     }
     return {k: row[k] for k in SUMMARY_COLUMNS}
 
@@ -112,5 +116,8 @@ def format_summary(row: dict) -> str:
         f" (+- {pct(row['accuracy_end_of_life_std'])})",
         f"errors       write BER {row['write_ber_measured']:.3g} (per switch)   wrong weights "
         f"{row['weight_error_rate']:.3g}   retention flips {row['retention_flips']:,.1f} per repeat",
+        "energy       programming "
+        + (f"{_si(row['energy_program_j'], 'J')} ({_si(row['energy_program_per_bit_j'], 'J')} per bit)"
+           if math.isfinite(row["energy_program_j"]) else "n/a (write.model constant_ber has no device)"),
     ]
     return "\n".join(lines)
