@@ -5,7 +5,14 @@ import math
 import numpy as np
 import pytest
 
-from accelsim.device import MTJ, critical_current_a, resistance_ohm, stray_field_barriers, sun_tau_c_s, tmr_at_bias
+from accelsim.device import (
+    MTJ,
+    critical_current_a,
+    resistance_ohm,
+    stray_field_barriers,
+    sun_tau_c_s,
+    tmr_at_bias,
+)
 from accelsim.device.mtj import damping_from_tau_d, delta_at_temperature, sun_relative_std, thermal_stability
 from accelsim.device.presets import HIRTZLIN_32NM, HIRTZLIN_MS_A_PER_M, MUENCH_DELTA40, MUENCH_DELTA60
 from accelsim.errors import ConfigError

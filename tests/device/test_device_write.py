@@ -99,7 +99,9 @@ def test_mean_switching_time_continuous_and_monotone(delta):
 def test_read_disturb_beta1_worked_numbers():
     # PHYSICS.md section 7: Delta 40, t_read 10 ns, beta 1: 1.3e-13 (i 0.2), 2.6e-11 (0.33), 2.1e-8 (0.5).
     ic = critical_current_a(TZOUFRAS_DELTA40, "p_to_ap")
-    p = read_disturb_probability(np.array([0.2, 1 / 3, 0.5]) * ic, 10e-9, TZOUFRAS_DELTA40, WriteModel(thermal_beta=1))
+    p = read_disturb_probability(
+        np.array([0.2, 1 / 3, 0.5]) * ic, 10e-9, TZOUFRAS_DELTA40, WriteModel(thermal_beta=1)
+    )
     assert p == pytest.approx([1.3e-13, 2.6e-11, 2.1e-8], rel=0.04)
     p2 = read_disturb_probability(np.array([0.2, 1 / 3, 0.5]) * ic, 10e-9, TZOUFRAS_DELTA40)
     # beta = 2 is 3-4 orders of magnitude more pessimistic (PHYSICS.md lists 1.0e-10, 2.0e-7, 3.0e-4;
