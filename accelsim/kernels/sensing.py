@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from accelsim.kernels.xnor import pack_bits
 from accelsim.rng import kernel_seed
@@ -28,16 +28,6 @@ def _popcount64(v):
     v = (v & np.uint64(0x3333333333333333)) + ((v >> np.uint64(2)) & np.uint64(0x3333333333333333))
     v = (v + (v >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
     return (v * np.uint64(0x0101010101010101)) >> np.uint64(56)
-
-
-@njit(cache=True, inline="always")
-def _mix32(seed, i):
-    """A 32-bit seed for image ``i`` from the call seed (SplitMix64 finaliser)."""
-    z = np.uint64(seed) + np.uint64(i + 1) * np.uint64(0x9E3779B97F4A7C15)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    z = z ^ (z >> np.uint64(31))
-    return np.uint32(z & np.uint64(0xFFFFFFFF))
 
 
 @njit(cache=True, inline="always")
@@ -101,25 +91,6 @@ def _sense_image(i, x_words, w_words, masks, word_lo, word_hi, counted_ap_phase1
     return misreads
 
 
-@njit(cache=True, parallel=True)
-def _sense_parallel(x_words, w_words, masks, word_lo, word_hi, counted_ap_phase1, group, p_mis_p,
-                    p_mis_ap, stochastic, seed, out_pop, act_cells, act_rows, misreads):
-    """All images in parallel; weights are not modified. With ``stochastic`` each image seeds numba's
-    generator from (seed, image), so results do not depend on the thread count.
-
-    x_words (n_img, n_words) uint64 inputs (bit 1 = +1); w_words (n_out, n_words) uint64 cell states
-    (bit 1 = AP); masks (n_tiles, n_words) uint64 row sets of the tiles; word_lo/word_hi (n_tiles,) int64
-    word ranges; group (n_out,) int64; p_mis_* (n_out,) float64 per-read misread probability of a P / AP
-    cell; out_pop (n_img, n_out) int32, act_cells (n_img, 2, n_groups, 2) int64, act_rows (n_img, 2)
-    int64, misreads (n_img,) int64, zero-initialised.
-    """
-    for i in prange(x_words.shape[0]):
-        if stochastic:
-            np.random.seed(_mix32(seed, i))
-        misreads[i] = _sense_image(i, x_words, w_words, masks, word_lo, word_hi, counted_ap_phase1, group,
-                                   p_mis_p, p_mis_ap, stochastic, out_pop, act_cells, act_rows)
-
-
 @njit(cache=True)
 def _disturb_image(i, x_words, w_words, masks, word_lo, word_hi, p_dist_p, p_dist_ap):
     """Read disturb after image ``i``'s two phases: every activated cell in state s flips with
@@ -163,17 +134,26 @@ def _disturb_image(i, x_words, w_words, masks, word_lo, word_hi, p_dist_p, p_dis
 
 
 @njit(cache=True)
-def _sense_serial(x_words, w_words, masks, word_lo, word_hi, counted_ap_phase1, group, p_mis_p, p_mis_ap,
-                  p_dist_p, p_dist_ap, seed, out_pop, act_cells, act_rows, misreads):
-    """Images one after another (read disturb changes the cells the next image sees); one seed for the
-    call. Arguments as ``_sense_parallel`` plus p_dist_* (n_out,) float64 disturb probabilities per read.
-    Returns the number of disturbed cells."""
-    np.random.seed(np.uint32(seed & 0xFFFFFFFF))
+def _sense(x_words, w_words, masks, word_lo, word_hi, counted_ap_phase1, group, p_mis_p, p_mis_ap,
+           p_dist_p, p_dist_ap, stochastic, disturb, seed, out_pop, act_cells, act_rows, misreads):
+    """Sense every image in order (read disturb changes the cells the next image sees).
+
+    x_words (n_img, n_words) uint64 inputs (bit 1 = +1); w_words (n_out, n_words) uint64 cell states
+    (bit 1 = AP), flipped in place by disturb; masks (n_tiles, n_words) uint64 row sets of the tiles;
+    word_lo/word_hi (n_tiles,) int64 word ranges; group (n_out,) int64; p_mis_* and p_dist_* (n_out,)
+    float64 per-read misread and disturb probabilities of a P / AP cell; numba's generator is seeded
+    once with ``seed`` when ``stochastic`` or ``disturb``. Outputs zero-initialised: out_pop
+    (n_img, n_out) int32, act_cells (n_img, 2, n_groups, 2) int64, act_rows (n_img, 2) int64,
+    misreads (n_img,) int64. Returns the number of disturbed cells.
+    """
+    if stochastic or disturb:
+        np.random.seed(np.uint32(seed & 0xFFFFFFFF))
     flips = 0
     for i in range(x_words.shape[0]):
         misreads[i] = _sense_image(i, x_words, w_words, masks, word_lo, word_hi, counted_ap_phase1, group,
-                                   p_mis_p, p_mis_ap, True, out_pop, act_cells, act_rows)
-        flips += _disturb_image(i, x_words, w_words, masks, word_lo, word_hi, p_dist_p, p_dist_ap)
+                                   p_mis_p, p_mis_ap, stochastic, out_pop, act_cells, act_rows)
+        if disturb:
+            flips += _disturb_image(i, x_words, w_words, masks, word_lo, word_hi, p_dist_p, p_dist_ap)
     return flips
 
 
@@ -278,16 +258,11 @@ def sense_two_phase(x_words: np.ndarray, states: np.ndarray, tile_rows: int, *,
     act = np.zeros((n_img, 2, n_groups, 2), dtype=np.int64)
     rows = np.zeros((n_img, 2), dtype=np.int64)
     mis = np.zeros(n_img, dtype=np.int64)
-    flips = 0
-    if disturb:
-        flips = int(_sense_serial(x, w_words, masks, lo, hi, plus_one_ap, group, p_mis_p, p_mis_ap, p_dis_p,
-                                  p_dis_ap, seed, pop, act, rows, mis))
-        if flips:
-            as_bytes = w_words.view(np.uint8).reshape(n_out, -1)
-            states[:] = np.unpackbits(as_bytes, axis=1, count=n_in)
-    else:
-        _sense_parallel(x, w_words, masks, lo, hi, plus_one_ap, group, p_mis_p, p_mis_ap, stochastic, seed,
-                        pop, act, rows, mis)
+    flips = int(_sense(x, w_words, masks, lo, hi, plus_one_ap, group, p_mis_p, p_mis_ap, p_dis_p, p_dis_ap,
+                       stochastic, disturb, seed, pop, act, rows, mis))
+    if flips:
+        as_bytes = w_words.view(np.uint8).reshape(n_out, -1)
+        states[:] = np.unpackbits(as_bytes, axis=1, count=n_in)
     return SenseResult(popcount=pop, n_active_cells=act.sum(axis=0), n_active_rows=rows.sum(axis=0),
                        n_misreads=int(mis.sum()), n_disturbed=flips)
 
