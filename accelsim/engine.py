@@ -315,8 +315,8 @@ class Engine:
         first = simpy.Store(env)
         inbox = first
         for li, lm in enumerate(self.layers):
-            bits_in = min(self.rows, lm.n_in) * lm.row_tiles * lm.col_tiles  # every tile gets its rows
-            bits_out = min(self.cols, lm.n_out) * counter_bits(self.rows) * lm.row_tiles * lm.col_tiles
+            bits_in = lm.n_in * lm.col_tiles  # each tile column receives every input once
+            bits_out = lm.n_out * lm.row_tiles * counter_bits(self.rows)  # a partial count per tile row
             steps = [
                 ("link_in", lambda n, li=li: self.link_in_cycles(li, n),
                  lambda n, b=bits_in: n * b * e.link_per_bit_j),

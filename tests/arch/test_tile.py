@@ -104,3 +104,21 @@ def test_chip_counts(tech):
     assert l0.link_bits_per_image == 784 * 4 + 4 * 1024 * 9
     assert chip.area_m2 > chip.area_tiles_m2 == pytest.approx(20 * tile.area_m2)
     assert chip.leakage_w > 20 * tile.leakage_w
+
+
+def test_timing_and_circuit_load_through_the_config_loader():
+    from accelsim.config import build_from_mapping
+    from accelsim.errors import ConfigError
+
+    t = build_from_mapping(TimingConfig, {"clock": "1 GHz", "t_sense": "3 ns", "n_write_drivers": 8,
+                                          "n_sense_amps": None}, "arch.yaml", "timing")
+    assert (t.clock_hz, t.sense_cycles, t.drivers(64), t.sense_amps(64)) == (1e9, 3, 8, 64)
+    with pytest.raises(ConfigError, match="key 'timing.batch_images'.*>= 1"):
+        build_from_mapping(TimingConfig, {"batch_images": 0}, "arch.yaml", "timing")
+    with pytest.raises(ConfigError, match="key 'timing.t_write_pulse'.*unit"):
+        build_from_mapping(TimingConfig, {"t_write_pulse": 10}, "arch.yaml", "timing")
+    c = build_from_mapping(CircuitConfig, {"read_current_ratio": 0.3, "write_driver_drop": "50 mV"},
+                           "arch.yaml", "circuit")
+    assert c.read_current_ratio == 0.3 and c.write_driver_drop_v == pytest.approx(0.05)
+    with pytest.raises(ConfigError, match="key 'circuit.read_current_ratio'"):
+        build_from_mapping(CircuitConfig, {"read_current_ratio": 1.2}, "arch.yaml", "circuit")
