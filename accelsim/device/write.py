@@ -389,7 +389,7 @@ def drive_for_wer(
         hi, lo = lo, lo / 1.5
         if lo < 1e-3:
             raise ValueError(f"WER {wer:g} is exceeded even without drive in {t_pulse_s:g} s")
-    return brentq(f, lo, hi, xtol=1e-12, rtol=1e-10)
+    return brentq(f, lo, hi, xtol=1e-12, rtol=1e-9)
 
 
 def voltage_for_wer_v(
