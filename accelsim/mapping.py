@@ -44,6 +44,22 @@ def column_types(tile: TileConfig) -> np.ndarray:
     return np.repeat(np.arange(len(tile.columns)), counts)
 
 
+def _used_column_groups(tile: TileConfig, n_out: int, prefer_robust: bool) -> np.ndarray:
+    """Column group of each physical column slot a layer of ``n_out`` neurons occupies.
+
+    Full tile-columns use every column. The last, partly used tile leaves columns free: with
+    ``prefer_robust`` (HRS sorting on) the layer takes its most robust columns (last group first),
+    else its first columns in order.
+    """
+    types = column_types(tile)
+    full, rest = divmod(n_out, tile.cols)
+    if prefer_robust:
+        partial = np.sort(types[np.argsort(-types, kind="stable")[:rest]])
+    else:
+        partial = types[:rest]
+    return np.concatenate([np.tile(types, full), partial])
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class LayerMap:
     """Where one layer sits: its tile grid and the column group of each (logical) neuron."""
@@ -71,7 +87,7 @@ def map_layer(index: int, weights: np.ndarray, arch: ArchConfig) -> LayerMap:
     n_out, n_in = weights.shape
     row_tiles = math.ceil(n_in / tile.rows)
     col_tiles = math.ceil(n_out / tile.cols)
-    slot_group = np.tile(column_types(tile), col_tiles)[:n_out]
+    slot_group = _used_column_groups(tile, n_out, arch.mapping.sort_columns_by_hrs)
     if arch.mapping.sort_columns_by_hrs:
         hrs = weights_to_states(weights, arch.mapping).sum(axis=1, dtype=np.int64)
         neurons_by_hrs = np.argsort(-hrs, kind="stable")

@@ -87,9 +87,15 @@ def parse_quantity(text: str, dimension: str) -> float:
 
 
 def seconds_to_cycles(t_s: float, clock_hz: float) -> int:
-    """Whole clock cycles needed to cover ``t_s`` seconds (rounded up; at least 1 for t_s > 0)."""
+    """Whole clock cycles needed to cover ``t_s`` seconds (rounded up; at least 1 for t_s > 0).
+
+    A product within 1e-9 (relative) of an integer is that integer, so float noise such as
+    15e-9 * 1e9 = 15.000000000000002 does not add a cycle, while long durations keep every cycle.
+    """
     if t_s < 0:
         raise ConfigError(f"negative duration {t_s} s")
     cycles = t_s * clock_hz
-    # Guard float noise such as 15e-9 * 1e9 = 15.000000000000002.
-    return int(math.ceil(cycles - 1e-9 * max(1.0, cycles)))
+    nearest = round(cycles)
+    if abs(cycles - nearest) <= 1e-9 * max(1.0, abs(cycles)) and nearest >= 1 or cycles == 0:
+        return int(nearest)
+    return int(math.ceil(cycles))

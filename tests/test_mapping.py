@@ -29,10 +29,21 @@ def test_tile_grid_and_hrs_sorting(tiny_arch_path):
         w[j, :h] = 1
     lm = map_layer(0, w, arch)
     assert (lm.row_tiles, lm.col_tiles, lm.n_tiles) == (2, 2, 4)
-    # Physical slots 0..6: tile 0 columns [w w w s s], tile 1 columns [w w]: two strong slots.
+    # Slots: tile 0 columns [w w w s s]; tile 1 is partly used and gives its two strong columns.
     strong = lm.neuron_group == 1
-    assert strong.sum() == 2
-    assert set(np.flatnonzero(strong)) == {3, 1}  # the two HRS-heaviest neurons (12 and 9 HRS cells)
+    assert strong.sum() == 4
+    assert set(np.flatnonzero(strong)) == {3, 1, 6, 5}  # the four HRS-heaviest neurons
     assert sorted(lm.neuron_slot.tolist()) == list(range(7))
     unsorted = map_layer(0, w, load_arch(tiny_arch_path, ["mapping.sort_columns_by_hrs=false"]))
     assert unsorted.neuron_group.tolist() == [0, 0, 0, 1, 1, 0, 0]
+
+
+def test_narrow_layers_reach_the_robust_columns_when_sorting(tiny_arch_path):
+    """A layer narrower than a tile picks its columns: the robust ones first when sorting is on."""
+    arch = load_arch(tiny_arch_path, ["tile.cols=10"])  # 6 weak + 4 strong columns
+    w = -np.ones((3, 5), dtype=np.int8)
+    w[1, :4] = 1
+    lm = map_layer(0, w, arch)
+    assert lm.neuron_group.tolist() == [1, 1, 1]  # three neurons, four strong columns free
+    plain = map_layer(0, w, load_arch(tiny_arch_path, ["tile.cols=10", "mapping.sort_columns_by_hrs=false"]))
+    assert plain.neuron_group.tolist() == [0, 0, 0]

@@ -26,3 +26,5 @@ def test_seconds_to_cycles_rounds_up_once():
     assert seconds_to_cycles(15e-9, 1e9) == 15  # float noise does not add a cycle
     assert seconds_to_cycles(15.2e-9, 1e9) == 16
     assert seconds_to_cycles(0.0, 1e9) == 0
+    assert seconds_to_cycles(3600.0, 1e9) == 3_600_000_000_000  # long durations lose no cycle
+    assert seconds_to_cycles(1e-12, 1e9) == 1
