@@ -44,11 +44,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     run_id = args.name or f"{arch.name}_{net_name}_seed{args.seed}"
     if not re.fullmatch(r"[A-Za-z0-9_.+-]+", run_id):
         raise UsageError(f"--name {run_id!r}: use letters, digits and _ . + - only")
-    result = simulate(arch, net, workload, seed=args.seed, repeats=args.repeats)
+    result = simulate(arch, net, workload, seed=args.seed, repeats=args.repeats,
+                      trace=args.trace is not None)
     row = summary_row(result, run_id=run_id, arch=arch, net_name=net_name, dataset=workload.name,
                       seed=args.seed)
     extra = {"arch_file": str(args.arch), "net_file": str(args.net), "overrides": list(args.set or [])}
     paths = write_outputs(Path(args.out), run_id, row, result, arch, extra)
+    if args.trace is not None:
+        paths.append(result.trace.write_trace(args.trace))
     if not args.quiet:
         print(format_summary(row))
         print("\nwrote " + ", ".join(str(p) for p in paths))
@@ -142,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="directory for <run>.csv, <run>_timeline.csv and <run>.json "
                           "(default results/)")
     run.add_argument("--name", metavar="RUN", help="run name (default ARCH_NET_seedN)")
+    run.add_argument("--trace", metavar="CSV",
+                     help="write the engine's event trace of the first repeat (time_cycle, tile, "
+                          "activity, images; time in clock cycles) - for small runs")
     run.add_argument("--quiet", action="store_true", help="print nothing on success")
     run.set_defaults(func=cmd_run)
 

@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 import yaml
 
+from accelsim.arch.tile import CircuitConfig
+from accelsim.arch.timing import TimingConfig
 from accelsim.errors import ConfigError
 from accelsim.schema import Invalid, dimension_of, param, quantity, yaml_key
 from accelsim.units import BASE_UNITS, parse_quantity
@@ -47,8 +49,8 @@ class CellType:
     ``delta_p`` set them explicitly (as 002's Delta sweeps do).
     """
 
-    mtj: str | None = param("MTJ preset (`accelsim device --list-presets`); required by the "
-                            "device write models, optional for `constant_ber`", default=None)
+    mtj: str = param("MTJ preset of the cell (accelsim.device.presets): resistances and critical "
+                     "current for the write, read and cost models")
     delta_ap: float | None = param("thermal stability of the AP (HRS) state, the barrier of the "
                                    "AP -> P retention flip; 0 < Delta <= 200; default: the MTJ's",
                                    default=None)
@@ -58,10 +60,7 @@ class CellType:
                                     "else 1 ns (002 eq. 1)", default=None)
 
     def __post_init__(self) -> None:
-        if self.mtj is not None:
-            _preset("mtj", self.mtj, "mtj")
-        elif self.delta_ap is None:
-            raise Invalid("delta_ap", "missing required key (no `mtj` preset to take it from)")
+        _preset("mtj", self.mtj, "mtj")
         for name in ("delta_ap", "delta_p"):
             value = getattr(self, name)
             if value is not None and not 0 < value <= 200:
@@ -69,8 +68,8 @@ class CellType:
 
     @property
     def mtj_params(self):
-        """The ``accelsim.device.MTJ`` of this cell (None without a preset)."""
-        return None if self.mtj is None else _preset("mtj", self.mtj, "mtj")
+        """The ``accelsim.device.MTJ`` of this cell."""
+        return _preset("mtj", self.mtj, "mtj")
 
     @property
     def retention_delta_ap(self) -> float:
@@ -78,7 +77,7 @@ class CellType:
 
     @property
     def retention_delta_p(self) -> float | None:
-        if self.delta_p is not None or self.mtj is None:
+        if self.delta_p is not None:
             return self.delta_p
         mtj = self.mtj_params
         return mtj.delta_p_to_ap if mtj.p_to_ap_retention else None
@@ -87,7 +86,7 @@ class CellType:
     def retention_tau0_s(self) -> float:
         if self.tau0_s is not None:
             return self.tau0_s
-        return 1e-9 if self.mtj is None else self.mtj_params.tau_attempt_s
+        return self.mtj_params.tau_attempt_s
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -136,7 +135,7 @@ class WriteConfig:
         default="constant_ber")
     ber: float = param("per-cell write error probability of `constant_ber`, 0 <= ber <= 1",
                        default=0.0)
-    t_pulse_s: float | None = quantity("write pulse length [s]", default=None)
+    t_pulse_s: float = quantity("write pulse length [s] (the device models' pulse and the engine's)")
     v_write_v: float | None = quantity("driver source amplitude [V] (or give `overdrive`)",
                                        default=None)
     overdrive: float | None = param("junction voltage over Vc0 of each cell's MTJ, e.g. 2.0 as "
@@ -155,12 +154,31 @@ class WriteConfig:
         _preset("variability", self.variability, "variability")
         if self.model == "constant_ber":
             return
-        if self.t_pulse_s is None:
-            raise Invalid("t_pulse", f"missing required key for write model {self.model}")
         if (self.v_write_v is None) == (self.overdrive is None):
             raise Invalid("overdrive", "give exactly one of `v_write` and `overdrive`")
         if self.overdrive is not None and not self.overdrive > 0:
             raise Invalid("overdrive", f"value {self.overdrive:g} out of range: expected > 0")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ReadConfig:
+    """Reading the cells during inference: sense errors and read disturb, per read.
+
+    ``ideal``: every read is right. ``device``: each read of a cell misreads with the probability of
+    its resistance distribution against the sense reference (log-normal R with the sigma of
+    ``write.variability``, TMR at the read bias, PHYSICS.md section 7) and flips a cell of the state
+    the read current destabilises with the read-disturb probability (write model below threshold at
+    I_read = ``circuit.read_current_ratio`` x Ic for ``timing.t_sense``).
+    """
+
+    model: Literal["ideal", "device"] = param("`ideal` or `device` read errors", default="ideal")
+    scheme: Literal["single", "differential"] = param(
+        "sense scheme: single-ended against a reference at sqrt(R_P R_AP), or a differential 2T2R "
+        "pair", default="single")
+    sigma_offset_ln: float = param("sense-amplifier offset as a sigma in ln R units, >= 0",
+                                   default=0.0)
+    disturbs: Literal["p", "ap"] = param("state that the read current's direction destabilises",
+                                         default="p")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -184,15 +202,24 @@ class ArchConfig:
     cells: dict[str, CellType] = param("cell types by name")
     tile: TileConfig = param("tile geometry and column mix")
     mapping: MappingConfig = param("weight <-> cell mapping", default_factory=MappingConfig)
-    write: WriteConfig = param("weight programming", default_factory=WriteConfig)
+    write: WriteConfig = param("weight programming")
+    read: ReadConfig = param("sense errors and read disturb", default_factory=ReadConfig)
     retention: RetentionConfig = param("ageing after programming")
+    tech: str = param("technology node: `lp40` (002's 40 nm LP), `n28` (000's 28 nm), or a path to "
+                      "a technology YAML (arch_configs/tech/)", default="lp40")
+    circuit: CircuitConfig = param("circuit design choices (write/read currents, drivers)",
+                                   default_factory=CircuitConfig)
+    timing: TimingConfig = param("clock and per-operation times of the engine (the write pulse is "
+                                 "`write.t_pulse`)", default_factory=TimingConfig)
 
     def __post_init__(self) -> None:
-        if self.write.model != "constant_ber":
-            for name, cell in self.cells.items():
-                if cell.mtj is None:
-                    raise Invalid(f"cells.{name}.mtj", f"write model {self.write.model} needs an "
-                                                       "MTJ preset for every cell type")
+        if self.timing.t_write_pulse_s != TimingConfig().t_write_pulse_s:
+            raise Invalid("timing.t_write_pulse", "set the write pulse once, as `write.t_pulse`")
+        if self.write.overdrive is not None and self.write.overdrive != self.circuit.write_current_factor:
+            raise Invalid("circuit.write_current_factor",
+                          f"{self.circuit.write_current_factor:g} differs from write.overdrive "
+                          f"{self.write.overdrive:g}: the cells are sized for the current they are written with")
+        _check_tech(self.tech)
         for i, group in enumerate(self.tile.columns):
             if group.cell not in self.cells:
                 raise Invalid(f"tile.columns.{i}.cell", f"unknown cell type {group.cell!r}; "
@@ -200,6 +227,20 @@ class ArchConfig:
         total = sum(g.fraction for g in self.tile.columns)
         if abs(total - 1.0) > 1e-9:
             raise Invalid("tile.columns", f"fractions sum to {total:g}, expected 1")
+
+    @property
+    def engine_timing(self) -> TimingConfig:
+        """The engine's timing, with the write pulse of ``write.t_pulse``."""
+        return dataclasses.replace(self.timing, t_write_pulse_s=self.write.t_pulse_s)
+
+
+def _check_tech(name: str) -> None:
+    from accelsim.arch.tech import load_tech
+
+    try:
+        load_tech(name)
+    except ConfigError as exc:
+        raise Invalid("tech", str(exc)) from None
 
 
 # Checks on values that the type alone does not express: field name -> (predicate, expectation).

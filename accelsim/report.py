@@ -21,7 +21,10 @@ SUMMARY_COLUMNS = (
     "accuracy_ideal", "accuracy_programmed", "accuracy_end_of_life",
     "write_ber_measured", "retention_flips",
     "accuracy_programmed_std", "accuracy_end_of_life_std", "weight_error_rate",
-    "retention_horizon_s", "n_cells", "n_tiles", "energy_program_j", "energy_program_per_bit_j",
+    "retention_horizon_s", "n_cells", "n_tiles", "read_ber_measured", "read_disturbs",
+    "energy_program_j", "energy_program_junction_j", "energy_per_inference_j",
+    "area_m2", "area_cells_m2", "leakage_w",
+    "cycles_program", "time_program_s", "cycles_per_inference", "latency_s", "throughput_inf_per_s",
 )
 
 
@@ -33,7 +36,7 @@ def summary_row(result: RunResult, *, run_id: str, arch: ArchConfig, net_name: s
                 seed: int) -> dict:
     """The run's summary as an ordered dict (keys in ``SUMMARY_COLUMNS`` order)."""
     ber = result.n_write_failures / result.n_switches if result.n_switches else 0.0
-    energy = result.energy_program_j if arch.write.model != "constant_ber" else float("nan")
+    junction = result.energy_program_junction_j if arch.write.model != "constant_ber" else float("nan")
     row = {
         "run_id": run_id, "arch": arch.name, "net": net_name, "dataset": dataset,
         "n_images": result.n_images, "seed": seed, "repeats": result.repeats,
@@ -48,9 +51,20 @@ def summary_row(result: RunResult, *, run_id: str, arch: ArchConfig, net_name: s
         "retention_horizon_s": arch.retention.horizon_s,
         "n_cells": result.n_cells,
         "n_tiles": sum(lm.n_tiles for lm in result.layer_maps),
-        # constant_ber has no device, hence no energy model: NaN (an empty CSV cell), not 0.
-        "energy_program_j": energy,
-        "energy_program_per_bit_j": energy / result.n_cells,
+        "read_ber_measured": result.n_misreads / result.n_reads if result.n_reads else 0.0,
+        "read_disturbs": result.n_read_disturbs / result.repeats,
+        "energy_program_j": result.energy_program_j,
+        # constant_ber has no device write model, hence no junction energy: NaN (an empty cell), not 0.
+        "energy_program_junction_j": junction,
+        "energy_per_inference_j": result.energy_inference_j / result.n_images,
+        "area_m2": result.chip.area_m2,
+        "area_cells_m2": result.chip.area_cells_m2,
+        "leakage_w": result.chip.leakage_w,
+        "cycles_program": result.engine.cycles_program,
+        "time_program_s": result.engine.time_program_s,
+        "cycles_per_inference": result.engine.cycles_per_inference,
+        "latency_s": result.engine.latency_s,
+        "throughput_inf_per_s": result.engine.throughput_inf_per_s,
     }
     return {k: row[k] for k in SUMMARY_COLUMNS}
 
@@ -71,12 +85,37 @@ def write_outputs(out_dir: Path, run_id: str, row: dict, result: RunResult, arch
                "neurons_per_column_group": np.bincount(lm.neuron_group,
                                                        minlength=len(arch.tile.columns)).tolist()}
               for lm in result.layer_maps]
+    eng = result.engine
     doc = {"accelsim_version": __version__, "summary": row, **extra, "layers": layers,
+           "energy_per_inference_by_activity_j": {k: v / result.n_images
+                                                  for k, v in sorted(result.energy_by_activity_j.items())},
+           "tile_utilisation": eng.utilisation,
+           "cost_breakdown": _cost_breakdown(result.chip),
            "accuracy_programmed_per_repeat": result.accuracy_programmed.tolist(),
            "accuracy_end_of_life_per_repeat": result.accuracy_end_of_life.tolist(),
            "arch_config": to_plain(arch)}
     json_path.write_text(json.dumps(doc, indent=2, default=_json_default) + "\n")
     return [csv_path, timeline_path, json_path]
+
+
+def _cost_breakdown(chip) -> dict:
+    """Area and leakage by component, for the JSON report."""
+    t = chip.tile
+    return {
+        "n_tiles": chip.n_tiles,
+        "tile_area_m2": {"cells": t.area_cells_m2, "write_drivers": t.area_write_drivers_m2,
+                         "wordline_drivers": t.area_wordline_drivers_m2,
+                         "sense_amps": t.area_sense_amps_m2, "counters": t.area_counters_m2},
+        "tile_leakage_w": {"cells": t.leakage_cells_w, "write_drivers": t.leakage_write_drivers_w,
+                           "wordline_drivers": t.leakage_wordline_drivers_w,
+                           "sense_amps": t.leakage_sense_amps_w, "counters": t.leakage_counters_w},
+        "layers": [{"layer": lc.index, "area_adders_m2": lc.area_adders_m2,
+                    "area_buffer_m2": lc.area_buffer_m2, "leakage_w": lc.leakage_w}
+                   for lc in chip.layers],
+        "cells": [{"area_m2": g.cell.area_m2, "leakage_w": g.cell.leakage_w,
+                   "w_access_m": g.cell.w_access_m, "n_columns": g.n_columns} for g in t.groups],
+        "area_m2": chip.area_m2, "leakage_w": chip.leakage_w,
+    }
 
 
 def _json_default(obj):
@@ -116,8 +155,16 @@ def format_summary(row: dict) -> str:
         f" (+- {pct(row['accuracy_end_of_life_std'])})",
         f"errors       write BER {row['write_ber_measured']:.3g} (per switch)   wrong weights "
         f"{row['weight_error_rate']:.3g}   retention flips {row['retention_flips']:,.1f} per repeat",
-        "energy       programming "
-        + (f"{_si(row['energy_program_j'], 'J')} ({_si(row['energy_program_per_bit_j'], 'J')} per bit)"
-           if math.isfinite(row["energy_program_j"]) else "n/a (write.model constant_ber has no device)"),
+        f"             read BER {row['read_ber_measured']:.3g} (per cell read)   read disturbs "
+        f"{row['read_disturbs']:,.1f} per repeat",
+        f"energy       programming {_si(row['energy_program_j'], 'J')} "
+        f"({_si(row['energy_program_j'] / row['n_cells'], 'J')} per cell; junctions "
+        + (_si(row["energy_program_junction_j"], "J") if math.isfinite(row["energy_program_junction_j"])
+           else "n/a with constant_ber") + ")",
+        f"             inference {_si(row['energy_per_inference_j'], 'J')} per image",
+        f"area         {row['area_m2'] * 1e6:.4g} mm^2 (cells {row['area_cells_m2'] * 1e6:.4g} mm^2)   "
+        f"leakage {_si(row['leakage_w'], 'W')}",
+        f"timing       programming {_si(row['time_program_s'], 's')} ({row['cycles_program']:,} cycles)   "
+        f"latency {_si(row['latency_s'], 's')}   throughput {row['throughput_inf_per_s']:,.0f} inferences/s",
     ]
     return "\n".join(lines)

@@ -1,8 +1,10 @@
-"""One accelsim run: program the network into the crossbar, age it over the retention horizon, and
-measure accuracy and error rates at each step, for each repeat.
+"""One accelsim run: the engine programs the network into the crossbar, runs the test set through it
+(two-phase sensing), lets it age over the retention horizon in steps and runs the test set again after
+each, for each repeat; accuracy, error counts, timing and energy come out of that one schedule.
 
-Pure orchestration over the crossbar model; every random draw comes from the run seed's streams,
-keyed by (repeat, layer), so results do not depend on the order layers are processed in.
+Orchestration only: physics is in ``device``, cells and costs in ``arch``, time in ``engine``. Every
+random draw comes from the run seed's streams keyed by (repeat, layer), so results do not depend on
+the order in which the engine happens to call back.
 """
 
 from __future__ import annotations
@@ -14,10 +16,14 @@ import pandas as pd
 
 from accelsim import rng as rngs
 from accelsim.arch import crossbar
+from accelsim.arch.chip import ChipCost, build_chip
+from accelsim.arch.tile import sensing_energy_j
 from accelsim.config import ArchConfig
+from accelsim.engine import Engine, EngineReport, OpEnergies
+from accelsim.kernels.sensing import sense_two_phase
 from accelsim.kernels.xnor import pack_bits
 from accelsim.mapping import LayerMap, map_network
-from accelsim.network import Network, reference_predict
+from accelsim.network import Network, class_scores, neuron_output, reference_predict
 from accelsim.workload import Workload
 
 
@@ -35,25 +41,93 @@ class RunResult:
     n_wrong_cells: int
     n_cells: int  # per repeat
     retention_flips: np.ndarray  # (repeats,) total flips over the horizon
-    energy_program_j: float  # programming pulses of all cells, mean per repeat
+    n_misreads: int  # over all repeats and reads
+    n_reads: int  # cell reads over all repeats
+    n_read_disturbs: int
+    energy_program_junction_j: float  # device model: dissipated in the junctions, mean per repeat
+    energy_program_j: float  # engine: programming campaign (drivers, cells, leakage), mean per repeat
+    energy_inference_j: float  # engine: first inference campaign, mean per repeat
+    energy_by_activity_j: dict[str, float]  # first inference campaign, by activity
+    engine: EngineReport  # timing of the first repeat (identical across repeats)
+    chip: ChipCost
     timeline: pd.DataFrame  # one row per (repeat, step)
     layer_maps: tuple[LayerMap, ...]
+    trace: Engine | None  # the first repeat's engine when a trace was asked for
 
 
-def _accuracy(net: Network, arch: ArchConfig, maps: tuple[LayerMap, ...], states: list[np.ndarray],
-              x_words: np.ndarray, y: np.ndarray) -> float:
-    """Test accuracy of the weights the cells hold now."""
-    words = [crossbar.stored_weight_words(s, arch, lm) for s, lm in zip(states, maps)]
-    return float(np.mean(crossbar.infer(net, words, x_words) == y))
-
-
-def _hrs(states: list[np.ndarray], aged: tuple[LayerMap, ...]) -> int:
+def _hrs(states: list[np.ndarray], n_aged: int) -> int:
     """AP (HRS) cells in the layers subject to retention."""
-    return sum(int(s.sum()) for s in states[: len(aged)])
+    return sum(int(s.sum()) for s in states[:n_aged])
+
+
+class _Repeat:
+    """The callbacks one repeat gives the engine: program, sense a wave, age."""
+
+    def __init__(self, arch: ArchConfig, net: Network, maps: tuple[LayerMap, ...], chip: ChipCost,
+                 x_words: np.ndarray, seed: int, r: int) -> None:
+        self.arch, self.net, self.maps, self.chip = arch, net, maps, chip
+        self.seed, self.r = seed, r
+        self.states: list[np.ndarray] = [np.empty(0, np.uint8)] * len(maps)
+        self.acts = [x_words] + [np.zeros((len(x_words), -(-lm.n_out // 64)), np.uint64)
+                                 for lm in maps[:-1]]
+        self.predictions = np.zeros(len(x_words), dtype=np.int64)
+        self.read = crossbar.read_probabilities(arch)
+        self.read_rng = rngs.stream(seed, "read", r)
+        self.n_switches = self.n_failures = self.n_wrong = 0
+        self.energy_junction = 0.0
+        self.n_misreads = self.n_reads = self.n_disturbed = 0
+        aged = maps[:1] if arch.retention.layers == "first" else maps
+        self.n_aged = len(aged)
+        self.age_rngs = [rngs.stream(seed, "retention", r, lm.index) for lm in aged]
+        self.p_flip = None
+        self.flips = (0, 0)
+
+    def program(self, li: int) -> dict[str, float]:
+        lm, layer = self.maps[li], self.net.layers[li]
+        chip_rng = rngs.stream(self.seed, "variation", self.r, lm.index)
+        before = crossbar.initial_states(layer.weights, self.arch, lm, chip_rng)
+        probs = crossbar.write_probabilities(self.arch, lm, chip_rng)
+        self.states[li], stats = crossbar.program_layer(
+            layer.weights, before, self.arch, probs, rngs.stream(self.seed, "write", self.r, lm.index))
+        self.n_switches += stats.n_switches
+        self.n_failures += stats.n_failures
+        self.n_wrong += stats.n_wrong
+        self.energy_junction += stats.energy_j
+        # Every cell gets one pulse of its target polarity from the drivers (000 Fig. 3).
+        counts = np.bincount(lm.neuron_group, minlength=len(self.chip.tile.groups)) * lm.n_in
+        return {"write": float(sum(n * g.e_write_j for n, g in zip(counts, self.chip.tile.groups)))}
+
+    def sense(self, li: int, start: int, stop: int) -> dict[str, float]:
+        lm, layer = self.maps[li], self.net.layers[li]
+        rd = self.read
+        result = sense_two_phase(
+            self.acts[li][start:stop], self.states[li].reshape(lm.n_out, lm.n_in), self.arch.tile.rows,
+            plus_one_ap=self.arch.mapping.convention == "plus_one_ap", neuron_group=lm.neuron_group,
+            n_groups=len(self.arch.tile.columns), p_misread_p=rd.misread_p, p_misread_ap=rd.misread_ap,
+            p_disturb_p=rd.disturb_p, p_disturb_ap=rd.disturb_ap, rng=self.read_rng if rd.any else None)
+        self.n_misreads += result.n_misreads
+        self.n_disturbed += result.n_disturbed
+        self.n_reads += int(result.n_active_cells.sum())
+        if li + 1 < len(self.maps):
+            self.acts[li + 1][start:stop] = pack_bits(neuron_output(result.popcount, layer))
+        else:
+            self.predictions[start:stop] = np.argmax(class_scores(result.popcount, layer), axis=1)
+        rows = int(result.n_active_rows.sum()) * lm.col_tiles
+        return {"sense_cells": sensing_energy_j(self.chip.tile, result.n_active_cells, rows, 0)}
+
+    def age(self, dt_s: float) -> None:
+        if self.p_flip is None:
+            self.p_flip = [crossbar.retention_probabilities(self.arch, lm, dt_s)
+                           for lm in self.maps[: self.n_aged]]
+        to_p = to_ap = 0
+        for s, (p_to_p, p_to_ap), g in zip(self.states, self.p_flip, self.age_rngs):
+            a, b = crossbar.age_layer(s, p_to_p, p_to_ap, g)
+            to_p, to_ap = to_p + a, to_ap + b
+        self.flips = (to_p, to_ap)
 
 
 def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 0,
-             repeats: int = 1, first_repeat: int = 0) -> RunResult:
+             repeats: int = 1, first_repeat: int = 0, trace: bool = False) -> RunResult:
     """Run ``net`` on ``arch`` over ``workload``: program, evaluate, age in steps, evaluate.
 
     Repeats ``first_repeat .. first_repeat + repeats - 1`` are run; repeat r draws from the seed's
@@ -62,55 +136,65 @@ def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 
     if workload.x_pm1.shape[1] != net.n_inputs:
         raise ValueError("workload input size does not match the network")
     maps = map_network(net, arch)
+    chip = build_chip(arch, maps)
     x_words = pack_bits(workload.x_pm1)
     y = workload.y
+    n = len(y)
     accuracy_ideal = float(np.mean(reference_predict(net, workload.x_pm1) == y))
     n_steps = arch.retention.n_steps
     dt_s = arch.retention.horizon_s / n_steps
-    aged = maps[:1] if arch.retention.layers == "first" else maps
-    p_flip = [crossbar.retention_probabilities(arch, lm, dt_s) for lm in aged] if dt_s > 0 else None
 
-    acc_prog, acc_eol, flips_total = [], [], []
-    n_switches = n_failures = n_wrong = 0
-    energy_program = 0.0
-    rows = []
+    rows, acc_prog, acc_eol, flips_total = [], [], [], []
+    totals = dict(switches=0, failures=0, wrong=0, misreads=0, reads=0, disturbed=0)
+    e_junction = e_program = e_infer = 0.0
+    by_activity: dict[str, float] = {}
+    first_engine = report = None
     for r in range(first_repeat, first_repeat + repeats):
-        states = []
-        for lm, layer in zip(maps, net.layers):
-            chip_rng = rngs.stream(seed, "variation", r, lm.index)
-            before = crossbar.initial_states(layer.weights, arch, lm, chip_rng)
-            probs = crossbar.write_probabilities(arch, lm, chip_rng)
-            cells, stats = crossbar.program_layer(layer.weights, before, arch, probs,
-                                                  rngs.stream(seed, "write", r, lm.index))
-            energy_program += stats.energy_j
-            states.append(cells)
-            n_switches += stats.n_switches
-            n_failures += stats.n_failures
-            n_wrong += stats.n_wrong
-
-        acc = _accuracy(net, arch, maps, states, x_words, y)
+        rep = _Repeat(arch, net, maps, chip, x_words, seed, r)
+        engine = Engine(maps, tile_rows=arch.tile.rows, tile_cols=arch.tile.cols,
+                        timing=arch.engine_timing, energies=OpEnergies.from_chip(chip),
+                        trace=trace and first_engine is None)
+        engine.program(rep.program)
+        after_program = dict(engine.energy)
+        engine.infer(n, rep.sense)
+        after_infer = dict(engine.energy)
+        e_program += sum(after_program.values())
+        campaign = {k: v - after_program.get(k, 0.0) for k, v in after_infer.items()}
+        e_infer += sum(campaign.values())
+        for k, v in campaign.items():
+            by_activity[k] = by_activity.get(k, 0.0) + v / repeats
+        acc = float(np.mean(rep.predictions == y))
         acc_prog.append(acc)
         flips_to_p = flips_to_ap = 0
-        rows.append((r, 0, 0.0, acc, 0, 0, 0, _hrs(states, aged)))
-        if p_flip is not None:
-            age_rngs = [rngs.stream(seed, "retention", r, lm.index) for lm in aged]
+        rows.append((r, 0, 0.0, acc, 0, 0, 0, _hrs(rep.states, rep.n_aged)))
+        if dt_s > 0:
             for step in range(1, n_steps + 1):
-                for s, (p_to_p, p_to_ap), g in zip(states, p_flip, age_rngs):
-                    to_p, to_ap = crossbar.age_layer(s, p_to_p, p_to_ap, g)
-                    flips_to_p += to_p
-                    flips_to_ap += to_ap
-                acc = _accuracy(net, arch, maps, states, x_words, y)
+                engine.age(dt_s, rep.age)
+                flips_to_p += rep.flips[0]
+                flips_to_ap += rep.flips[1]
+                engine.infer(n, rep.sense)
+                acc = float(np.mean(rep.predictions == y))
                 rows.append((r, step, step * dt_s, acc, flips_to_p + flips_to_ap, flips_to_p,
-                             flips_to_ap, _hrs(states, aged)))
+                             flips_to_ap, _hrs(rep.states, rep.n_aged)))
         acc_eol.append(acc)
         flips_total.append(flips_to_p + flips_to_ap)
+        for key, value in (("switches", rep.n_switches), ("failures", rep.n_failures),
+                           ("wrong", rep.n_wrong), ("misreads", rep.n_misreads),
+                           ("reads", rep.n_reads), ("disturbed", rep.n_disturbed)):
+            totals[key] += value
+        e_junction += rep.energy_junction
+        if first_engine is None:
+            first_engine, report = engine, engine.report()
 
     timeline = pd.DataFrame(rows, columns=["repeat", "step", "time_s", "accuracy", "flips_total",
                                            "flips_ap_to_p", "flips_p_to_ap", "hrs_cells"])
     return RunResult(
-        n_images=len(y), repeats=repeats, accuracy_ideal=accuracy_ideal,
+        n_images=n, repeats=repeats, accuracy_ideal=accuracy_ideal,
         accuracy_programmed=np.array(acc_prog), accuracy_end_of_life=np.array(acc_eol),
-        n_switches=n_switches, n_write_failures=n_failures, n_wrong_cells=n_wrong,
-        n_cells=sum(lm.n_in * lm.n_out for lm in maps), retention_flips=np.array(flips_total),
-        energy_program_j=energy_program / repeats,
-        timeline=timeline, layer_maps=maps)
+        n_switches=totals["switches"], n_write_failures=totals["failures"],
+        n_wrong_cells=totals["wrong"], n_cells=sum(lm.n_in * lm.n_out for lm in maps),
+        retention_flips=np.array(flips_total), n_misreads=totals["misreads"], n_reads=totals["reads"],
+        n_read_disturbs=totals["disturbed"], energy_program_junction_j=e_junction / repeats,
+        energy_program_j=e_program / repeats, energy_inference_j=e_infer / repeats,
+        energy_by_activity_j=by_activity, engine=report, chip=chip, timeline=timeline,
+        layer_maps=maps, trace=first_engine if trace else None)

@@ -16,9 +16,11 @@ TINY_ARCH = """\
 name: tiny
 cells:
   weak:
+    mtj: muench-delta40
     delta_ap: 40
     tau0: 1 ns
   strong:
+    mtj: muench-delta60
     delta_ap: 60
     tau0: 1 ns
 tile:
@@ -35,6 +37,7 @@ mapping:
 write:
   model: constant_ber
   ber: 0.0
+  t_pulse: 15 ns
 retention:
   horizon: 10 years
   n_steps: 3

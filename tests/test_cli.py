@@ -99,3 +99,17 @@ def test_bad_inputs_give_one_line_and_exit_2(tmp_path, tiny_arch_path, tiny_net_
     assert len(err.strip().splitlines()) == 1 and err.startswith("accelsim: error: ")
     assert re.search(match, err)
     assert not out_dir.exists()
+
+
+def test_trace_is_written(tmp_path, tiny_arch_path, tiny_net_path, capsys):
+    trace = tmp_path / "trace.csv"
+    code, _, _ = _run(["run", "--arch", str(tiny_arch_path), "--net", str(tiny_net_path), "--quiet",
+                       "--out", str(tmp_path / "o"), "--trace", str(trace),
+                       "--set", "retention.horizon=0 s"], capsys)
+    assert code == 0
+    t = pd.read_csv(trace)
+    assert list(t.columns) == ["time_cycle", "tile", "activity", "images"]
+    assert {"program", "sense"} <= set(t.activity)
+    row = pd.read_csv(tmp_path / "o" / "tiny_tiny_seed0.csv").iloc[0]
+    assert (t[t.activity == "program"].time_cycle == 0).all()  # all tiles program in parallel
+    assert t[t.activity == "sense"].time_cycle.min() >= row["cycles_program"]  # inference comes after

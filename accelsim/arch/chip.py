@@ -12,8 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from accelsim.arch.tech import TechNode
-from accelsim.arch.tile import CircuitConfig, TileCost, counter_bits
+import numpy as np
+
+from accelsim.arch.cell import MTJElectrical
+from accelsim.arch.tech import TechNode, load_tech
+from accelsim.arch.tile import CircuitConfig, TileCost, counter_bits, tile_cost
+from accelsim.mapping import column_types
 
 
 class LayerShape(Protocol):
@@ -99,3 +103,14 @@ def chip_cost(layers: Sequence[LayerShape], tile: TileCost, tech: TechNode,
             e_buffer_per_image_j=(lm.n_in + lm.n_out) * tech.sram_energy_per_bit_j,
             link_bits_per_image=link_bits, e_link_per_image_j=link_bits * e_bit))
     return ChipCost(tile=tile, layers=tuple(costs), tile_pitch_m=pitch, e_link_per_bit_j=e_bit)
+
+
+def build_chip(arch, maps: Sequence[LayerShape]) -> ChipCost:
+    """The chip cost of ``arch`` (an ``ArchConfig``) for a network mapped as ``maps``: its technology
+    node, one tile design with the configured column mix, and the per-layer periphery."""
+    tech = load_tech(arch.tech)
+    counts = np.bincount(column_types(arch.tile), minlength=len(arch.tile.columns))
+    groups = [(MTJElectrical.from_device(arch.cells[g.cell].mtj_params), int(n))
+              for g, n in zip(arch.tile.columns, counts)]
+    tile = tile_cost(arch.tile.rows, groups, tech, arch.circuit, arch.engine_timing)
+    return chip_cost(maps, tile, tech, arch.circuit)

@@ -155,3 +155,50 @@ def infer(net: Network, weight_words: list[np.ndarray], x_words: np.ndarray) -> 
         a_words = pack_bits(neuron_output(popcount, layer))
     popcount = xnor_popcount(a_words, weight_words[-1], net.output.weights.shape[1])
     return np.argmax(class_scores(popcount, net.output), axis=1)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ReadProbabilities:
+    """Per-read error probabilities, one per column group (float64 arrays)."""
+
+    misread_p: np.ndarray
+    misread_ap: np.ndarray
+    disturb_p: np.ndarray
+    disturb_ap: np.ndarray
+
+    @property
+    def any(self) -> bool:
+        return bool(np.any(self.misread_p) or np.any(self.misread_ap) or np.any(self.disturb_p)
+                    or np.any(self.disturb_ap))
+
+
+def read_probabilities(arch: ArchConfig) -> ReadProbabilities:
+    """Sense-error and read-disturb probabilities of one read, per column group.
+
+    ``read.model: device``: misreads from log-normal resistances (sigma of ln R_P from
+    ``write.variability``) against the sense reference at the read bias that makes the P read
+    current ``circuit.read_current_ratio`` x Ic (PHYSICS.md section 7); read disturb of the state
+    ``read.disturbs`` from the gamma write model at that current for ``timing.t_sense``.
+    """
+    n = len(arch.tile.columns)
+    zeros = np.zeros(n)
+    if arch.read.model == "ideal":
+        return ReadProbabilities(misread_p=zeros, misread_ap=zeros, disturb_p=zeros, disturb_ap=zeros)
+    from accelsim import device
+
+    sigma = device.variability_preset(arch.write.variability).sigma_r_p_rel
+    ratio = arch.circuit.read_current_ratio
+    out = {k: np.zeros(n) for k in ("mp", "map", "dp", "dap")}
+    for g, group in enumerate(arch.tile.columns):
+        mtj = arch.cells[group.cell].mtj_params
+        i_c = float(device.critical_current_a(mtj, "p_to_ap"))
+        v_read = ratio * i_c * mtj.r_p_ohm
+        if sigma > 0 or arch.read.sigma_offset_ln > 0:
+            out["mp"][g], out["map"][g] = device.sense_error_probability(
+                mtj, v_read, sigma, arch.read.scheme, arch.read.sigma_offset_ln)
+        i_read = ratio * i_c if arch.read.disturbs == "p" else v_read / mtj.r_ap0_ohm
+        p = float(device.read_disturb_probability(i_read, arch.timing.t_sense_s, mtj,
+                                                  state=arch.read.disturbs))
+        out["dp" if arch.read.disturbs == "p" else "dap"][g] = p
+    return ReadProbabilities(misread_p=out["mp"], misread_ap=out["map"], disturb_p=out["dp"],
+                             disturb_ap=out["dap"])
