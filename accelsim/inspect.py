@@ -1,14 +1,13 @@
 """``accelsim inspect --arch A --net N``: how a network lands on an architecture -- tiles per layer,
 cell utilisation, HRS cells per column group -- and what that chip costs (area, leakage, timing).
 
-Reads only; writes nothing. MTJ electrical data per cell type come from ``--mtj CELL=PRESET`` (device
-presets) or from the cell type's ``mtj`` entry when the architecture has one.
+Reads only; writes nothing. Everything comes from the architecture file (with ``--set`` overrides,
+e.g. ``--set cells.delta40.mtj=muench-delta60 --set tech=n28``).
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 
 import numpy as np
 
@@ -24,45 +23,10 @@ def add_inspect_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--arch", required=True, metavar="YAML", help="architecture file")
     p.add_argument("--net", required=True, metavar="NPZ", help="network file (.npz)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)")
-    p.add_argument("--tech", default=None, metavar="NAME|YAML",
-                   help="technology file or shipped name (lp40, n28); default: the architecture's, else lp40")
-    p.add_argument("--mtj", action="append", metavar="CELL=PRESET",
-                   help="MTJ preset of a cell type for the cost model, e.g. delta40=muench-delta40 "
-                        "(repeatable)")
     p.add_argument("--images", type=int, default=1000, metavar="N",
                    help="images for the timing estimate (default 1000)")
     p.set_defaults(func=handler)
     return p
-
-
-def _parse_mtj(items: Sequence[str] | None) -> dict[str, str]:
-    out = {}
-    for item in items or ():
-        name, sep, preset = item.partition("=")
-        if not sep or not name or not preset:
-            raise UsageError(f"--mtj {item!r}: expected CELL=PRESET, e.g. delta40=muench-delta40")
-        out[name.strip()] = preset.strip()
-    return out
-
-
-def _cell_mtjs(arch, presets: dict[str, str]):
-    """MTJElectrical per cell type name, or None when one is unknown."""
-    from accelsim.arch.cell import MTJElectrical
-    from accelsim.device.mtj import MTJ
-    from accelsim.device.presets import mtj_preset
-
-    unknown = sorted(set(presets) - set(arch.cells))
-    if unknown:
-        raise UsageError(f"--mtj: no cell type {', '.join(unknown)} in the architecture; "
-                         f"defined: {', '.join(arch.cells)}")
-    out = {}
-    for name, cell in arch.cells.items():
-        spec = presets.get(name, getattr(cell, "mtj", None))
-        if spec is None:
-            return None
-        mtj = mtj_preset(spec) if isinstance(spec, str) else spec
-        out[name] = MTJElectrical.from_device(mtj) if isinstance(mtj, MTJ) else mtj
-    return out
 
 
 def _si(value: float, unit: str) -> str:
@@ -76,10 +40,7 @@ def _si(value: float, unit: str) -> str:
 
 
 def handler(args: argparse.Namespace) -> int:
-    from accelsim.arch.chip import chip_cost
-    from accelsim.arch.tech import load_tech
-    from accelsim.arch.tile import CircuitConfig, tile_cost
-    from accelsim.arch.timing import TimingConfig
+    from accelsim.arch.chip import build_chip
     from accelsim.config import load_arch
     from accelsim.engine import Engine, OpEnergies
     from accelsim.mapping import column_types, map_network, weights_to_states
@@ -87,17 +48,12 @@ def handler(args: argparse.Namespace) -> int:
 
     if args.images < 1:
         raise UsageError(f"--images {args.images}: expected an integer >= 1")
-    presets = _parse_mtj(args.mtj)
     arch = load_arch(args.arch, args.set or ())
     net = load_network(args.net)
     maps = map_network(net, arch)
     tile = arch.tile
     groups = [g.cell for g in tile.columns]
-    mtjs = _cell_mtjs(arch, presets)
-    timing = getattr(arch, "timing", None) or TimingConfig()
-    circuit = getattr(arch, "circuit", None) or CircuitConfig()
-    tech_spec = args.tech or getattr(arch, "tech", None) or "lp40"
-    tech = load_tech(tech_spec) if isinstance(tech_spec, str) else tech_spec
+    timing = arch.engine_timing
     counts = np.bincount(column_types(tile), minlength=len(groups))
 
     print(f"arch {arch.name}: tiles of {tile.rows} x {tile.cols}, columns "
@@ -119,28 +75,22 @@ def handler(args: argparse.Namespace) -> int:
               f"{100 * util:>10.1f}%   " + "; ".join(per_group))
 
     print()
-    energies = None
-    if mtjs is None:
-        print("area/leakage: give the MTJ of every cell type, e.g. "
-              + " ".join(f"--mtj {name}=PRESET" for name in arch.cells))
-    else:
-        tc = tile_cost(tile.rows, [(mtjs[name], int(n)) for name, n in zip(groups, counts)], tech, circuit,
-                       timing)
-        chip = chip_cost(maps, tc, tech, circuit)
-        energies = OpEnergies.from_chip(chip)
-        print(f"technology {tech.name}: {tech.description}")
-        print(f"tile   area {tc.area_m2 * 1e12:.4g} um^2 (cells {100 * tc.area_cells_m2 / tc.area_m2:.1f} %, "
-              f"sense amps {100 * tc.area_sense_amps_m2 / tc.area_m2:.1f} %, accumulators "
-              f"{100 * tc.area_counters_m2 / tc.area_m2:.1f} %, drivers "
-              f"{100 * (tc.area_write_drivers_m2 + tc.area_wordline_drivers_m2) / tc.area_m2:.1f} %)   "
-              f"leakage {_si(tc.leakage_w, 'W')} (cells {_si(tc.leakage_cells_w, 'W')})")
-        for gc, name in zip(tc.groups, groups):
-            f = tech.feature_size_m
-            print(f"cell   {name}: W {gc.cell.w_access_m / f:.2f} F, {gc.cell.area_m2 / f**2:.2f} F^2, "
-                  f"leakage {_si(gc.cell.leakage_w, 'W')}, write {_si(gc.cell.i_write_a, 'A')}, "
-                  f"{_si(gc.e_write_j, 'J')} per write")
-        print(f"chip   {chip.n_tiles} tiles, area {chip.area_m2 * 1e6:.4g} mm^2, "
-              f"leakage {_si(chip.leakage_w, 'W')}")
+    chip = build_chip(arch, maps)
+    tc, tech = chip.tile, chip.tech
+    print(f"technology {tech.name}: {tech.description}")
+    print(f"tile   area {tc.area_m2 * 1e12:.4g} um^2 (cells {100 * tc.area_cells_m2 / tc.area_m2:.1f} %, "
+          f"sense amps {100 * tc.area_sense_amps_m2 / tc.area_m2:.1f} %, accumulators "
+          f"{100 * tc.area_counters_m2 / tc.area_m2:.1f} %, drivers "
+          f"{100 * (tc.area_write_drivers_m2 + tc.area_wordline_drivers_m2) / tc.area_m2:.1f} %)   "
+          f"leakage {_si(tc.leakage_w, 'W')} (cells {_si(tc.leakage_cells_w, 'W')})")
+    for gc, name in zip(tc.groups, groups):
+        f = tech.feature_size_m
+        print(f"cell   {name}: W {gc.cell.w_access_m / f:.2f} F, {gc.cell.area_m2 / f**2:.2f} F^2, "
+              f"leakage {_si(gc.cell.leakage_w, 'W')}, write {_si(gc.cell.i_write_a, 'A')}, "
+              f"{_si(gc.e_write_j, 'J')} per write")
+    print(f"chip   {chip.n_tiles} tiles, area {chip.area_m2 * 1e6:.4g} mm^2, "
+          f"leakage {_si(chip.leakage_w, 'W')}")
+    energies = OpEnergies.from_chip(chip)
     engine = Engine(maps, tile_rows=tile.rows, tile_cols=tile.cols, timing=timing, energies=energies)
     engine.program()
     engine.infer(args.images)

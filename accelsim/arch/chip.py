@@ -50,6 +50,7 @@ class ChipCost:
     """Area, leakage and energies of the whole accelerator for one network mapping."""
 
     tile: TileCost
+    tech: TechNode
     layers: tuple[LayerCost, ...]
     tile_pitch_m: float  # edge of a (square) tile: the length of one link hop
     e_link_per_bit_j: float
@@ -102,7 +103,7 @@ def chip_cost(layers: Sequence[LayerShape], tile: TileCost, tech: TechNode,
             e_adders_per_image_j=n_adders * bits * tech.full_adder_energy_j,
             e_buffer_per_image_j=(lm.n_in + lm.n_out) * tech.sram_energy_per_bit_j,
             link_bits_per_image=link_bits, e_link_per_image_j=link_bits * e_bit))
-    return ChipCost(tile=tile, layers=tuple(costs), tile_pitch_m=pitch, e_link_per_bit_j=e_bit)
+    return ChipCost(tile=tile, tech=tech, layers=tuple(costs), tile_pitch_m=pitch, e_link_per_bit_j=e_bit)
 
 
 def build_chip(arch, maps: Sequence[LayerShape]) -> ChipCost:

@@ -11,8 +11,7 @@ from accelsim.network import load_network
 
 
 def test_inspect_prints_mapping_hrs_and_costs(tiny_arch_path, tiny_net_path, capsys):
-    code = main(["inspect", "--arch", str(tiny_arch_path), "--net", str(tiny_net_path),
-                 "--mtj", "weak=muench-delta40", "--mtj", "strong=muench-delta60", "--images", "10"])
+    code = main(["inspect", "--arch", str(tiny_arch_path), "--net", str(tiny_net_path), "--images", "10"])
     out, err = capsys.readouterr()
     assert code == 0 and err == ""
     arch, net = load_arch(tiny_arch_path), load_network(tiny_net_path)
@@ -29,14 +28,8 @@ def test_inspect_prints_mapping_hrs_and_costs(tiny_arch_path, tiny_net_path, cap
     assert "tile   area" in out and "chip   " in out and "timing" in out
 
 
-def test_inspect_without_mtjs_still_maps(tiny_arch_path, tiny_net_path, capsys):
-    assert main(["inspect", "--arch", str(tiny_arch_path), "--net", str(tiny_net_path)]) == 0
-    out = capsys.readouterr().out
-    assert "--mtj weak=PRESET --mtj strong=PRESET" in out and "tile   area" not in out
-
-
 def test_inspect_errors_exit_2_before_printing(tiny_arch_path, tiny_net_path, capsys):
-    for bad in (["--mtj", "weak"], ["--mtj", "nosuch=muench-delta40"], ["--mtj", "weak=nosuch"]):
+    for bad in (["--set", "cells.weak.mtj=nosuch"], ["--set", "tech=n7"], ["--images", "0"]):
         code = main(["inspect", "--arch", str(tiny_arch_path), "--net", str(tiny_net_path), *bad])
         out, err = capsys.readouterr()
         assert code == 2 and out == "" and err.count("\n") == 1, bad
