@@ -43,6 +43,16 @@ def test_overrides_go_through_the_loader(tiny_arch_path):
     ("cell: strong", "cell: medium", r"key 'tile.columns.1.cell': unknown cell type 'medium'"),
     ("delta_ap: 60", "delta_ap: 600", r"key 'cells.strong.delta_ap': value 600 out of range"),
     ("  sort_columns_by_hrs: true", "  sort_columns_by_hrs: 1", r"expected true or false"),
+    ("mtj: muench-delta40", "mtj: nosuch", r"key 'cells.weak.mtj': unknown MTJ preset 'nosuch'"),
+    ("  t_pulse: 15 ns\n", "", r"key 'write.t_pulse': missing required key"),
+    ("  t_pulse: 15 ns", "  t_pulse: -15 ns", r"key 'write.t_pulse': expected a positive quantity"),
+    ("model: constant_ber", "model: gamma", r"key 'write.overdrive': give exactly one of"),
+    ("model: constant_ber", "model: gamma\n  overdrive: 2.0\n  v_write: 0.4 V", r"exactly one of"),
+    ("model: constant_ber", "model: gamma\n  overdrive: 1.5",
+     r"key 'circuit.write_current_factor': 2 differs from write.overdrive 1.5"),
+    ("name: tiny", "name: tiny\ntech: n7", r"key 'tech':"),
+    ("name: tiny", "name: tiny\ntiming:\n  t_write_pulse: 5 ns", r"key 'timing.t_write_pulse': set the write pulse once"),
+    ("name: tiny", "name: tiny\nread:\n  model: perfect", r"key 'read.model': expected one of ideal, device"),
 ])
 def test_config_errors_name_file_and_key(tmp_path, old, new, match):
     assert old in TINY_ARCH

@@ -105,3 +105,22 @@ def test_device_write_model_failures_match_the_analytic_rate(tiny_arch_path, rng
     assert expected > 100  # a pulse short enough for a measurable rate
     assert 0.0 < expected and abs(res.n_write_failures - expected) < 5 * sigma + 1
     assert res.energy_program_j > 0
+
+
+def test_device_read_errors_occur_at_the_sense_error_rate(tiny_arch_path, rng):
+    """read.model device: misread cell reads happen at the rates of read_probabilities."""
+    from accelsim.arch.crossbar import read_probabilities
+
+    net = make_tiny_network(rng, shape=(120, 60, 10))
+    arch = load_arch(tiny_arch_path, ["read.model=device", "read.sigma_offset_ln=0.3",
+                                      "write.variability=locatelli2018", "retention.horizon=0 s"])
+    probs = read_probabilities(arch)
+    rates = np.concatenate([probs.misread_p, probs.misread_ap])
+    assert 0.01 < rates.min() and rates.max() < 0.3
+    res = simulate(arch, net, _workload(net, rng, 64), seed=0)
+    measured = res.n_misreads / res.n_reads
+    slack = 5 * np.sqrt(rates.max() / res.n_reads)
+    assert rates.min() - slack < measured < rates.max() + slack
+    assert res.accuracy_programmed[0] < 1.0  # misreads change some decisions
+    ideal = simulate(load_arch(tiny_arch_path, ["retention.horizon=0 s"]), net, _workload(net, rng, 64))
+    assert ideal.n_misreads == 0
