@@ -12,7 +12,10 @@ import sys
 from pathlib import Path
 
 from accelsim import __version__
+from accelsim.device.command import add_device_parser
 from accelsim.errors import AccelsimError, UsageError
+from accelsim.inspect import add_inspect_parser
+from accelsim.train.command import add_train_parser
 
 EXIT_BAD_INPUT = 2
 
@@ -190,16 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--out", metavar="PNG", help="output file (default beside the CSV)")
     pl.set_defaults(func=cmd_plot)
 
-    for module, hook in (("accelsim.train.command", "add_train_parser"),
-                         ("accelsim.device.command", "add_device_parser"),
-                         ("accelsim.inspect", "add_inspect_parser")):
-        try:
-            mod = __import__(module, fromlist=[hook])
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        getattr(mod, hook)(sub)
+    add_train_parser(sub)
+    add_device_parser(sub)
+    add_inspect_parser(sub)
     return parser
 
 
