@@ -62,6 +62,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from accelsim.reproduce import TARGETS
 
     names = list(TARGETS) if args.names == ["all"] else args.names
@@ -78,7 +80,10 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         print(f"  {'quantity':<{width}}  {'paper':>14}  {'accelsim':>14}")
         for c in comparisons:
             print(f"  {c.quantity:<{width}}  {c.paper:>14}  {c.ours:>14}")
-        print(f"  wrote {out / (name + '.csv')}, {out / (name + '.png')}")
+        table = out / f"{name}_comparison.csv"
+        pd.DataFrame([{"quantity": c.quantity, "paper": c.paper, "accelsim": c.ours}
+                      for c in comparisons]).to_csv(table, index=False)
+        print(f"  wrote {out / (name + '.csv')}, {out / (name + '.png')}, {table}")
     return 0
 
 
@@ -116,6 +121,12 @@ def cmd_plot(args: argparse.Namespace) -> int:
                           title=f"{path.stem}: mean +- std over repeats", svg=True)
     print("wrote " + ", ".join(map(str, written)))
     return 0
+
+
+def _target_names() -> list[str]:
+    from accelsim.reproduce import TARGETS
+
+    return list(TARGETS)
 
 
 def build_parser() -> argparse.ArgumentParser:
