@@ -167,8 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser(
         "reproduce", help="regenerate the papers' key results beside the papers' numbers",
-        description="Run named reproductions of the papers' results; each writes DIR/NAME.csv and "
-                    "DIR/NAME.png and prints the paper's numbers beside accelsim's.")
+        description="Run named reproductions of the papers' results; each writes DIR/NAME.csv, "
+                    "DIR/NAME.png and DIR/NAME_comparison.csv and prints the paper's numbers beside "
+                    "accelsim's. Targets: " + ", ".join(sorted(_target_names())) + ".")
     rep.add_argument("names", nargs="+", metavar="NAME", help="targets to run, or 'all'")
     rep.add_argument("--quick", action="store_true", help="fewer repeats/points (for CI)")
     rep.add_argument("--seed", type=_nonneg_int, default=0, help="seed (default 0)")
