@@ -117,6 +117,23 @@ def test_activation_ber_half_destroys_training_signal(mnist_small, tiny_result):
     assert not np.array_equal(mild.model.layers[0].w, tiny_result.model.layers[0].w)
 
 
+def test_shift_pixels_translates_real_images(mnist_small):
+    from accelsim.train.bnn import _shift_images
+
+    x = mnist_small[0][:20].astype(np.float32)
+    shifted = _shift_images(x, 28, 2, np.random.default_rng(5)).reshape(20, 28, 28)
+    images = x.reshape(20, 28, 28)
+    for k in range(20):  # each output is the image moved by some (dy, dx) in [-2, 2]^2, -1 filled in
+        padded = np.pad(images[k], 2, constant_values=-1)
+        assert any(
+            np.array_equal(shifted[k], padded[dy : dy + 28, dx : dx + 28])
+            for dy in range(5)
+            for dx in range(5)
+        )
+    with pytest.raises(UsageError, match="--shift-pixels: needs square images, these have 780 pixels"):
+        train(dataclasses.replace(TINY, shift_pixels=1), x[:, :780], mnist_small[1][:20], n_classes=10)
+
+
 def test_config_errors():
     with pytest.raises(UsageError, match="--dropout: must be in \\[0, 1\\), got 1.0"):
         TrainConfig(dropout=1.0)
@@ -337,6 +354,7 @@ def test_command_quiet_prints_nothing(tmp_path, idx_dir, capsys):
         (["--out", "/nonexistent/dir/n.npz"], UsageError, "--out: folder /nonexistent/dir does not exist"),
         (["--batch-size", "5000"], UsageError, "--batch-size: 5000 is larger than the 300 training images"),
         (["--input-threshold", "2"], UsageError, "--input-threshold: must be an intensity in"),
+        (["--shift-pixels", "-1"], UsageError, "--shift-pixels: must be >= 0"),
     ],
 )
 def test_command_option_errors(tmp_path, idx_dir, argv, error, match):

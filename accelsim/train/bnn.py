@@ -47,6 +47,10 @@ class TrainConfig:
     """alpha of paper 002: loss J' = J + alpha * sum(w_latent) / N_weights (see train/README)."""
     activation_ber: float = 0.0
     """Probability of flipping each hidden binary activation during training, in [0, 0.5]."""
+    shift_pixels: int = 0
+    """Augmentation: each training image, each time it is drawn, is translated by a random whole-pixel
+    offset in [-shift_pixels, shift_pixels] along each axis, uncovered pixels set to -1 (background).
+    Needs square images. 0 (default) trains on the images as they are."""
     seed: int = 0
     """Run seed: initial weights, batch order, dropout and flips come from rng stream 'train'."""
 
@@ -71,6 +75,8 @@ class TrainConfig:
             raise UsageError(f"--input-threshold: must be an intensity in [0, 1], got {self.input_threshold}")
         if not math.isfinite(self.hrs_penalty):
             raise UsageError(f"--hrs-penalty: must be a finite number, got {self.hrs_penalty}")
+        if self.shift_pixels < 0:
+            raise UsageError(f"--shift-pixels: must be >= 0, got {self.shift_pixels}")
         if not 0.0 <= self.activation_ber <= 0.5:
             raise UsageError(
                 f"--activation-ber: must be a probability in [0, 0.5], got {self.activation_ber}"
@@ -234,6 +240,20 @@ class _Adam:
             p -= (lr / c1) * m / (np.sqrt(v / c2) + eps)
 
 
+def _shift_images(xb: np.ndarray, side: int, max_shift: int, gen: np.random.Generator) -> np.ndarray:
+    """Translate each (side x side) image of ``xb`` (rows of +-1) by a random offset in [-s, s]^2."""
+    n = xb.shape[0]
+    padded = np.pad(
+        xb.reshape(n, side, side),
+        ((0, 0), (max_shift, max_shift), (max_shift, max_shift)),
+        constant_values=-1.0,
+    )
+    dy, dx = gen.integers(0, 2 * max_shift + 1, size=(2, n))
+    rows = (dy[:, None] + np.arange(side))[:, :, None]
+    cols = (dx[:, None] + np.arange(side))[:, None, :]
+    return padded[np.arange(n)[:, None, None], rows, cols].reshape(n, side * side)
+
+
 def _train_step(
     model: Model,
     xb: np.ndarray,
@@ -347,6 +367,9 @@ def train(
     adam = _Adam(params)
     history = []
     n = x_train.shape[0]
+    side = math.isqrt(x_train.shape[1])
+    if cfg.shift_pixels and side * side != x_train.shape[1]:
+        raise UsageError(f"--shift-pixels: needs square images, these have {x_train.shape[1]} pixels")
     n_batches = n // cfg.batch_size
     if n_batches == 0:
         raise UsageError(f"--batch-size: {cfg.batch_size} is larger than the {n} training images")
@@ -360,7 +383,10 @@ def train(
         loss_sum, correct = 0.0, 0
         for b in range(n_batches):
             idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
-            loss, ok, grads = _train_step(model, x_train[idx], y_train[idx], cfg, gen, n_weights)
+            xb = x_train[idx]
+            if cfg.shift_pixels:
+                xb = _shift_images(xb, side, cfg.shift_pixels, gen)
+            loss, ok, grads = _train_step(model, xb, y_train[idx], cfg, gen, n_weights)
             adam.step(params, grads, lrs)
             for layer in model.layers:
                 np.clip(layer.w, -1.0, 1.0, out=layer.w)

@@ -64,6 +64,12 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         metavar="P",
         help="flip each hidden binary activation with probability P while training (paper 001)",
     )
+    p.add_argument(
+        "--shift-pixels",
+        default=str(_DEFAULTS.shift_pixels),
+        metavar="S",
+        help="augmentation: translate each training image by a random offset of up to S pixels per axis",
+    )
     p.add_argument("--seed", default="0", help="run seed (default 0)")
     p.add_argument("--out", required=True, metavar="PATH.npz", help="network file to write")
     p.add_argument("--quiet", action="store_true", help="no progress line per epoch")
@@ -113,6 +119,7 @@ def config_from_args(args: argparse.Namespace, data_threshold: float | None = No
         input_threshold=threshold,
         hrs_penalty=_number(args, "hrs_penalty", float),
         activation_ber=_number(args, "activation_ber", float),
+        shift_pixels=_number(args, "shift_pixels", int),
         seed=_number(args, "seed", int),
     )
 
@@ -133,6 +140,7 @@ def command_line(cfg: TrainConfig, data: str, test_data: str | None, out: str) -
         f"--input-threshold {cfg.input_threshold:g}",
         f"--hrs-penalty {cfg.hrs_penalty:g}",
         f"--activation-ber {cfg.activation_ber:g}",
+        f"--shift-pixels {cfg.shift_pixels}",
         f"--seed {cfg.seed}",
         f"--out {out}",
     ]
