@@ -1,0 +1,58 @@
+"""The README's main command on the bundled workload, and the reproductions in their --quick form."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from accelsim.cli import main
+from accelsim.network import load_network, reference_predict
+from accelsim.workload import bundled_workload
+from conftest import ROOT
+
+ARCH = str(ROOT / "arch_configs" / "mixed_retention.yaml")
+NET = str(ROOT / "workloads" / "mlp784.npz")
+
+
+def test_main_command_on_the_bundled_workload(tmp_path, capsys):
+    assert main(["run", "--arch", ARCH, "--net", NET, "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for word in ("accuracy", "programming", "latency", "area"):
+        assert word in out
+    row = pd.read_csv(tmp_path / "mixed_retention_mlp784_seed0.csv").iloc[0]
+    net = load_network(NET)
+    wl = bundled_workload(net)
+    assert row["n_images"] == len(wl.y) == 2000
+    assert row["accuracy_ideal"] == np.mean(reference_predict(net, wl.x_pm1) == wl.y) >= 0.95
+    # 15 ns at 2 Vc with variability: a few write errors, which this network shrugs off.
+    assert 0 < row["write_ber_measured"] < 1e-4
+    assert row["accuracy_programmed"] >= row["accuracy_ideal"] - 0.01
+    # Ten years on Delta-40 columns: retention flips many AP cells and costs accuracy.
+    assert row["retention_flips"] > 1e5 and row["accuracy_end_of_life"] < row["accuracy_programmed"]
+    for column in ("energy_program_j", "energy_per_inference_j", "area_m2", "leakage_w", "latency_s",
+                   "throughput_inf_per_s"):
+        assert row[column] > 0
+
+
+def test_zero_error_rates_give_the_reference_inference(tmp_path):
+    overrides = ["write.model=constant_ber", "write.ber=0", "retention.horizon=0 s"]
+    args = ["run", "--arch", ARCH, "--net", NET, "--out", str(tmp_path), "--quiet"]
+    assert main([*args, *[x for o in overrides for x in ("--set", o)]]) == 0
+    row = pd.read_csv(tmp_path / "mixed_retention_mlp784_seed0.csv").iloc[0]
+    assert row["accuracy_programmed"] == row["accuracy_ideal"] == row["accuracy_end_of_life"]
+    assert row["write_ber_measured"] == 0 and row["retention_flips"] == 0
+
+
+@pytest.mark.parametrize("name", ["hirtzlin-fig2", "munch-fig7", "munch-fig9", "munch-fig14"])
+def test_reproductions_run_quick(tmp_path, capsys, name):
+    assert main(["reproduce", name, "--quick", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / f"{name}.png").stat().st_size > 0
+    table = pd.read_csv(tmp_path / f"{name}.csv")
+    if name == "hirtzlin-fig2":  # flat to 1e-3, then falling (000 Fig. 2)
+        acc = dict(zip(table.ber, table.accuracy_mean))
+        assert abs(acc[1e-3] - acc[0.0]) < 0.01 and acc[1e-2] < acc[0.0]
+    elif name == "munch-fig14":  # the mixed array ages less than an all-Delta-40 one
+        end = table[table.time_s == table.time_s.max()].set_index("high_delta_columns")
+        assert end.loc[60, "accuracy_mean"] > end.loc[40, "accuracy_mean"]
+    else:  # lower Delta, lower accuracy after 10 years
+        end = table[table.time_s == table.time_s.max()].set_index("delta")
+        assert end.loc[30, "accuracy_mean"] < end.loc[60, "accuracy_mean"]
