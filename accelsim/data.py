@@ -358,6 +358,10 @@ def load_binarized(path: str | os.PathLike) -> Dataset:
             arrays = {key: npz[key] for key in npz.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
         raise DataError(f"{path}: not a readable .npz file ({exc})") from None
+    if "layer0_weights" in arrays:
+        raise DataError(
+            f"{path}: is a network .npz, not a data set (its bundled test set is used when no data is given)"
+        )
     missing = [key for key in BINARIZED_KEYS if key not in arrays]
     if missing:
         raise DataError(f"{path}: missing key(s) {', '.join(missing)} of the binarized data set format")

@@ -305,6 +305,12 @@ def test_binarized_npz_errors(tmp_path, changes, match):
     assert str(path) in str(info.value)
 
 
+def test_network_file_is_not_a_data_set(tmp_path):
+    np.savez(tmp_path / "net.npz", format_version=np.int64(1), layer0_weights=np.ones((2, 3), np.int8))
+    with pytest.raises(DataError, match="is a network .npz, not a data set"):
+        load_dataset(tmp_path / "net.npz")
+
+
 def test_not_a_zip_and_missing(tmp_path):
     (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04" + b"\x00" * 40)
     with pytest.raises(DataError, match="not a readable .npz file"):

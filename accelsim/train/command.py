@@ -11,10 +11,12 @@ import math
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from accelsim.data import BUNDLED_NAMES, Dataset, binarize, dataset_from_spec
 from accelsim.errors import DataError, UsageError
-from accelsim.train.bnn import EpochStats, TrainConfig, train
-from accelsim.train.export import network_arrays, save_network
+from accelsim.train.bnn import EpochStats, TrainConfig, predict, train
+from accelsim.train.export import network_arrays, predict_folded, save_network
 
 _DEFAULTS = TrainConfig()
 
@@ -30,25 +32,61 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     p.add_argument(
         "--data",
         required=True,
+        metavar="PATH|NAME",
         help=f"training data: a bundled name ({', '.join(BUNDLED_NAMES)}), a directory of IDX pairs "
         "(train-* is used), an IDX images file, or a binarized .npz",
     )
     p.add_argument(
         "--test-data",
+        metavar="PATH",
         help="test data (default: the test split of --data when it is a bundled name or a directory)",
     )
     p.add_argument(
-        "--hidden", default=",".join(map(str, _DEFAULTS.hidden)), help="hidden widths, e.g. 1024,1024"
+        "--hidden",
+        default=",".join(map(str, _DEFAULTS.hidden)),
+        metavar="W,W",
+        help="hidden layer widths (default 1024,1024)",
     )
-    p.add_argument("--epochs", default=str(_DEFAULTS.epochs))
-    p.add_argument("--batch-size", default=str(_DEFAULTS.batch_size))
-    p.add_argument("--lr", default=str(_DEFAULTS.lr), help="Adam learning rate at the first epoch")
-    p.add_argument("--lr-final", default=str(_DEFAULTS.lr_final), help="learning rate at the last epoch")
-    p.add_argument("--dropout", default=str(_DEFAULTS.dropout), help="dropout of hidden activations")
-    p.add_argument("--dropout-input", default=str(_DEFAULTS.dropout_input), help="dropout of input bits")
+    p.add_argument(
+        "--epochs",
+        default=str(_DEFAULTS.epochs),
+        metavar="N",
+        help=f"passes over the training set (default {_DEFAULTS.epochs})",
+    )
+    p.add_argument(
+        "--batch-size",
+        default=str(_DEFAULTS.batch_size),
+        metavar="N",
+        help=f"images per mini-batch (default {_DEFAULTS.batch_size})",
+    )
+    p.add_argument(
+        "--lr",
+        default=str(_DEFAULTS.lr),
+        metavar="LR",
+        help=f"Adam learning rate at the first epoch (default {_DEFAULTS.lr:g})",
+    )
+    p.add_argument(
+        "--lr-final",
+        default=str(_DEFAULTS.lr_final),
+        metavar="LR",
+        help=f"learning rate at the last epoch, geometric decay (default {_DEFAULTS.lr_final:g})",
+    )
+    p.add_argument(
+        "--dropout",
+        default=str(_DEFAULTS.dropout),
+        metavar="P",
+        help=f"dropout of hidden activations (default {_DEFAULTS.dropout:g})",
+    )
+    p.add_argument(
+        "--dropout-input",
+        default=str(_DEFAULTS.dropout_input),
+        metavar="P",
+        help=f"dropout of input bits (default {_DEFAULTS.dropout_input:g})",
+    )
     p.add_argument(
         "--input-threshold",
         default=None,
+        metavar="X",
         help=f"input bit = +1 iff intensity >= this (default {_DEFAULTS.input_threshold}, "
         "or the threshold of binarized data)",
     )
@@ -70,7 +108,7 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         metavar="S",
         help="augmentation: translate each training image by a random offset of up to S pixels per axis",
     )
-    p.add_argument("--seed", default="0", help="run seed (default 0)")
+    p.add_argument("--seed", default="0", metavar="N", help="run seed (default 0)")
     p.add_argument("--out", required=True, metavar="PATH.npz", help="network file to write")
     p.add_argument("--quiet", action="store_true", help="no progress line per epoch")
     p.set_defaults(func=run_train)
@@ -217,6 +255,8 @@ def run_train(args: argparse.Namespace) -> int:
         test_y=test_set.y,
         test_source=test_set.source,
     )
+    if not np.array_equal(predict_folded(arrays, x_test), predict(result.model, x_test)):
+        raise RuntimeError("the folded integer inference differs from the float inference (a bug)")
     save_network(out, arrays)
     if not args.quiet:
         sizes = "-".join(map(str, result.model.sizes))
