@@ -17,6 +17,7 @@ import numpy as np
 from accelsim.arch.cell import MTJElectrical
 from accelsim.arch.tech import TechNode, load_tech
 from accelsim.arch.tile import CircuitConfig, TileCost, counter_bits, tile_cost
+from accelsim.errors import ConfigError
 from accelsim.mapping import column_types
 
 
@@ -113,5 +114,11 @@ def build_chip(arch, maps: Sequence[LayerShape]) -> ChipCost:
     counts = np.bincount(column_types(arch.tile), minlength=len(arch.tile.columns))
     groups = [(MTJElectrical.from_device(arch.cells[g.cell].mtj_params), int(n))
               for g, n in zip(arch.tile.columns, counts)]
-    tile = tile_cost(arch.tile.rows, groups, tech, arch.circuit, arch.engine_timing)
+    try:
+        tile = tile_cost(arch.tile.rows, groups, tech, arch.circuit, arch.engine_timing)
+    except ValueError as exc:
+        cells = ", ".join(f"{g.cell} ({arch.cells[g.cell].mtj})" for g in arch.tile.columns)
+        factor = arch.circuit.write_current_factor
+        raise ConfigError(f"the cells {cells} cannot be sized on tech {arch.tech} at "
+                          f"circuit.write_current_factor {factor:g}: {exc}") from None
     return chip_cost(maps, tile, tech, arch.circuit)
