@@ -95,8 +95,14 @@ class ApproxConfig:
     n_bits: int = 16
     """Bits per weight word (2..16); 003: "16-bit fixed point numbers"."""
     frac_bits: int = 13
-    """Fractional bits of the two's-complement word (0..n_bits - 1): weights in
-    [-2^(n_bits - 1 - frac_bits), +2^(n_bits - 1 - frac_bits)) in steps of 2^-frac_bits. Not given by 003."""
+    """Fractional bits of the word (0..n_bits - 1): weights within +-2^(n_bits - 1 - frac_bits) in
+    steps of 2^-frac_bits (+-4 in steps of 1.2e-4 by default). Not given by 003."""
+    encoding: str = "sign_magnitude"
+    """Signed-number format of the word (--encoding): "sign_magnitude" (the top bit is the sign, the
+    others the magnitude, so bit b always weighs 2^(b - frac_bits)) or "twos_complement" (where a
+    weight crossing zero switches every bit: at 1 % BER one such crossing in ~10 leaves a weight of
+    order one; see README_errors.md). 003 does not say; sign-magnitude is the format in which its
+    "high significance bits" are the bits of large weight."""
     ber_hsb: float = 0.0
     """Write error rate of the high significance bits (--ber-hsb), in [0, 1]."""
     ber_lsb: float = 0.0
@@ -117,7 +123,11 @@ class ApproxConfig:
         if not 2 <= self.n_bits <= 16:
             raise UsageError(f"--n-bits: must be in 2..16, got {self.n_bits!r}")
         if not 0 <= self.frac_bits <= self.n_bits - 1:
-            raise UsageError(f"--frac-bits: must be in 0..{self.n_bits - 1} (n_bits - 1), got {self.frac_bits!r}")
+            raise UsageError(
+                f"--frac-bits: must be in 0..{self.n_bits - 1} (n_bits - 1), got {self.frac_bits!r}"
+            )
+        if self.encoding not in ENCODINGS:
+            raise UsageError(f"--encoding: must be one of {', '.join(ENCODINGS)}, got {self.encoding!r}")
         for key in ("ber_hsb", "ber_lsb"):
             value = getattr(self, key)
             if not (isinstance(value, float | int) and 0.0 <= value <= 1.0):
@@ -151,22 +161,40 @@ def uniform_config(ber: float, **kwargs) -> ApproxConfig:
 # --------------------------------------------------------------------------------- fixed-point words
 
 
-def to_words(values: np.ndarray, n_bits: int, frac_bits: int) -> np.ndarray:
-    """Two's-complement fixed-point words (uint16, the low ``n_bits`` used) of float ``values``:
-    round to the nearest multiple of 2^-frac_bits (ties to even), saturate to the word's range."""
-    lo, hi = -(1 << (n_bits - 1)), (1 << (n_bits - 1)) - 1
-    scaled = np.asarray(values, dtype=np.float64 if n_bits > 23 else np.float32) * (1 << frac_bits)
-    q = np.clip(np.rint(scaled), lo, hi).astype(np.int32)
-    return (q & ((1 << n_bits) - 1)).astype(np.uint16)
+#: Signed fixed-point formats of a weight word.
+ENCODINGS = ("sign_magnitude", "twos_complement")
 
 
-def from_words(words: np.ndarray, n_bits: int, frac_bits: int) -> np.ndarray:
-    """float32 values of two's-complement fixed-point words (inverse of :func:`to_words`)."""
-    if n_bits == 16:
-        q = words.view(np.int16)
+def to_words(values: np.ndarray, n_bits: int, frac_bits: int, encoding: str = "sign_magnitude") -> np.ndarray:
+    """Fixed-point words (uint16, the low ``n_bits`` used) of float ``values``: round to the nearest
+    multiple of 2^-frac_bits (ties to even), saturate to the word's range.
+
+    ``encoding``: "sign_magnitude" (top bit = sign, 0 stored as +0; range +-(2^(n_bits-1) - 1)) or
+    "twos_complement" (range [-2^(n_bits-1), 2^(n_bits-1) - 1]), in units of 2^-frac_bits.
+    """
+    top = 1 << (n_bits - 1)
+    scaled = np.asarray(values, dtype=np.float32) * np.float32(1 << frac_bits)
+    if encoding == "sign_magnitude":
+        q = np.minimum(np.rint(np.abs(scaled)), top - 1).astype(np.int32)
+        return (q | np.where(scaled < 0, top, 0) * (q != 0)).astype(np.uint16)
+    if encoding == "twos_complement":
+        q = np.clip(np.rint(scaled), -top, top - 1).astype(np.int32)
+        return (q & ((1 << n_bits) - 1)).astype(np.uint16)
+    raise ValueError(f"unknown encoding {encoding!r}; known: {', '.join(ENCODINGS)}")
+
+
+def from_words(
+    words: np.ndarray, n_bits: int, frac_bits: int, encoding: str = "sign_magnitude"
+) -> np.ndarray:
+    """float32 values of fixed-point words (inverse of :func:`to_words`; -0 reads as 0)."""
+    top = 1 << (n_bits - 1)
+    q = words.astype(np.int32)
+    if encoding == "sign_magnitude":
+        q = np.where(q & top, -(q & (top - 1)), q & (top - 1))
+    elif encoding == "twos_complement":
+        q = (q ^ top) - top
     else:
-        sign_bit = np.int32(1 << (n_bits - 1))
-        q = (words.astype(np.int32) ^ sign_bit) - sign_bit
+        raise ValueError(f"unknown encoding {encoding!r}; known: {', '.join(ENCODINGS)}")
     return q.astype(np.float32) * np.float32(2.0**-frac_bits)
 
 
@@ -193,44 +221,84 @@ class WriteCounts:
     """Low significance bits that did not switch."""
 
 
+#: Binary digits of a failure probability drawn with random words (see ``_failures``).
+DENSE_DIGITS = 6
+
+
+def _bernoulli_words(numerator: int, size: int, gen: np.random.Generator) -> np.ndarray:
+    """uint16 words whose bits are independent Bernoulli(numerator / 2^DENSE_DIGITS).
+
+    With uniform random words U_i and the binary digits d_1 .. d_K of the probability, R = U_i | R
+    for d_i = 1 and R = U_i & R for d_i = 0, from d_K up to d_1, gives P(bit) = sum_i d_i 2^-i.
+    """
+    out = np.zeros(size, dtype=np.uint16)
+    lowest = (numerator & -numerator).bit_length()  # digits below the lowest set one leave R at 0
+    for i in range(DENSE_DIGITS - lowest + 1, 0, -1):
+        u = np.frombuffer(gen.bytes(2 * size), dtype=np.uint16)
+        if (numerator >> (DENSE_DIGITS - i)) & 1:
+            out |= u
+        else:
+            out &= u
+    return out
+
+
+def _sparse_failures(bits: np.ndarray, q: float, gen: np.random.Generator) -> np.ndarray:
+    """uint16 mask picking each set bit of ``bits`` (flat uint16) with probability q (q n small):
+    Binomial(n, q) distinct ranks among the n set bits; a rank maps to its word by
+    a cumulative popcount and to its bit by clearing the lower set bits of that word."""
+    counts = popcount(bits)
+    n = int(counts.sum(dtype=np.int64))
+    picked = np.zeros_like(bits)
+    k = int(gen.binomial(n, q)) if n else 0
+    if k == 0:
+        return picked
+    # k distinct ranks, uniform over the k-subsets: draws with replacement, duplicates redrawn (the
+    # procedure is invariant under relabelling, so every k-subset is equally likely); O(k), where
+    # Generator.choice without replacement is O(n).
+    ranks = np.unique(gen.integers(0, n, size=k))
+    while ranks.size < k:
+        ranks = np.unique(np.concatenate([ranks, gen.integers(0, n, size=k - ranks.size)]))
+    ends = np.cumsum(counts, dtype=np.int64)
+    word = np.searchsorted(ends, ranks, side="right")
+    j = ranks - (ends[word] - counts[word])  # which of the word's set bits, 0 = lowest
+    v = bits[word]
+    for t in range(int(j.max())):
+        v = np.where(j > t, v & (v - np.uint16(1)), v)
+    np.bitwise_or.at(picked, word, v & (~v + np.uint16(1)))  # the lowest remaining set bit
+    return picked
+
+
 def _failures(changed: np.ndarray, mask: int, ber: float, gen: np.random.Generator) -> np.ndarray:
     """uint16 mask of the bits of ``changed & mask`` that fail, each independently with probability
     ``ber``.
 
-    Exact, and proportional to the number of changed bits, not of all bits. With q = ber (or q =
-    1 - ber, drawing the bits that *succeed*, when ber > 1/2) and n changed bits: when q n is small,
-    Binomial(n, q) ranks among the changed bits drawn without replacement (O(failures)); a rank maps
-    to its word by a cumulative popcount and to its bit by clearing the lower set bits of the word.
-    Otherwise one uniform per changed bit, bit position by bit position (O(changed bits)). Both are
-    one independent Bernoulli(q) per changed bit.
+    Exact (one independent Bernoulli(ber) per changed bit) and vectorised over the words that have
+    a bit of the class to switch. With q = ber, or q = 1 - ber drawing the bits that *succeed* when
+    ber > 1/2: q = q_hi + (1 - q_hi) q_lo with q_hi the first DENSE_DIGITS binary digits of q. Bits
+    are hit with probability q_hi by random words (``_bernoulli_words``, a few array operations), and
+    the bits not hit with probability q_lo < 2^(1 - DENSE_DIGITS) by drawing ranks among them
+    (``_sparse_failures``, O(hits)).
     """
-    bits = (changed & np.uint16(mask)).ravel()
+    flat = (changed & np.uint16(mask)).ravel()
     if ber <= 0.0:
         return np.zeros_like(changed)
     if ber >= 1.0:
-        return bits.reshape(changed.shape)
+        return flat.reshape(changed.shape)
+    where = np.flatnonzero(flat != 0)
+    out = np.zeros_like(flat)
+    if where.size == 0:
+        return out.reshape(changed.shape)
+    bits = flat[where]
     invert = ber > 0.5
     q = 1.0 - ber if invert else ber
-    counts = popcount(bits)
-    n = int(counts.sum(dtype=np.int64))
-    picked = np.zeros_like(bits)
-    if q * n < 64:
-        ranks = np.sort(gen.choice(n, size=int(gen.binomial(n, q)), replace=False, shuffle=False))
-        if ranks.size:
-            ends = np.cumsum(counts, dtype=np.int64)
-            word = np.searchsorted(ends, ranks, side="right")
-            j = ranks - (ends[word] - counts[word])  # which of the word's set bits, 0 = lowest
-            v = bits[word]
-            for t in range(int(j.max())):
-                v = np.where(j > t, v & (v - np.uint16(1)), v)
-            np.bitwise_or.at(picked, word, v & (~v + np.uint16(1)))  # the lowest remaining set bit
-    else:
-        for b in range(16):
-            if not (mask >> b) & 1:
-                continue
-            where = np.flatnonzero(bits & np.uint16(1 << b))
-            picked[where[gen.random(where.size) < q]] |= np.uint16(1 << b)
-    return (bits ^ picked if invert else picked).reshape(changed.shape)
+    numerator = math.floor(q * (1 << DENSE_DIGITS))
+    q_hi = numerator / (1 << DENSE_DIGITS)
+    hit = bits & _bernoulli_words(numerator, bits.size, gen) if numerator else np.zeros_like(bits)
+    q_lo = (q - q_hi) / (1.0 - q_hi)
+    if q_lo > 0.0:
+        hit |= _sparse_failures(bits & ~hit, q_lo, gen)
+    out[where] = bits ^ hit if invert else hit
+    return out.reshape(changed.shape)
 
 
 def write_words(
@@ -393,8 +461,7 @@ class ApproxResult:
     @property
     def energy_j(self) -> float:
         """Programming energy of the run (J): every bit of every written word pulsed."""
-        c = self.counts
-        return c.n_words * (self.config.n_hsb * self.energy_bit_hsb_j + self.config.n_lsb * self.energy_bit_lsb_j)
+        return self.counts.n_words * self.energy_per_write_j
 
     @property
     def energy_changed_bits_j(self) -> float:
@@ -403,8 +470,15 @@ class ApproxResult:
         return c.n_changed_hsb * self.energy_bit_hsb_j + c.n_changed_lsb * self.energy_bit_lsb_j
 
     @property
-    def energy_per_weight_j(self) -> float:
-        """Total programming energy per synaptic weight over the training (J), 003 Fig. 5's abscissa."""
+    def energy_per_write_j(self) -> float:
+        """Energy of one write of one weight, all its bits pulsed (J): n_hsb E_hsb + n_lsb E_lsb.
+        003 Fig. 5's "total programming energy per synaptic weight" (its savings are ratios of these)."""
+        return self.config.n_hsb * self.energy_bit_hsb_j + self.config.n_lsb * self.energy_bit_lsb_j
+
+    @property
+    def training_energy_per_weight_j(self) -> float:
+        """Programming energy of the whole training per synaptic weight (J): ``energy_j / n_weights``.
+        Unlike ``energy_per_write_j`` it depends on how many words the training changed."""
         return self.energy_j / self.n_weights
 
     @property
@@ -500,7 +574,7 @@ def train_approx(
         raise UsageError(f"--batch-size: {config.batch_size} is larger than the {x.shape[0]} training images")
     e_hsb = bit_write_energy_j(config.ber_hsb, config.energy)
     e_lsb = bit_write_energy_j(config.ber_lsb, config.energy) if config.n_lsb else 0.0
-    nb, fb = config.n_bits, config.frac_bits
+    nb, fb, enc = config.n_bits, config.frac_bits, config.encoding
     n_in, h = x.shape[1], config.hidden
     shapes = ((n_in, h), (h,), (h, n_classes), (n_classes,))
     fans = (n_in, n_in, h, h)
@@ -511,11 +585,11 @@ def train_approx(
     counts = _NO_WRITES
     for shape, fan in zip(shapes, fans):
         power_up = init.integers(0, 1 << nb, size=shape, dtype=np.uint16)
-        target = to_words(init.uniform(-1.0, 1.0, shape) / math.sqrt(fan), nb, fb)
+        target = to_words(init.uniform(-1.0, 1.0, shape) / math.sqrt(fan), nb, fb, enc)
         stored, c = write_words(power_up, target, config, write_gen)
         counts = _add(counts, c)
         words.append(stored)
-        values.append(from_words(stored, nb, fb))
+        values.append(from_words(stored, nb, fb, enc))
     n_writes = 1
     lr = np.float32(config.lr)
     history = []
@@ -545,15 +619,15 @@ def train_approx(
             for i, grad in enumerate(grads):
                 cur_words = words[0][active] if i == 0 else words[i]
                 cur_values = values[0][active] if i == 0 else values[i]
-                target = to_words(cur_values - lr * grad, nb, fb)
+                target = to_words(cur_values - lr * grad, nb, fb, enc)
                 stored, c = write_words(cur_words, target, config, write_gen)
                 counts = _add(counts, c)
                 if i == 0:
                     words[0][active] = stored
-                    values[0][active] = from_words(stored, nb, fb)
+                    values[0][active] = from_words(stored, nb, fb, enc)
                 else:
                     words[i] = stored
-                    values[i] = from_words(stored, nb, fb)
+                    values[i] = from_words(stored, nb, fb, enc)
             n_writes += 1
         if x_test is not None:
             test_acc = float(np.mean(predict(*values, x_test) == y_test))

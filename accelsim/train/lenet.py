@@ -493,7 +493,9 @@ def train_lenet(
         loss_sum, correct = 0.0, 0
         for b in range(n_batches):
             idx = order[b * config.batch_size : (b + 1) * config.batch_size]
-            loss, ok, grads, stats = train_step(params, stats, x[idx], train.y[idx], config.activation_ber, gen)
+            loss, ok, grads, stats = train_step(
+                params, stats, x[idx], train.y[idx], config.activation_ber, gen
+            )
             adam.step(params, grads, lr)
             for key in BINARY_WEIGHTS:
                 np.clip(params[key], -1.0, 1.0, out=params[key])
