@@ -42,7 +42,7 @@ def test_zero_error_rates_give_the_reference_inference(tmp_path):
     assert row["write_ber_measured"] == 0 and row["retention_flips"] == 0
 
 
-@pytest.mark.parametrize("name", ["hirtzlin-fig2", "munch-fig7", "munch-fig9", "munch-fig14"])
+@pytest.mark.parametrize("name", ["hirtzlin-fig2", "munch-fig7", "munch-fig8", "munch-fig9", "munch-fig14"])
 def test_reproductions_run_quick(tmp_path, capsys, name):
     assert main(["reproduce", name, "--quick", "--out", str(tmp_path)]) == 0
     assert (tmp_path / f"{name}.png").stat().st_size > 0
@@ -50,6 +50,9 @@ def test_reproductions_run_quick(tmp_path, capsys, name):
     if name == "hirtzlin-fig2":  # flat to 1e-3, then falling (000 Fig. 2)
         acc = dict(zip(table.ber, table.accuracy_mean))
         assert abs(acc[1e-3] - acc[0.0]) < 0.01 and acc[1e-2] < acc[0.0]
+    elif name == "munch-fig8":  # a larger alpha leaves fewer HRS (+1) weights (002 Fig. 8a)
+        hrs = table[table.tau0 == "1 ns"].set_index("alpha").hrs_fraction
+        assert hrs.is_monotonic_decreasing and hrs.loc[0.0] > 0.4 > 0.1 > hrs.loc[30.0]
     elif name == "munch-fig14":  # the mixed array ages less than an all-Delta-40 one
         end = table[(table.time_s == table.time_s.max()) & (table.tau0 == "60 ns")]
         end = end.set_index("robust_columns")
