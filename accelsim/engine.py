@@ -36,11 +36,10 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import simpy
 
-from accelsim.arch.chip import ChipCost
+from accelsim.arch.chip import ChipCost, LayerShape
 from accelsim.arch.tile import counter_bits
 from accelsim.arch.timing import TimingConfig
 from accelsim.units import seconds_to_cycles
@@ -51,13 +50,6 @@ EnergyExtras = Mapping[str, float] | None
 WaveCallback = Callable[[int, int, int], EnergyExtras]  # (layer, first image, stop image) -> extra J
 LayerCallback = Callable[[int], EnergyExtras]  # (layer) -> extra J
 AgeCallback = Callable[[float], EnergyExtras]  # (storage seconds) -> extra J
-
-
-class LayerShape(Protocol):
-    n_in: int
-    n_out: int
-    row_tiles: int
-    col_tiles: int
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -14,20 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from accelsim.kernels.xnor import pack_bits
+from accelsim.kernels.xnor import _popcount64, pack_bits
 from accelsim.rng import kernel_seed
 
 _ONE = np.uint64(1)
 _ZERO = np.uint64(0)
-
-
-@njit(cache=True, inline="always")
-def _popcount64(v):
-    """Set bits of a uint64 (SWAR)."""
-    v = v - ((v >> np.uint64(1)) & np.uint64(0x5555555555555555))
-    v = (v & np.uint64(0x3333333333333333)) + ((v >> np.uint64(2)) & np.uint64(0x3333333333333333))
-    v = (v + (v >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
-    return (v * np.uint64(0x0101010101010101)) >> np.uint64(56)
 
 
 @njit(cache=True, inline="always")
