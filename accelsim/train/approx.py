@@ -175,27 +175,35 @@ def to_words(values: np.ndarray, n_bits: int, frac_bits: int, encoding: str = "s
     top = 1 << (n_bits - 1)
     scaled = np.asarray(values, dtype=np.float32) * np.float32(1 << frac_bits)
     if encoding == "sign_magnitude":
-        q = np.minimum(np.rint(np.abs(scaled)), top - 1).astype(np.int32)
-        return (q | np.where(scaled < 0, top, 0) * (q != 0)).astype(np.uint16)
+        mag = np.abs(scaled)
+        np.rint(mag, out=mag)
+        np.clip(mag, 0, top - 1, out=mag)
+        q = mag.astype(np.uint16)
+        q |= ((scaled < 0) & (q != 0)).astype(np.uint16) << np.uint16(n_bits - 1)
+        return q
     if encoding == "twos_complement":
-        q = np.clip(np.rint(scaled), -top, top - 1).astype(np.int32)
-        return (q & ((1 << n_bits) - 1)).astype(np.uint16)
+        np.rint(scaled, out=scaled)
+        np.clip(scaled, -top, top - 1, out=scaled)
+        return (scaled.astype(np.int32) & ((1 << n_bits) - 1)).astype(np.uint16)
     raise ValueError(f"unknown encoding {encoding!r}; known: {', '.join(ENCODINGS)}")
 
 
-def from_words(
-    words: np.ndarray, n_bits: int, frac_bits: int, encoding: str = "sign_magnitude"
-) -> np.ndarray:
+def from_words(words: np.ndarray, n_bits: int, frac_bits: int, encoding: str = "sign_magnitude") -> np.ndarray:
     """float32 values of fixed-point words (inverse of :func:`to_words`; -0 reads as 0)."""
     top = 1 << (n_bits - 1)
-    q = words.astype(np.int32)
+    scale = 2.0**-frac_bits
+    words = np.asarray(words, dtype=np.uint16)
     if encoding == "sign_magnitude":
-        q = np.where(q & top, -(q & (top - 1)), q & (top - 1))
-    elif encoding == "twos_complement":
-        q = (q ^ top) - top
-    else:
-        raise ValueError(f"unknown encoding {encoding!r}; known: {', '.join(ENCODINGS)}")
-    return q.astype(np.float32) * np.float32(2.0**-frac_bits)
+        out = (words & np.uint16(top - 1)).astype(np.float32)
+        factor = (words >> np.uint16(n_bits - 1)).astype(np.float32)  # 1 for negative words
+        factor *= np.float32(-2.0 * scale)
+        factor += np.float32(scale)
+        out *= factor
+        return out
+    if encoding == "twos_complement":
+        q = words.astype(np.int32)
+        return ((q ^ top) - top).astype(np.float32) * np.float32(scale)
+    raise ValueError(f"unknown encoding {encoding!r}; known: {', '.join(ENCODINGS)}")
 
 
 def popcount(words: np.ndarray) -> np.ndarray:
