@@ -131,7 +131,8 @@ def _si(value: float, unit: str) -> str:
     if value == 0 or not math.isfinite(value):
         return f"{value:g} {unit}"
     if unit == "s" and value >= 86400:
-        return f"{value / (365.25 * 86400):.3g} years"
+        years = value / (365.25 * 86400)
+        return f"{years:.3g} year{'' if f'{years:.3g}' == '1' else 's'}"
     prefixes = [(1e-15, "f"), (1e-12, "p"), (1e-9, "n"), (1e-6, "u"), (1e-3, "m"), (1, ""), (1e3, "k")]
     scale, prefix = prefixes[0]
     for s, p in prefixes:
