@@ -12,28 +12,35 @@ import pandas as pd  # noqa: E402
 
 
 def save_figure(path: Path, table: pd.DataFrame, *, x: str, y: str, yerr: str | None = None,
-                hue: str | None = None, logx: bool = False, logy: bool = False,
-                xlabel: str | None = None, ylabel: str | None = None, title: str = "",
-                svg: bool = False) -> list[Path]:
-    """Plot ``y`` against ``x`` (one line per value of ``hue``) and write it to ``path``."""
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
-    groups = table.groupby(hue, sort=True) if hue else [(None, table)]
-    for label, part in groups:
-        part = part.sort_values(x)
-        err = part[yerr] if yerr else None
-        ax.errorbar(part[x], part[y], yerr=err, marker="o", capsize=3,
-                    label=f"{hue} = {label}" if hue else None)
-    if logx:
-        ax.set_xscale("log")
-    if logy:
-        ax.set_yscale("log")
-    ax.set_xlabel(xlabel or x)
-    ax.set_ylabel(ylabel or y)
+                hue: str | None = None, panel: str | None = None, logx: bool = False,
+                logy: bool = False, xlabel: str | None = None, ylabel: str | None = None,
+                title: str = "", svg: bool = False) -> list[Path]:
+    """Plot ``y`` against ``x`` (one line per value of ``hue``, one subplot per value of ``panel``)
+    and write it to ``path`` (and an SVG beside it with ``svg``)."""
+    panels = sorted(table[panel].unique(), key=str) if panel else [None]
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), dpi=120, sharey=True,
+                             squeeze=False)
+    for ax, value in zip(axes[0], panels):
+        part_table = table if panel is None else table[table[panel] == value]
+        groups = part_table.groupby(hue, sort=True) if hue else [(None, part_table)]
+        for label, part in groups:
+            part = part.sort_values(x)
+            err = part[yerr] if yerr else None
+            ax.errorbar(part[x], part[y], yerr=err, marker="o", capsize=3,
+                        label=f"{hue} = {label}" if hue else None)
+        if logx:
+            ax.set_xscale("log")
+        if logy:
+            ax.set_yscale("log")
+        ax.set_xlabel(xlabel or x)
+        if panel:
+            ax.set_title(f"{panel} = {value}", fontsize=9)
+        if hue:
+            ax.legend(fontsize=8)
+        ax.grid(True, alpha=0.3)
+    axes[0][0].set_ylabel(ylabel or y)
     if title:
-        ax.set_title(title, fontsize=10)
-    if hue:
-        ax.legend(fontsize=8)
-    ax.grid(True, alpha=0.3)
+        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)

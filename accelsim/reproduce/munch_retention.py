@@ -29,12 +29,10 @@ def _over_time(name: str, keys: dict[str, str], out_dir: Path, quick: bool, seed
     labels = list(keys.values())
     table = table[[*labels, "time_s", "accuracy_mean", "accuracy_std", "hrs_cells", "n_repeats"]]
     table.to_csv(out_dir / f"{name}.csv", index=False)
-    hue = table[labels].astype(str).agg(", ".join, axis=1)
-    save_figure(out_dir / f"{name}.png",
-                table.assign(time_years=table.time_s / YEAR_S, series=hue),
-                x="time_years", y="accuracy_mean", yerr="accuracy_std", hue="series",
+    save_figure(out_dir / f"{name}.png", table.assign(time_years=table.time_s / YEAR_S),
+                x="time_years", y="accuracy_mean", yerr="accuracy_std", hue=labels[0], panel="tau0",
                 xlabel="storage time [years]", ylabel="test accuracy",
-                title=f"{name}: accuracy over 10 years (002); series: {', '.join(labels)}")
+                title=f"{name}: accuracy over 10 years (002)")
     return table
 
 
