@@ -50,15 +50,16 @@ class LeNetPlan:
 
 
 # 001 Sec. II A / Fig. 1: activation BER between 0 and 16 % (the values of its legend).
+PLATEAU_EPOCHS = 3
 TZOUFRAS_BERS = (0.0, 0.01, 0.02, 0.04, 0.08, 0.16)
 
 LENET_PLANS = {
     False: LeNetPlan(
         config=LeNetConfig(
-            channels1=16, channels2=32, hidden=120, epochs=5, batch_size=100, lr=0.01, lr_final=0.001
+            channels1=16, channels2=32, hidden=120, epochs=8, batch_size=100, lr=0.01, lr_final=0.001
         ),
         bers=TZOUFRAS_BERS,
-        n_train=3000,
+        n_train=1500,
         n_test=2000,
         repeats=3,
     ),
@@ -105,7 +106,7 @@ APPROX_PLANS = {
         seeds_lsb=2,
         uniform_bers=(0.0, 1e-4, 1e-3, 1e-2, 1e-1),
         lsb_counts=LSB_COUNTS,
-        lsb_bers=(0.01, 0.1, 0.5, 0.9, 1.0),
+        lsb_bers=(0.01, 0.1, 0.5, 0.7, 0.9, 1.0),
     ),
     True: ApproxPlan(
         base=ApproxConfig(energy=WriteEnergyModel(n_devices=5_000)),
@@ -195,11 +196,15 @@ def tzoufras_fig1(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     table.to_csv(out_dir / "tzoufras-fig1.csv", index=False)
     _lenet_figure(out_dir / "tzoufras-fig1.png", runs, plan)
 
-    last = runs[runs.epoch == runs.epoch.max()].pivot(index="repeat", columns="ber", values="test_acc")
+    # The plateau of each trace: its mean test accuracy over the last (up to) 3 epochs, which
+    # averages out the epoch-to-epoch jitter of a 2,000-image test set (~0.5 points).
+    n_last = min(PLATEAU_EPOCHS, plan.config.epochs)
+    tail = runs[runs.epoch > plan.config.epochs - n_last]
+    last = tail.groupby(["repeat", "ber"])["test_acc"].mean().unstack("ber")
     base = last[0.0]
     lines = [
         Comparison(
-            quantity="final test accuracy, error-free training",
+            quantity=f"test accuracy, error-free training (last {n_last} epochs)",
             paper="(Fig. 1; 60k images)",
             ours=f"{_pct(base.mean())} (+-{100 * base.std(ddof=0):.1f})",
         )
@@ -209,7 +214,7 @@ def tzoufras_fig1(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
         err = diff.std(ddof=1) / math.sqrt(len(diff)) if len(diff) > 1 else float("nan")
         lines.append(
             Comparison(
-                quantity=f"final accuracy at BER {100 * ber:g} % minus BER 0",
+                quantity=f"accuracy at BER {100 * ber:g} % minus BER 0",
                 paper=PAPER_001.get(ber, "-"),
                 ours=f"{_points(diff.mean())} (se {100 * err:.2f})"
                 if len(diff) > 1
@@ -588,7 +593,7 @@ def locatelli_fig5(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     lines.append(
         Comparison(
             quantity="energy of one 16-bit weight write at BER 1e-10 (with variability)",
-            paper="16 x 0.48 pJ x 1.368 = 10.5 pJ",
+            paper="16 x 0.48 pJ x 1.368 = 10.5 pJ (from Sec. III)",
             ours=f"{1e12 * float(ref.energy_per_write_j.mean()):.2f} pJ",
         )
     )

@@ -91,12 +91,17 @@ class ApproxConfig:
     batch_size: int = 10
     """Images per mini-batch, one memory write per batch (>= 1); 003: "a mini-batch of 10 images"."""
     lr: float = 0.1
-    """Plain SGD learning rate (> 0). 003 gives none; chosen so that 5 epochs converge."""
+    """Plain SGD learning rate of the first epoch (> 0). 003 gives none."""
+    lr_final: float | None = 0.01
+    """Learning rate of the last epoch, reached by a geometric decay per epoch (> 0); None keeps
+    ``lr`` constant. The decay makes the final network depend far less on the last few batches
+    (at a constant 0.1 the error-free accuracy scatters by 4 points between initialisations)."""
     n_bits: int = 16
     """Bits per weight word (2..16); 003: "16-bit fixed point numbers"."""
-    frac_bits: int = 13
+    frac_bits: int = 15
     """Fractional bits of the word (0..n_bits - 1): weights within +-2^(n_bits - 1 - frac_bits) in
-    steps of 2^-frac_bits (+-4 in steps of 1.2e-4 by default). Not given by 003."""
+    steps of 2^-frac_bits. Not given by 003; the default is Q15, the usual 16-bit format (+-1 in
+    steps of 3.1e-5; this network's weights stay below 1)."""
     encoding: str = "sign_magnitude"
     """Signed-number format of the word (--encoding): "sign_magnitude" (the top bit is the sign, the
     others the magnitude, so bit b always weighs 2^(b - frac_bits)) or "twos_complement" (where a
@@ -118,8 +123,12 @@ class ApproxConfig:
             value = getattr(self, key)
             if not isinstance(value, int | np.integer) or value < 1:
                 raise UsageError(f"--{key.replace('_', '-')}: must be an integer >= 1, got {value!r}")
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise UsageError(f"--lr: must be a positive number, got {self.lr!r}")
+        for key, value in (
+            ("--lr", self.lr),
+            ("--lr-final", self.lr if self.lr_final is None else self.lr_final),
+        ):
+            if not (isinstance(value, float | int) and math.isfinite(value) and value > 0):
+                raise UsageError(f"{key}: must be a positive number, got {value!r}")
         if not 2 <= self.n_bits <= 16:
             raise UsageError(f"--n-bits: must be in 2..16, got {self.n_bits!r}")
         if not 0 <= self.frac_bits <= self.n_bits - 1:
@@ -188,7 +197,9 @@ def to_words(values: np.ndarray, n_bits: int, frac_bits: int, encoding: str = "s
     raise ValueError(f"unknown encoding {encoding!r}; known: {', '.join(ENCODINGS)}")
 
 
-def from_words(words: np.ndarray, n_bits: int, frac_bits: int, encoding: str = "sign_magnitude") -> np.ndarray:
+def from_words(
+    words: np.ndarray, n_bits: int, frac_bits: int, encoding: str = "sign_magnitude"
+) -> np.ndarray:
     """float32 values of fixed-point words (inverse of :func:`to_words`; -0 reads as 0)."""
     top = 1 << (n_bits - 1)
     scale = 2.0**-frac_bits
@@ -599,11 +610,13 @@ def train_approx(
         words.append(stored)
         values.append(from_words(stored, nb, fb, enc))
     n_writes = 1
-    lr = np.float32(config.lr)
+    lr_final = config.lr if config.lr_final is None else config.lr_final
+    decay = (lr_final / config.lr) ** (1.0 / max(config.epochs - 1, 1))
     history = []
     test_acc = None
     for epoch in range(config.epochs):
         te = time.perf_counter()
+        lr = np.float32(config.lr * decay**epoch)
         order = rng_streams.stream(seed, "train", STREAM_KEY, 1, epoch).permutation(x.shape[0])
         loss_sum = 0.0
         for b in range(n_batches):
