@@ -104,7 +104,7 @@ APPROX_PLANS = {
         n_test=2000,
         seeds=5,
         seeds_lsb=2,
-        uniform_bers=(0.0, 1e-4, 1e-3, 1e-2, 1e-1),
+        uniform_bers=(0.0, 1e-4, 1e-3, 1e-2, 1e-1, 0.3, 0.5),
         lsb_counts=LSB_COUNTS,
         lsb_bers=(0.01, 0.1, 0.5, 0.7, 0.9, 1.0),
     ),
@@ -286,7 +286,7 @@ def _approx_run(config: ApproxConfig, n_train: int, n_test: int, seed: int) -> d
         "n_word_writes": r.counts.n_words,
         "measured_ber_hsb": r.measured_ber_hsb,
         "measured_ber_lsb": r.measured_ber_lsb,
-        "weights_abs_ge_1_fraction": float(np.mean(np.abs(values) >= 1.0)),
+        "weights_rms": float(np.sqrt(np.mean(values.astype(np.float64) ** 2))),
         "seconds": r.seconds,
     }
 
@@ -332,7 +332,7 @@ def _summary(runs: pd.DataFrame, keys: list[str], ref: pd.DataFrame) -> pd.DataF
         "train_acc",
         "measured_ber_hsb",
         "measured_ber_lsb",
-        "weights_abs_ge_1_fraction",
+        "weights_rms",
         *SAVINGS,
     ):
         table[column] = g[column].mean().values
@@ -359,6 +359,11 @@ def _two_stage(plan: ApproxPlan, seed: int) -> tuple[pd.DataFrame, pd.DataFrame,
     table = _summary(runs, ["n_lsb", "ber_lsb"], ref)
     table.insert(0, "ber_hsb", HSB_BER)
     return runs, table, ref
+
+
+def _colour(n_lsb: int) -> str:
+    """One colour per LSB count in Figs. 4 and 5 (black: uniform BER)."""
+    return "k" if n_lsb == 0 else f"C{(n_lsb - 8) // 2 % 10}"
 
 
 def _axis_ber(values: pd.Series, zero_at: float) -> np.ndarray:
@@ -427,12 +432,20 @@ def locatelli_fig3(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
             ours=_points(acc[1e-2] - acc[0.0]),
         )
     )
-    worst = max(plan.uniform_bers)
+    for ber in (b for b in plan.uniform_bers if b > 1e-2):
+        lines.append(
+            Comparison(
+                quantity=f"accuracy at BER {100 * ber:g} % (range over seeds)",
+                paper="falls; depends on the initialisation",
+                ours=f"{_pct(acc[ber])} ({100 * rng_[ber]:.1f} points)",
+            )
+        )
+    within = [b for b in plan.uniform_bers if acc[b] >= acc[0.0] - 0.01]
     lines.append(
         Comparison(
-            quantity=f"accuracy at BER {100 * worst:g} % (range over seeds)",
-            paper="falls; depends on the initialisation",
-            ours=f"{_pct(acc[worst])} ({100 * rng_[worst]:.1f} points)",
+            quantity="highest BER within 1 point of error-free",
+            paper="between 0.1 % and 1 % (1 % costs 0.5 points)",
+            ours=f"{100 * max(within):g} %",
         )
     )
     lines.append(
@@ -467,6 +480,7 @@ def locatelli_fig4(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
             ],
             marker="o",
             capsize=3,
+            color=_colour(n),
             label=f"{n} LSBs",
         )
     ax.axhline(100 * ref.test_acc.mean(), color="k", ls=":", lw=1, label="error-free")
@@ -537,20 +551,26 @@ def locatelli_fig5(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     table = table[cols]
     out_dir.mkdir(parents=True, exist_ok=True)
     table.to_csv(out_dir / "locatelli-fig5.csv", index=False)
-    fig, ax = plt.subplots(figsize=(6.5, 4.2), dpi=120)
-    for n, part in table.groupby("n_lsb"):
-        part = part.sort_values("energy_per_write_j")
-        ax.plot(
-            1e12 * part.energy_per_write_j,
-            100 * part.accuracy_mean,
-            marker="o",
-            label="uniform BER" if n == 0 else f"{n} LSBs (HSBs at 1 %)",
-        )
-    ax.set_xlabel("total programming energy per synaptic weight, one 16-bit write (pJ)")
-    ax.set_ylabel("final test accuracy (%)")
-    ax.set_title(f"Accuracy vs programming energy, {plan.n_train} images (003 Fig. 5)", fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    acc_ref = float(ref.test_acc.mean())
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), dpi=120)
+    for ax, zoom in zip(axes, (False, True)):
+        for n, part in table.groupby("n_lsb"):
+            part = part.sort_values("energy_per_write_j")
+            if zoom:
+                part = part[part.accuracy_mean >= acc_ref - 0.03]
+            ax.plot(
+                1e12 * part.energy_per_write_j,
+                100 * part.accuracy_mean,
+                marker="o",
+                color=_colour(n),
+                label="uniform BER" if n == 0 else f"{n} LSBs (HSBs at 1 %)",
+            )
+        ax.set_xlabel("total programming energy per synaptic weight, one 16-bit write (pJ)")
+        ax.set_ylabel("final test accuracy (%)")
+        ax.grid(alpha=0.3)
+    axes[0].set_title(f"Accuracy vs programming energy, {plan.n_train} images (003 Fig. 5a)", fontsize=9)
+    axes[1].set_title("High-performance window: within 3 points of error-free (003 Fig. 5b)", fontsize=9)
+    axes[0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out_dir / "locatelli-fig5.png")
     plt.close(fig)
@@ -571,7 +591,6 @@ def locatelli_fig5(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
                 )
             )
     ts = two_stage.set_index(["n_lsb", "ber_lsb"])
-    acc_ref = float(ref.test_acc.mean())
     for n in (8, 10):
         if (n, 0.5) in ts.index:
             row = ts.loc[(n, 0.5)]
