@@ -230,8 +230,11 @@ def _execute(spec: SweepSpec, todo: list, workers: int, scheduler: str | None):
         client = Client(scheduler)
         cluster = None
     else:
+        # One process per core, each single-threaded all the way down: numba's and BLAS's own thread
+        # pools would otherwise oversubscribe the cores the other workers are using.
+        single = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+                               dashboard_address=None, env=single)
         client = Client(cluster)
     try:
         futures = [client.submit(run_task, spec, p, r, pure=False) for p, r in todo]
