@@ -1,16 +1,23 @@
 """Sweep throughput: the same 8-point sweep with 1 worker (in-process) and 2 Dask workers, side by side.
 
 Target (issue "Design-space exploration"): 2 workers give at least 1.7x the throughput of 1 worker.
-Run: python benchmarks/bench_sweep.py   (takes a minute or two on 2 cores)
+Run: python benchmarks/bench_sweep.py   (a few minutes on 2 cores; run it on an otherwise idle machine)
 """
 
 from __future__ import annotations
 
-import tempfile
-import time
-from pathlib import Path
+import os
 
-from accelsim.sweep import load_spec, run_sweep
+# Single-threaded kernels in this process too, so that "1 worker" is one core's worth of work, as each
+# Dask worker is (accelsim.sweep starts its workers single-threaded).
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from accelsim.sweep import load_spec, run_sweep  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_SPEEDUP = 1.7
