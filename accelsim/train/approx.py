@@ -105,9 +105,9 @@ class ApproxConfig:
     encoding: str = "sign_magnitude"
     """Signed-number format of the word (--encoding): "sign_magnitude" (the top bit is the sign, the
     others the magnitude, so bit b always weighs 2^(b - frac_bits)) or "twos_complement" (where a
-    weight crossing zero switches every bit: at 1 % BER one such crossing in ~10 leaves a weight of
-    order one; see README_errors.md). 003 does not say; sign-magnitude is the format in which its
-    "high significance bits" are the bits of large weight."""
+    weight crossing zero switches every bit, and a failed top bit leaves it near the end of the
+    range; see README_errors.md). 003 does not say; sign-magnitude is the format in which its "high
+    significance bits" are the bits of large weight."""
     ber_hsb: float = 0.0
     """Write error rate of the high significance bits (--ber-hsb), in [0, 1]."""
     ber_lsb: float = 0.0
