@@ -156,6 +156,11 @@ def _polarities(polarity: ArrayPolarity) -> tuple[Polarity, ...]:
     raise ValueError(f"polarity must be 'p_to_ap', 'ap_to_p' or 'both', got {polarity!r}")
 
 
+def _mean_over_polarities(per_device, polarity: ArrayPolarity) -> float:
+    """Mean over devices of ``per_device(p)``, averaged over the polarities ``polarity`` names."""
+    return float(np.mean([np.mean(per_device(p)) for p in _polarities(polarity)]))
+
+
 def device_write_error_rate(
     v_src_v: float,
     t_pulse_s: float,
@@ -184,14 +189,8 @@ def array_write_error_rate(
 
     Failure counts of an array are binomial with this mean (Arai et al., AIP Advances 2024).
     """
-    return float(
-        np.mean(
-            [
-                np.mean(device_write_error_rate(v_src_v, t_pulse_s, devices, mtj, model, p))
-                for p in _polarities(polarity)
-            ]
-        )
-    )
+    return _mean_over_polarities(
+        lambda p: device_write_error_rate(v_src_v, t_pulse_s, devices, mtj, model, p), polarity)
 
 
 def device_write_energy_j(
@@ -211,14 +210,8 @@ def array_write_energy_j(
     polarity: ArrayPolarity = "p_to_ap",
 ) -> float:
     """Mean programming energy per bit over the devices (and polarities for ``"both"``) (J)."""
-    return float(
-        np.mean(
-            [
-                np.mean(device_write_energy_j(v_src_v, t_pulse_s, devices, mtj, driver, p))
-                for p in _polarities(polarity)
-            ]
-        )
-    )
+    return _mean_over_polarities(
+        lambda p: device_write_energy_j(v_src_v, t_pulse_s, devices, mtj, driver, p), polarity)
 
 
 def pulse_for_array_wer_s(
