@@ -118,6 +118,12 @@ class MappingConfig:
     sort_columns_by_hrs: bool = param(
         "permute each layer's neurons so that those with the most HRS cells sit on the last "
         "(most robust) column group, as in 002_ea6f7b7a5028ee47.txt", default=False)
+    input_encoding: Literal["bipolar", "unipolar"] = param(
+        "how the network's input bits drive the first layer's rows: `bipolar` (+-1, two-phase XNOR "
+        "sensing like every other layer) or `unipolar` (0/1 pixels: only the rows of 1 inputs are "
+        "read, in one phase, and the neuron counts the +1-state cells among them against a threshold "
+        "fixed at programming time; the input layer of pytorch BinaryNet, which 002 used)",
+        default="bipolar")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -5,6 +5,9 @@ activates the rows whose input is -1 and counts the cells in the -1 weight's sta
 convention, +1 = AP/HRS: HRS cells in phase 1, LRS cells in phase 2). Each tile of ``tile_rows`` rows
 senses its own partial count; the counts add up to the XNOR popcount when every read is right.
 Per-cell misreads and read disturb are drawn with numba's generator from a per-call seed.
+
+With ``n_phases = 1`` (unipolar 0/1 inputs, bit 1 = input 1) only phase 1 runs: the rows of the 1
+inputs are read and the neuron's count is that of phase 1 alone; the rows of 0 inputs are never read.
 """
 
 from __future__ import annotations
@@ -31,11 +34,11 @@ def _binomial(n, p):
 
 
 @njit(cache=True)
-def _sense_image(i, x_words, w_words, masks, word_lo, word_hi, counted_ap_phase1, group, p_mis_p,
-                 p_mis_ap, stochastic, out_pop, act_cells, act_rows):
+def _sense_image(i, x_words, w_words, masks, word_lo, word_hi, counted_ap_phase1, n_phases, group,
+                 p_mis_p, p_mis_ap, stochastic, out_pop, act_cells, act_rows):
     """Sense image ``i`` on every tile; returns the number of misread cells.
 
-    out_pop[i, j] = sum over tiles and both phases of neuron j's sensed counts. Misreads are drawn per
+    out_pop[i, j] = sum over tiles and the n_phases phases of neuron j's sensed counts. Misreads are drawn per
     neuron and state over all its tiles and phases at once: a sum of independent binomials with one p
     is one binomial. act_cells[i, phase, group, state] and act_rows[i, phase] accumulate activity
     (state 1 = AP).
@@ -49,7 +52,8 @@ def _sense_image(i, x_words, w_words, masks, word_lo, word_hi, counted_ap_phase1
         for k in range(word_lo[t], word_hi[t]):
             m = masks[t, k]
             a1 += _popcount64(x_words[i, k] & m)
-            a2 += _popcount64(~x_words[i, k] & m)
+            if n_phases == 2:
+                a2 += _popcount64(~x_words[i, k] & m)
     act_rows[i, 0] += a1
     act_rows[i, 1] += a2
     for j in range(n_out):
@@ -60,7 +64,8 @@ def _sense_image(i, x_words, w_words, masks, word_lo, word_hi, counted_ap_phase1
                 m = masks[t, k]
                 w = w_words[j, k]
                 ap1 += _popcount64(x_words[i, k] & m & w)
-                ap2 += _popcount64(~x_words[i, k] & m & w)
+                if n_phases == 2:
+                    ap2 += _popcount64(~x_words[i, k] & m & w)
         p1 = a1 - ap1
         p2 = a2 - ap2
         g = group[j]
@@ -68,10 +73,11 @@ def _sense_image(i, x_words, w_words, masks, word_lo, word_hi, counted_ap_phase1
         act_cells[i, 0, g, 0] += p1
         act_cells[i, 1, g, 1] += ap2
         act_cells[i, 1, g, 0] += p2
+        # Phase 2 reads nothing with one phase (a2 = ap2 = p2 = 0).
         if counted_ap_phase1:
             c_ap, c_p, n_ap, n_p = ap1, p2, ap2, p1  # counted: AP in phase 1, P in phase 2
         else:
-            c_ap, c_p, n_ap, n_p = ap2, p1, ap1, p2
+            c_ap, c_p, n_ap, n_p = ap2, p1, ap1, p2  # counted: P in phase 1, AP in phase 2
         count = c_ap + c_p
         if stochastic:
             lost = _binomial(c_ap, p_mis_ap[j]) + _binomial(c_p, p_mis_p[j])
@@ -83,14 +89,14 @@ def _sense_image(i, x_words, w_words, masks, word_lo, word_hi, counted_ap_phase1
 
 
 @njit(cache=True)
-def _disturb_image(i, x_words, w_words, masks, word_lo, word_hi, p_dist_p, p_dist_ap):
-    """Read disturb after image ``i``'s two phases: every activated cell in state s flips with
+def _disturb_image(i, x_words, w_words, masks, word_lo, word_hi, n_phases, p_dist_p, p_dist_ap):
+    """Read disturb after image ``i``'s phases: every activated cell in state s flips with
     probability p_dist_s[j]; the k flips of a (tile, neuron, phase, state) are a uniform k-subset of
     its activated cells in that state (selection sampling). Flips w_words in place; returns the count."""
     n_out = w_words.shape[0]
     flips = 0
     for t in range(masks.shape[0]):
-        for phase in range(2):
+        for phase in range(n_phases):
             for j in range(n_out):
                 for state in range(2):
                     p = p_dist_ap[j] if state == 1 else p_dist_p[j]
@@ -125,14 +131,16 @@ def _disturb_image(i, x_words, w_words, masks, word_lo, word_hi, p_dist_p, p_dis
 
 
 @njit(cache=True)
-def _sense(x_words, w_words, masks, word_lo, word_hi, counted_ap_phase1, group, p_mis_p, p_mis_ap,
-           p_dist_p, p_dist_ap, stochastic, disturb, seed, out_pop, act_cells, act_rows, misreads):
+def _sense(x_words, w_words, masks, word_lo, word_hi, counted_ap_phase1, n_phases, group, p_mis_p,
+           p_mis_ap, p_dist_p, p_dist_ap, stochastic, disturb, seed, out_pop, act_cells, act_rows,
+           misreads):
     """Sense every image in order (read disturb changes the cells the next image sees).
 
     x_words (n_img, n_words) uint64 inputs (bit 1 = +1); w_words (n_out, n_words) uint64 cell states
     (bit 1 = AP), flipped in place by disturb; masks (n_tiles, n_words) uint64 row sets of the tiles;
-    word_lo/word_hi (n_tiles,) int64 word ranges; group (n_out,) int64; p_mis_* and p_dist_* (n_out,)
-    float64 per-read misread and disturb probabilities of a P / AP cell; numba's generator is seeded
+    word_lo/word_hi (n_tiles,) int64 word ranges; n_phases 2 (XNOR) or 1 (phase 1 only); group
+    (n_out,) int64; p_mis_* and p_dist_* (n_out,) float64 per-read misread and disturb probabilities
+    of a P / AP cell; numba's generator is seeded
     once with ``seed`` when ``stochastic`` or ``disturb``. Outputs zero-initialised: out_pop
     (n_img, n_out) int32, act_cells (n_img, 2, n_groups, 2) int64, act_rows (n_img, 2) int64,
     misreads (n_img,) int64. Returns the number of disturbed cells.
@@ -141,10 +149,12 @@ def _sense(x_words, w_words, masks, word_lo, word_hi, counted_ap_phase1, group, 
         np.random.seed(np.uint32(seed & 0xFFFFFFFF))
     flips = 0
     for i in range(x_words.shape[0]):
-        misreads[i] = _sense_image(i, x_words, w_words, masks, word_lo, word_hi, counted_ap_phase1, group,
-                                   p_mis_p, p_mis_ap, stochastic, out_pop, act_cells, act_rows)
+        misreads[i] = _sense_image(i, x_words, w_words, masks, word_lo, word_hi, counted_ap_phase1,
+                                   n_phases, group, p_mis_p, p_mis_ap, stochastic, out_pop, act_cells,
+                                   act_rows)
         if disturb:
-            flips += _disturb_image(i, x_words, w_words, masks, word_lo, word_hi, p_dist_p, p_dist_ap)
+            flips += _disturb_image(i, x_words, w_words, masks, word_lo, word_hi, n_phases, p_dist_p,
+                                    p_dist_ap)
     return flips
 
 
@@ -152,7 +162,7 @@ def _sense(x_words, w_words, masks, word_lo, word_hi, counted_ap_phase1, group, 
 class SenseResult:
     """What one layer's sensing of a batch produced."""
 
-    popcount: np.ndarray  # (n_images, n_out) int32: sensed XNOR popcount, all row tiles and both phases
+    popcount: np.ndarray  # (n_images, n_out) int32: sensed count, all row tiles and phases
     n_active_cells: np.ndarray  # (2, n_groups, 2) int64: activated cells per phase, column group, state
     n_active_rows: np.ndarray  # (2,) int64: activated rows per phase over the batch (one tile column)
     n_misreads: int  # cell reads that came out wrong
@@ -187,10 +197,11 @@ def _per_neuron(value, n_out: int, group: np.ndarray, name: str) -> np.ndarray:
 
 
 def sense_two_phase(x_words: np.ndarray, states: np.ndarray, tile_rows: int, *,
-                    plus_one_ap: bool = True, neuron_group: np.ndarray | None = None, n_groups: int = 1,
+                    plus_one_ap: bool = True, n_phases: int = 2,
+                    neuron_group: np.ndarray | None = None, n_groups: int = 1,
                     p_misread_p=0.0, p_misread_ap=0.0, p_disturb_p=0.0, p_disturb_ap=0.0,
                     rng: np.random.Generator | None = None) -> SenseResult:
-    """Two-phase sensing of one layer for a batch of images.
+    """Two-phase (or phase-1-only) sensing of one layer for a batch of images.
 
     Parameters
     ----------
@@ -203,6 +214,9 @@ def sense_two_phase(x_words: np.ndarray, states: np.ndarray, tile_rows: int, *,
         Rows per tile: the layer's inputs split into ceil(n_in / tile_rows) row tiles.
     plus_one_ap : bool
         The weight convention: +1 stored as AP (002), so phase 1 counts AP cells; else phase 1 counts P.
+    n_phases : int
+        2: XNOR sensing of +-1 inputs. 1: unipolar 0/1 inputs (bit 1 = input 1); only phase 1 runs and
+        the count is the number of +1-state cells on the rows of the 1 inputs.
     neuron_group, n_groups
         Column group (cell type) of each neuron, for the activity counts and per-group probabilities.
     p_misread_p, p_misread_ap : float or array
@@ -217,7 +231,8 @@ def sense_two_phase(x_words: np.ndarray, states: np.ndarray, tile_rows: int, *,
     Returns
     -------
     SenseResult
-        With all probabilities zero the popcount equals ``xnor.xnor_popcount`` exactly, for any tiling.
+        With all probabilities zero and two phases the popcount equals ``xnor.xnor_popcount`` exactly,
+        for any tiling; with one phase it equals #{k : x_k = 1 and w_k = +1}.
     """
     states = np.asarray(states)
     if states.ndim != 2 or states.dtype != np.uint8:
@@ -227,6 +242,8 @@ def sense_two_phase(x_words: np.ndarray, states: np.ndarray, tile_rows: int, *,
         raise ValueError(f"x_words must be (n_images, {-(-n_in // 64)}) uint64 for {n_in} inputs")
     if tile_rows < 1:
         raise ValueError(f"tile_rows must be >= 1, got {tile_rows}")
+    if n_phases not in (1, 2):
+        raise ValueError(f"n_phases must be 1 or 2, got {n_phases}")
     group = (np.zeros(n_out, dtype=np.int64) if neuron_group is None
              else np.ascontiguousarray(neuron_group, dtype=np.int64))
     if group.shape != (n_out,) or (n_out and (group.min() < 0 or group.max() >= n_groups)):
@@ -249,8 +266,8 @@ def sense_two_phase(x_words: np.ndarray, states: np.ndarray, tile_rows: int, *,
     act = np.zeros((n_img, 2, n_groups, 2), dtype=np.int64)
     rows = np.zeros((n_img, 2), dtype=np.int64)
     mis = np.zeros(n_img, dtype=np.int64)
-    flips = int(_sense(x, w_words, masks, lo, hi, plus_one_ap, group, p_mis_p, p_mis_ap, p_dis_p, p_dis_ap,
-                       stochastic, disturb, seed, pop, act, rows, mis))
+    flips = int(_sense(x, w_words, masks, lo, hi, plus_one_ap, n_phases, group, p_mis_p, p_mis_ap,
+                       p_dis_p, p_dis_ap, stochastic, disturb, seed, pop, act, rows, mis))
     if flips:
         as_bytes = w_words.view(np.uint8).reshape(n_out, -1)
         states[:] = np.unpackbits(as_bytes, axis=1, count=n_in)

@@ -17,6 +17,12 @@ def pack_bits(pm1: np.ndarray) -> np.ndarray:
     return packed_bytes_to_words(packed)
 
 
+def unpack_bits(words: np.ndarray, n_bits: int) -> np.ndarray:
+    """Inverse of ``pack_bits``: (n, n_words) uint64 -> (n, n_bits) uint8 bits (1 = +1)."""
+    words = np.ascontiguousarray(words)
+    return np.unpackbits(words.view(np.uint8).reshape(words.shape[0], -1), axis=1, count=n_bits)
+
+
 def packed_bytes_to_words(packed: np.ndarray) -> np.ndarray:
     """(n, n_bytes) uint8 from ``np.packbits(axis=1)`` -> (n, ceil(n_bytes / 8)) uint64 words."""
     n, n_bytes = packed.shape
@@ -24,6 +30,11 @@ def packed_bytes_to_words(packed: np.ndarray) -> np.ndarray:
     padded = np.zeros((n, n_words * 8), dtype=np.uint8)
     padded[:, :n_bytes] = packed
     return padded.view(np.uint64).reshape(n, n_words)
+
+
+def count_ones(words: np.ndarray) -> np.ndarray:
+    """Number of 1 bits (+1 inputs) per row of packed words (n, n_words) -> (n,) int64."""
+    return np.unpackbits(np.ascontiguousarray(words).view(np.uint8), axis=1).sum(axis=1, dtype=np.int64)
 
 
 @njit(cache=True, inline="always")

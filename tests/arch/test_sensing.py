@@ -7,10 +7,12 @@ from accelsim.kernels.sensing import sense_two_phase, tile_masks
 from accelsim.kernels.xnor import pack_bits, xnor_popcount
 
 
-def reference_sense(x_pm1, states, tile_rows, *, plus_one_ap=True, misread=False, disturb_ap=False):
+def reference_sense(x_pm1, states, tile_rows, *, plus_one_ap=True, misread=False, disturb_ap=False,
+                    n_phases=2):
     """Per-cell two-phase sensing. ``misread``: every read comes out as the other state (p = 1);
-    ``disturb_ap``: every read AP cell flips to P after the image (p = 1). Returns (popcount, activity
-    [phase, state], rows [phase]) and updates ``states``."""
+    ``disturb_ap``: every read AP cell flips to P after the image (p = 1); ``n_phases`` 1: only the
+    rows of +1 inputs are read. Returns (popcount, activity [phase, state], rows [phase]) and updates
+    ``states``."""
     n_img, n_in = x_pm1.shape
     n_out = states.shape[0]
     pop = np.zeros((n_img, n_out), dtype=np.int64)
@@ -19,7 +21,7 @@ def reference_sense(x_pm1, states, tile_rows, *, plus_one_ap=True, misread=False
     counted = (1, 0) if plus_one_ap else (0, 1)  # state counted in phase 1, phase 2
     for i in range(n_img):
         for start in range(0, n_in, tile_rows):
-            for phase, sign in enumerate((1, -1)):
+            for phase, sign in enumerate((1, -1)[:n_phases]):
                 active = [k for k in range(start, min(start + tile_rows, n_in)) if x_pm1[i, k] == sign]
                 rows[phase] += len(active)
                 for j in range(n_out):
@@ -29,7 +31,8 @@ def reference_sense(x_pm1, states, tile_rows, *, plus_one_ap=True, misread=False
                         read = 1 - s if misread else s
                         pop[i, j] += read == counted[phase]
         if disturb_ap:
-            states[states == 1] = 0  # every row was active in one of the phases
+            read_rows = np.ones(n_in, bool) if n_phases == 2 else x_pm1[i] == 1
+            states[:, read_rows] = np.where(states[:, read_rows] == 1, 0, states[:, read_rows])
     return pop, act, rows
 
 
@@ -151,3 +154,40 @@ def test_tile_masks_partition_the_rows():
     ones = [sum(bin(int(v)).count("1") for v in row) for row in masks]
     assert ones == [40, 40, 40, 30]
     assert list(lo) == [0, 0, 1, 1] and list(hi) == [1, 2, 2, 3]
+
+
+@pytest.mark.parametrize("plus_one_ap", [True, False])
+@pytest.mark.parametrize("tile_rows", [7, 64, 130])
+def test_one_phase_reads_only_the_rows_of_one_inputs(rng, plus_one_ap, tile_rows):
+    x, w = _case(rng, 5, 130, 6)
+    states = ((w > 0) == plus_one_ap).astype(np.uint8)
+    pop, act, rows = reference_sense(x, states.copy(), tile_rows, plus_one_ap=plus_one_ap, n_phases=1)
+    r = sense_two_phase(pack_bits(x), states, tile_rows, plus_one_ap=plus_one_ap, n_phases=1)
+    np.testing.assert_array_equal(r.popcount, pop)
+    # c = #{x = 1 and w = +1}, whatever the convention
+    np.testing.assert_array_equal(r.popcount, (x == 1).astype(int) @ (w == 1).T.astype(int))
+    np.testing.assert_array_equal(r.n_active_cells[:, 0, :], act)
+    np.testing.assert_array_equal(r.n_active_rows, [(x == 1).sum(), 0])
+
+
+def test_one_phase_misreads_and_disturb_touch_only_read_rows(rng):
+    x, w = _case(rng, 4, 70, 5)
+    states = (w > 0).astype(np.uint8)
+    ref_states = states.copy()
+    pop, _, _ = reference_sense(x, ref_states, 70, misread=True, disturb_ap=True, n_phases=1)
+    r = sense_two_phase(pack_bits(x), states, 70, n_phases=1, p_misread_p=1.0, p_misread_ap=1.0,
+                        p_disturb_ap=1.0, rng=rng)
+    np.testing.assert_array_equal(r.popcount, pop)
+    np.testing.assert_array_equal(states, ref_states)  # AP cells on never-read rows keep their state
+    assert r.n_misreads == 5 * (x == 1).sum()
+
+
+def test_unipolar_count_stands_for_the_xnor_popcount(rng):
+    from accelsim.mapping import unipolar_popcount
+
+    x, w = _case(rng, 8, 150, 9)
+    states = (w > 0).astype(np.uint8)
+    xw = pack_bits(x)
+    r = sense_two_phase(xw, states, 64, n_phases=1)
+    equiv = unipolar_popcount(r.popcount, (x == 1).sum(axis=1), (w == 1).sum(axis=1), 150)
+    np.testing.assert_array_equal(equiv, xnor_popcount(xw, pack_bits(w), 150))
