@@ -1,7 +1,9 @@
 """The ``.npz`` network format: load, validate, save, and the reference (ideal, fault-free) inference.
 
-A network is a chain of binarized dense layers with batch norm folded into an integer threshold on the
-XNOR popcount (hidden layers) or a per-class affine score (output layer). See README "Network format".
+A network is a chain of binarized layers -- dense, or convolutions mapped by im2col -- with batch norm
+folded into an integer threshold on the XNOR popcount (hidden layers) or an affine read-out of the
+popcounts (output layer); optionally a real-valued first block that runs off-crossbar in float64.
+See README "Network format".
 """
 
 from __future__ import annotations
@@ -13,40 +15,159 @@ import numpy as np
 
 from accelsim.errors import NetworkError
 
-FORMAT_VERSION = 1
+#: Versions ``load_network`` reads: 1 (binarized dense layers only) and 2 (layer kinds, convolutions,
+#: a real-valued front block, a real read-out head). ``save_network`` writes 1 whenever it suffices.
+FORMAT_VERSION = 2
+READ_VERSIONS = (1, 2)
+LAYER_KINDS = ("dense", "conv")
+FRONT_KINDS = ("real_conv",)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ConvShape:
+    """Geometry of a convolution: square ``kernel``, valid (no padding), stride 1, channels last, then
+    an optional 2 x 2 max-pool of stride 2 (an odd trailing row or column is dropped).
+
+    The input map is (in_h, in_w, in_c), flattened in (y, x, c) order; a patch is flattened in
+    (ky, kx, c) order -- the order of the weight rows -- and the output map in (y, x, filter) order.
+    """
+
+    in_h: int
+    in_w: int
+    in_c: int
+    kernel: int
+    pool: bool
+
+    @property
+    def out_h(self) -> int:
+        return self.in_h - self.kernel + 1
+
+    @property
+    def out_w(self) -> int:
+        return self.in_w - self.kernel + 1
+
+    @property
+    def positions(self) -> int:
+        """Patches per image: the input vectors each image presents to the crossbar."""
+        return self.out_h * self.out_w
+
+    @property
+    def map_h(self) -> int:
+        """Rows of the output map (after the pool)."""
+        return self.out_h // 2 if self.pool else self.out_h
+
+    @property
+    def map_w(self) -> int:
+        return self.out_w // 2 if self.pool else self.out_w
+
+    @property
+    def patch_size(self) -> int:
+        """Inputs of one patch, k * k * C: the crossbar rows the layer takes."""
+        return self.kernel * self.kernel * self.in_c
+
+    @property
+    def n_inputs(self) -> int:
+        return self.in_h * self.in_w * self.in_c
+
+    def n_outputs(self, filters: int) -> int:
+        return self.map_h * self.map_w * filters
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class HiddenLayer:
-    """A binarized dense layer: output +1 iff popcount >= threshold (``flip``: popcount <= threshold).
+    """A binarized layer: output +1 iff popcount >= threshold (``flip``: popcount <= threshold).
 
-    ``weights`` is int8 (n_out, n_in) of +-1; popcount = #{k : w[j, k] == x[k]} (XNOR popcount).
+    ``weights`` is int8 (n_out, n_in) of +-1; popcount = #{k : w[j, k] == x[k]} (XNOR popcount). With
+    ``conv`` the layer is a convolution: n_out filters of n_in = k * k * C weights, applied to every
+    patch; the popcounts are max-pooled (if ``conv.pool``) before the threshold, and the thresholds are
+    one per filter (n_out,) or one per output-map element (map_h * map_w * n_out,).
     """
 
     weights: np.ndarray
-    threshold: np.ndarray  # float64 (n_out,)
-    flip: np.ndarray  # bool (n_out,)
+    threshold: np.ndarray  # float64 (n_out,) or, for a conv layer, (map_h * map_w * n_out,)
+    flip: np.ndarray  # bool, same shape as threshold
+    conv: ConvShape | None = None
+
+    @property
+    def n_inputs(self) -> int:
+        """Activations into the layer per image."""
+        return self.conv.n_inputs if self.conv else self.weights.shape[1]
+
+    @property
+    def n_outputs(self) -> int:
+        """Activations out of the layer per image."""
+        return self.conv.n_outputs(self.weights.shape[0]) if self.conv else self.weights.shape[0]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class OutputLayer:
-    """The last layer: score_c = scale_c * popcount_c + shift_c; the prediction is argmax(score)."""
+    """The last layer, binarized dense: score_c = scale_c * popcount_c + shift_c, or with a real
+    read-out ``head`` (n_classes, n_out), score = head @ popcount + shift (computed off-crossbar in
+    float64: the real classifier of the LeNet). The prediction is argmax(score), first on ties."""
 
     weights: np.ndarray
-    scale: np.ndarray  # float64 (n_out,)
-    shift: np.ndarray  # float64 (n_out,)
+    shift: np.ndarray  # float64 (n_classes,)
+    scale: np.ndarray | None = None  # float64 (n_out,), without head
+    head: np.ndarray | None = None  # float64 (n_classes, n_out)
+
+    @property
+    def n_inputs(self) -> int:
+        return self.weights.shape[1]
+
+    @property
+    def n_outputs(self) -> int:
+        return self.weights.shape[0]
+
+    @property
+    def n_classes(self) -> int:
+        return self.head.shape[0] if self.head is not None else self.weights.shape[0]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RealFront:
+    """A real-valued first block, evaluated off-crossbar in float64 (:func:`front_activations`):
+    v = max-pool(ReLU(scale * conv(x, weights) + shift)), then +1 iff out_scale * v + out_shift >= 0.
+
+    ``weights`` float64 (k, k, C, F) (a cross-correlation, like the binarized convolutions); ``scale``,
+    ``shift``, ``out_scale``, ``out_shift`` float64 (F,): the folded batch norms around the ReLU.
+    """
+
+    weights: np.ndarray
+    conv: ConvShape
+    scale: np.ndarray
+    shift: np.ndarray
+    out_scale: np.ndarray
+    out_shift: np.ndarray
+
+    @property
+    def n_inputs(self) -> int:
+        return self.conv.n_inputs
+
+    @property
+    def n_outputs(self) -> int:
+        return self.conv.n_outputs(self.weights.shape[3])
+
+    @property
+    def n_weights(self) -> int:
+        return int(self.weights.size)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Network:
-    """A binarized MLP as stored in a ``.npz`` file, plus its bundled test set if it has one."""
+    """A binarized network as stored in a ``.npz`` file, plus its bundled test set if it has one.
+
+    ``hidden`` and ``output`` are the crossbar layers (``layers``); ``front`` (optional) runs before
+    them off-crossbar, on real-valued inputs (then ``test_x`` holds the test images' intensities).
+    """
 
     hidden: tuple[HiddenLayer, ...]
     output: OutputLayer
     input_threshold: float
+    front: RealFront | None = None
     dataset: str = ""
     description: str = ""
     test_x_packed: np.ndarray | None = None  # uint8 packbits of +1 bits, (n, ceil(n_in / 8))
+    test_x: np.ndarray | None = None  # float32 (n, n_in) intensities, networks with a front only
     test_y: np.ndarray | None = None  # uint8 (n,)
     test_source: str = ""
 
@@ -56,12 +177,47 @@ class Network:
 
     @property
     def n_inputs(self) -> int:
-        return self.layers[0].weights.shape[1]
+        """Inputs per image: real values with a front, else +-1 bits."""
+        return self.front.n_inputs if self.front else self.layers[0].n_inputs
+
+    @property
+    def real_input(self) -> bool:
+        return self.front is not None
 
     @property
     def shape(self) -> tuple[int, ...]:
-        """Layer widths, input first: e.g. (784, 1024, 1024, 10)."""
-        return (self.n_inputs, *(layer.weights.shape[0] for layer in self.layers))
+        """Activations per image, input first: e.g. (784, 1024, 1024, 10); with a front its output,
+        with a head the classes after the last layer's popcounts."""
+        widths = [self.n_inputs]
+        if self.front:
+            widths.append(self.front.n_outputs)
+        widths += [layer.n_outputs for layer in self.layers]
+        if self.output.head is not None:
+            widths.append(self.output.n_classes)
+        return tuple(widths)
+
+    @property
+    def format_version(self) -> int:
+        """The oldest format version that holds this network."""
+        plain = (self.front is None and self.output.head is None
+                 and all(layer.conv is None for layer in self.hidden))
+        return 1 if plain else 2
+
+    def off_crossbar(self) -> list[str]:
+        """What this network computes off the crossbar, one line each (empty for a plain BNN)."""
+        notes = []
+        if self.front is not None:
+            f, c = self.front, self.front.conv
+            notes.append(
+                f"front: real {c.kernel}x{c.kernel} conv {c.in_h}x{c.in_w}x{c.in_c} -> "
+                f"{f.weights.shape[3]} filters, batch norm, ReLU{', 2x2 max-pool' if c.pool else ''}, "
+                f"binarize: off-crossbar in float64, its {f.n_weights:,} weights not in cells and its "
+                "time and energy not counted")
+        if self.output.head is not None:
+            h = self.output.head
+            notes.append(f"head: real read-out {h.shape[1]} popcounts -> {h.shape[0]} classes: "
+                         f"off-crossbar in float64, {h.size:,} weights not in cells, not counted")
+        return notes
 
 
 def _get(npz: dict, key: str, path: Path) -> np.ndarray:
@@ -70,17 +226,86 @@ def _get(npz: dict, key: str, path: Path) -> np.ndarray:
     return npz[key]
 
 
-def _vector(npz: dict, key: str, path: Path, n: int, kind: str) -> np.ndarray:
+def _vector(npz: dict, key: str, path: Path, n, kind: str) -> np.ndarray:
+    """A float or bool vector of length ``n`` (an int, or a tuple of allowed lengths)."""
     arr = _get(npz, key, path)
-    if arr.shape != (n,):
-        raise NetworkError(f"{path}: '{key}' has shape {arr.shape}, expected ({n},)")
+    allowed = tuple(dict.fromkeys(n)) if isinstance(n, tuple) else (n,)
+    if arr.ndim != 1 or arr.shape[0] not in allowed:
+        expected = " or ".join(f"({k},)" for k in allowed)
+        raise NetworkError(f"{path}: '{key}' has shape {arr.shape}, expected {expected}")
     if kind == "bool":
         if arr.dtype != np.bool_:
             raise NetworkError(f"{path}: '{key}' has dtype {arr.dtype}, expected bool")
         return arr.astype(np.bool_)
+    return _finite(arr, key, path)
+
+
+def _finite(arr: np.ndarray, key: str, path: Path) -> np.ndarray:
     if not np.issubdtype(arr.dtype, np.number) or not np.all(np.isfinite(arr)):
         raise NetworkError(f"{path}: '{key}' must hold finite numbers")
-    return arr.astype(np.float64)
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def _int(npz: dict, key: str, path: Path, low: int) -> int:
+    arr = _get(npz, key, path)
+    if arr.shape != () or not np.issubdtype(arr.dtype, np.integer) or int(arr) < low:
+        raise NetworkError(f"{path}: '{key}' = {arr!r}, expected an integer >= {low}")
+    return int(arr)
+
+
+def _flag(npz: dict, key: str, path: Path) -> bool:
+    arr = _get(npz, key, path)
+    if arr.shape != () or arr.dtype != np.bool_:
+        raise NetworkError(f"{path}: '{key}' has shape {arr.shape} dtype {arr.dtype}, expected a bool scalar")
+    return bool(arr)
+
+
+def _text(npz: dict, key: str, path: Path, allowed: tuple[str, ...]) -> str:
+    value = str(_get(npz, key, path))
+    if value not in allowed:
+        raise NetworkError(f"{path}: '{key}' is {value!r}, expected one of {', '.join(allowed)}")
+    return value
+
+
+def _conv_shape(npz: dict, prefix: str, path: Path) -> ConvShape:
+    shape = _get(npz, f"{prefix}_input_shape", path)
+    if shape.shape != (3,) or not np.issubdtype(shape.dtype, np.integer) or np.any(shape < 1):
+        raise NetworkError(f"{path}: '{prefix}_input_shape' = {shape!r}, expected 3 integers >= 1 (H, W, C)")
+    h, w, c = (int(v) for v in shape)
+    k = _int(npz, f"{prefix}_kernel", path, 1)
+    conv = ConvShape(in_h=h, in_w=w, in_c=c, kernel=k, pool=_flag(npz, f"{prefix}_pool", path))
+    if k > h or k > w:
+        raise NetworkError(f"{path}: '{prefix}_kernel' {k} is larger than the {h} x {w} input map")
+    if conv.map_h < 1 or conv.map_w < 1:
+        raise NetworkError(f"{path}: {prefix}: the {conv.out_h} x {conv.out_w} output map cannot be pooled")
+    return conv
+
+
+def _binary_weights(npz: dict, i: int, path: Path) -> np.ndarray:
+    w = _get(npz, f"layer{i}_weights", path)
+    if w.ndim != 2:
+        raise NetworkError(f"{path}: layer{i}_weights has shape {w.shape}, expected (n_out, n_in)")
+    if not np.issubdtype(w.dtype, np.number) or not np.all(np.abs(w) == 1):
+        bad = w[np.abs(w) != 1].ravel()[:3] if np.issubdtype(w.dtype, np.number) else w.dtype
+        raise NetworkError(f"{path}: layer{i}_weights must be +1/-1 only, found {bad}")
+    return np.ascontiguousarray(w, dtype=np.int8)
+
+
+def _load_front(npz: dict, path: Path) -> RealFront:
+    _text(npz, "front_kind", path, FRONT_KINDS)
+    conv = _conv_shape(npz, "front", path)
+    w = _get(npz, "front_weights", path)
+    if w.ndim != 4 or w.shape[:3] != (conv.kernel, conv.kernel, conv.in_c):
+        raise NetworkError(f"{path}: 'front_weights' has shape {w.shape}, expected "
+                           f"({conv.kernel}, {conv.kernel}, {conv.in_c}, filters)")
+    f = w.shape[3]
+    return RealFront(weights=_finite(w, "front_weights", path), conv=conv,
+                     **{name: _vector(npz, f"front_{name}", path, f, "float")
+                        for name in ("scale", "shift", "out_scale", "out_shift")})
+
+
+def _chain_error(path: Path, i: int, what: str, prev: str) -> NetworkError:
+    return NetworkError(f"{path}: layer{i} {what}: its inputs do not chain with the outputs of {prev}")
 
 
 def load_network(path: str | Path) -> Network:
@@ -89,8 +314,9 @@ def load_network(path: str | Path) -> Network:
     Raises
     ------
     NetworkError
-        Missing file, unreadable archive, wrong format version, missing keys, weights that are not
-        +-1, shapes that do not chain from layer to layer, vectors of the wrong length.
+        Missing file, unreadable archive, unknown format version or layer kind, missing keys, weights
+        that are not +-1, shapes that do not chain from layer to layer (map shapes for convolutions),
+        vectors of the wrong length.
     """
     path = Path(path)
     if not path.is_file():
@@ -101,100 +327,252 @@ def load_network(path: str | Path) -> Network:
     except (OSError, ValueError) as exc:
         raise NetworkError(f"{path}: not a readable .npz archive ({exc})") from None
     version = int(_get(npz, "format_version", path))
-    if version != FORMAT_VERSION:
-        raise NetworkError(f"{path}: format_version {version}, this accelsim reads {FORMAT_VERSION}")
+    if version not in READ_VERSIONS:
+        raise NetworkError(f"{path}: format_version {version}, this accelsim reads "
+                           f"{', '.join(map(str, READ_VERSIONS))}")
     n_layers = int(_get(npz, "n_layers", path))
     if n_layers < 1:
         raise NetworkError(f"{path}: n_layers = {n_layers}, expected >= 1")
+    front = None
+    if version >= 2 and "front_kind" in npz:
+        front = _load_front(npz, path)
+    elif any(k.startswith("front_") for k in npz):
+        raise NetworkError(f"{path}: front_* keys without 'front_kind' (format_version 2 only)")
+    # What the next layer receives: (size, map shape or None, who made it).
+    prev_size = front.n_outputs if front else None
+    prev_map = (front.conv.map_h, front.conv.map_w, front.weights.shape[3]) if front else None
+    prev_name = "front"
     layers: list[HiddenLayer | OutputLayer] = []
-    n_in = None
     for i in range(n_layers):
-        w = _get(npz, f"layer{i}_weights", path)
-        if w.ndim != 2:
-            raise NetworkError(f"{path}: layer{i}_weights has shape {w.shape}, expected (n_out, n_in)")
-        if n_in is not None and w.shape[1] != n_in:
-            raise NetworkError(
-                f"{path}: layer{i}_weights has shape {w.shape}: its {w.shape[1]} inputs do not chain "
-                f"with the {n_in} outputs of layer{i - 1}")
-        if not np.issubdtype(w.dtype, np.number) or not np.all(np.abs(w) == 1):
-            bad = w[np.abs(w) != 1].ravel()[:3] if np.issubdtype(w.dtype, np.number) else w.dtype
-            raise NetworkError(f"{path}: layer{i}_weights must be +1/-1 only, found {bad}")
-        w = np.ascontiguousarray(w, dtype=np.int8)
+        kind = _text(npz, f"layer{i}_kind", path, LAYER_KINDS) if version >= 2 else "dense"
+        last = i == n_layers - 1
+        if kind == "conv" and last:
+            raise NetworkError(f"{path}: 'layer{i}_kind' is 'conv': the output layer must be dense")
+        w = _binary_weights(npz, i, path)
         n_out = w.shape[0]
-        if i < n_layers - 1:
-            layers.append(HiddenLayer(
-                weights=w,
-                threshold=_vector(npz, f"layer{i}_threshold", path, n_out, "float"),
-                flip=_vector(npz, f"layer{i}_flip", path, n_out, "bool")))
+        conv = None
+        if kind == "conv":
+            conv = _conv_shape(npz, f"layer{i}", path)
+            if w.shape[1] != conv.patch_size:
+                raise NetworkError(
+                    f"{path}: layer{i}_weights has shape {w.shape}, expected (filters, {conv.patch_size}) "
+                    f"for {conv.kernel}x{conv.kernel} patches of {conv.in_c} channels")
+            here = (conv.in_h, conv.in_w, conv.in_c)
+            if prev_map is not None and here != prev_map:
+                raise _chain_error(path, i, f"input_shape {here}", f"{prev_name} (map {prev_map})")
+            if prev_map is None and prev_size is not None:
+                raise _chain_error(path, i, f"input_shape {here}", f"{prev_name} (a dense layer)")
+            n_in_layer = conv.n_inputs
         else:
-            layers.append(OutputLayer(
-                weights=w,
-                scale=_vector(npz, f"layer{i}_scale", path, n_out, "float"),
-                shift=_vector(npz, f"layer{i}_shift", path, n_out, "float")))
-        n_in = n_out
-    threshold = float(_get(npz, "input_threshold", path))
-    test_x = npz.get("test_x_packed")
-    test_y = npz.get("test_y")
-    if (test_x is None) != (test_y is None):
-        raise NetworkError(f"{path}: 'test_x_packed' and 'test_y' must come together")
-    if test_x is not None:
-        n_in0 = layers[0].weights.shape[1]
-        if test_x.ndim != 2 or test_x.shape[1] != (n_in0 + 7) // 8 or test_x.dtype != np.uint8:
+            n_in_layer = w.shape[1]
+            if prev_size is not None and n_in_layer != prev_size:
+                raise NetworkError(
+                    f"{path}: layer{i}_weights has shape {w.shape}: its {n_in_layer} inputs do not chain "
+                    f"with the {prev_size} outputs of {prev_name}")
+        if last:
+            layers.append(_load_output(npz, i, w, path))
+        else:
+            n_thr = (n_out, conv.n_outputs(n_out)) if conv else n_out
+            threshold = _vector(npz, f"layer{i}_threshold", path, n_thr, "float")
+            flip = _vector(npz, f"layer{i}_flip", path, n_thr, "bool")
+            if flip.shape != threshold.shape:
+                raise NetworkError(f"{path}: 'layer{i}_flip' has shape {flip.shape}, "
+                                   f"'layer{i}_threshold' {threshold.shape}: they must match")
+            layers.append(HiddenLayer(weights=w, threshold=threshold, flip=flip, conv=conv))
+        prev_size = layers[-1].n_outputs
+        prev_map = (conv.map_h, conv.map_w, n_out) if conv else None
+        prev_name = f"layer{i}"
+    threshold = float(npz.get("input_threshold", np.nan)) if front else float(
+        _get(npz, "input_threshold", path))
+    net_in = front.n_inputs if front else layers[0].n_inputs
+    test_x, test_y, test_real = npz.get("test_x_packed"), npz.get("test_y"), npz.get("test_x")
+    if front is not None and test_x is not None:
+        raise NetworkError(f"{path}: 'test_x_packed' given for a network with a real front: "
+                           "use 'test_x'")
+    if front is None and test_real is not None:
+        raise NetworkError(f"{path}: 'test_x' (real inputs) given for a network without a real front")
+    images = test_real if front is not None else test_x
+    if (images is None) != (test_y is None):
+        key = "test_x" if front else "test_x_packed"
+        raise NetworkError(f"{path}: '{key}' and 'test_y' must come together")
+    if images is not None:
+        if front is None and (test_x.ndim != 2 or test_x.shape[1] != (net_in + 7) // 8
+                              or test_x.dtype != np.uint8):
             raise NetworkError(f"{path}: test_x_packed has shape {test_x.shape} {test_x.dtype}, "
-                               f"expected (n, {(n_in0 + 7) // 8}) uint8 for {n_in0} inputs")
-        if test_y.shape != (test_x.shape[0],):
-            raise NetworkError(f"{path}: test_y has shape {test_y.shape}, expected ({test_x.shape[0]},)")
+                               f"expected (n, {(net_in + 7) // 8}) uint8 for {net_in} inputs")
+        if front is not None and (test_real.ndim != 2 or test_real.shape[1] != net_in
+                                  or test_real.dtype != np.float32 or not np.all(np.isfinite(test_real))):
+            raise NetworkError(f"{path}: test_x has shape {test_real.shape} {test_real.dtype}, "
+                               f"expected finite (n, {net_in}) float32")
+        if test_y.shape != (images.shape[0],):
+            raise NetworkError(f"{path}: test_y has shape {test_y.shape}, expected ({images.shape[0]},)")
     return Network(
-        hidden=tuple(layers[:-1]), output=layers[-1], input_threshold=threshold,
+        hidden=tuple(layers[:-1]), output=layers[-1], input_threshold=threshold, front=front,
         dataset=str(npz.get("dataset", "")), description=str(npz.get("description", "")),
-        test_x_packed=test_x, test_y=None if test_y is None else test_y.astype(np.int64),
+        test_x_packed=test_x, test_x=test_real,
+        test_y=None if test_y is None else test_y.astype(np.int64),
         test_source=str(npz.get("test_source", "")))
 
 
-def save_network(path: str | Path, net: Network) -> None:
-    """Write ``net`` in the ``.npz`` format that ``load_network`` reads."""
+def _load_output(npz: dict, i: int, w: np.ndarray, path: Path) -> OutputLayer:
+    n_out = w.shape[0]
+    if f"layer{i}_head" in npz:
+        if f"layer{i}_scale" in npz:
+            raise NetworkError(f"{path}: layer{i} has both 'layer{i}_head' and 'layer{i}_scale': give one")
+        head = _get(npz, f"layer{i}_head", path)
+        if head.ndim != 2 or head.shape[1] != n_out or head.shape[0] < 1:
+            raise NetworkError(f"{path}: 'layer{i}_head' has shape {head.shape}, "
+                               f"expected (n_classes, {n_out})")
+        return OutputLayer(weights=w, head=_finite(head, f"layer{i}_head", path),
+                           shift=_vector(npz, f"layer{i}_shift", path, head.shape[0], "float"))
+    return OutputLayer(weights=w, scale=_vector(npz, f"layer{i}_scale", path, n_out, "float"),
+                       shift=_vector(npz, f"layer{i}_shift", path, n_out, "float"))
+
+
+def network_arrays(net: Network) -> dict[str, np.ndarray]:
+    """The arrays of ``net`` in the ``.npz`` format (version 1 when the network needs nothing newer)."""
+    version = net.format_version
     arrays: dict[str, np.ndarray] = {
-        "format_version": np.int64(FORMAT_VERSION),
+        "format_version": np.int64(version),
         "n_layers": np.int64(len(net.layers)),
         "input_threshold": np.float64(net.input_threshold),
         "dataset": np.str_(net.dataset),
         "description": np.str_(net.description),
     }
+    if net.front is not None:
+        f = net.front
+        arrays.update({
+            "front_kind": np.str_("real_conv"), "front_weights": f.weights.astype(np.float64),
+            **_conv_arrays("front", f.conv),
+            **{f"front_{k}": getattr(f, k).astype(np.float64)
+               for k in ("scale", "shift", "out_scale", "out_shift")}})
     for i, layer in enumerate(net.layers):
+        if version >= 2:
+            conv = getattr(layer, "conv", None)
+            arrays[f"layer{i}_kind"] = np.str_("conv" if conv else "dense")
+            if conv:
+                arrays.update(_conv_arrays(f"layer{i}", conv))
         arrays[f"layer{i}_weights"] = layer.weights.astype(np.int8)
         if isinstance(layer, HiddenLayer):
             arrays[f"layer{i}_threshold"] = layer.threshold.astype(np.float64)
             arrays[f"layer{i}_flip"] = layer.flip.astype(np.bool_)
+        elif layer.head is not None:
+            arrays[f"layer{i}_head"] = layer.head.astype(np.float64)
+            arrays[f"layer{i}_shift"] = layer.shift.astype(np.float64)
         else:
             arrays[f"layer{i}_scale"] = layer.scale.astype(np.float64)
             arrays[f"layer{i}_shift"] = layer.shift.astype(np.float64)
-    if net.test_x_packed is not None:
-        arrays["test_x_packed"] = net.test_x_packed
+    if net.test_y is not None:
+        if net.front is not None:
+            arrays["test_x"] = np.asarray(net.test_x, dtype=np.float32)
+        else:
+            arrays["test_x_packed"] = net.test_x_packed
         arrays["test_y"] = net.test_y.astype(np.uint8)
         arrays["test_source"] = np.str_(net.test_source)
-    np.savez_compressed(path, **arrays)
+    return arrays
+
+
+def _conv_arrays(prefix: str, conv: ConvShape) -> dict[str, np.ndarray]:
+    return {f"{prefix}_input_shape": np.array([conv.in_h, conv.in_w, conv.in_c], dtype=np.int64),
+            f"{prefix}_kernel": np.int64(conv.kernel), f"{prefix}_pool": np.bool_(conv.pool)}
+
+
+def save_network(path: str | Path, net: Network) -> None:
+    """Write ``net`` in the ``.npz`` format that ``load_network`` reads."""
+    np.savez_compressed(path, **network_arrays(net))
+
+
+# ------------------------------------------------------------------------------- reference inference
+
+
+def patches(a: np.ndarray, conv: ConvShape) -> np.ndarray:
+    """im2col: the patches of images ``a`` (n, in_h * in_w * in_c), flattened (y, x, c), as rows
+    (n * positions, k * k * C) in (image, y, x) order, each flattened (ky, kx, c); same dtype."""
+    n = a.shape[0]
+    maps = a.reshape(n, conv.in_h, conv.in_w, conv.in_c)
+    win = np.lib.stride_tricks.sliding_window_view(maps, (conv.kernel, conv.kernel), axis=(1, 2))
+    return np.ascontiguousarray(win.transpose(0, 1, 2, 4, 5, 3)).reshape(n * conv.positions,
+                                                                         conv.patch_size)
+
+
+def pool_map(values: np.ndarray, conv: ConvShape, n_images: int) -> np.ndarray:
+    """Per-patch values (n * positions, F) -> the output map (n, map_h * map_w * F), flattened
+    (y, x, f): the maximum over each 2 x 2 window when ``conv.pool``, else unchanged."""
+    f = values.shape[1]
+    m = values.reshape(n_images, conv.out_h, conv.out_w, f)
+    if conv.pool:
+        h2, w2 = conv.map_h, conv.map_w
+        q = [m[:, dy: 2 * h2: 2, dx: 2 * w2: 2, :] for dy in (0, 1) for dx in (0, 1)]
+        m = np.maximum(np.maximum(q[0], q[1]), np.maximum(q[2], q[3]))
+    return m.reshape(n_images, -1)
+
+
+def front_activations(front: RealFront, x: np.ndarray) -> np.ndarray:
+    """The +-1 activations (int8, (n, front.n_outputs)) of the real front on real inputs ``x``
+    (n, n_in), in float64: the one evaluation used by the reference and by the simulator."""
+    x = np.asarray(x, dtype=np.float64)
+    n, f = x.shape[0], front.weights.shape[3]
+    out = np.empty((n, front.n_outputs), dtype=np.int8)
+    w = front.weights.reshape(-1, f)
+    for start in range(0, n, 256):
+        chunk = x[start: start + 256]
+        z = patches(chunk, front.conv) @ w
+        v = pool_map(np.maximum(front.scale * z + front.shift, 0.0), front.conv, chunk.shape[0])
+        v = v.reshape(chunk.shape[0], -1, f)
+        out[start: start + 256] = np.where(front.out_scale * v + front.out_shift >= 0, 1, -1).reshape(
+            chunk.shape[0], -1)
+    return out
+
+
+def crossbar_inputs(net: Network, x: np.ndarray) -> np.ndarray:
+    """The +-1 inputs (int8) of the first crossbar layer: the front's activations of real inputs, or
+    the +-1 inputs themselves."""
+    if net.front is not None:
+        return front_activations(net.front, x)
+    return np.asarray(x, dtype=np.int8)
 
 
 def neuron_output(popcount: np.ndarray, layer: HiddenLayer) -> np.ndarray:
-    """Binary activations (+1/-1 int8) of a hidden layer from its XNOR popcounts (n_images, n_out)."""
+    """Binary activations (+1/-1 int8) of a dense hidden layer from its XNOR popcounts (n_images, n_out)."""
     fire = np.where(layer.flip, popcount <= layer.threshold, popcount >= layer.threshold)
     return np.where(fire, 1, -1).astype(np.int8)
 
 
+def layer_activations(popcount: np.ndarray, layer: HiddenLayer, n_images: int) -> np.ndarray:
+    """A hidden layer's +-1 activations (int8, (n_images, layer.n_outputs)) from its popcounts:
+    (n_images, n_out) for a dense layer, (n_images * positions, n_out) for a convolution, whose
+    popcounts are max-pooled first and then thresholded (per filter or per map element)."""
+    if layer.conv is None:
+        return neuron_output(popcount, layer)
+    pooled = pool_map(popcount, layer.conv, n_images)
+    f = layer.weights.shape[0]
+    thr = layer.threshold.reshape(-1, f)  # (1, F) per filter or (map positions, F)
+    flip = layer.flip.reshape(-1, f)
+    p = pooled.reshape(n_images, -1, f)
+    fire = np.where(flip, p <= thr, p >= thr)
+    return np.where(fire, 1, -1).astype(np.int8).reshape(n_images, -1)
+
+
 def class_scores(popcount: np.ndarray, layer: OutputLayer) -> np.ndarray:
     """Per-class scores (n_images, n_classes) of the output layer from its popcounts."""
+    if layer.head is not None:
+        return popcount.astype(np.float64) @ layer.head.T + layer.shift
     return layer.scale * popcount + layer.shift
 
 
-def reference_predict(net: Network, x_pm1: np.ndarray) -> np.ndarray:
-    """Ideal inference (no faults): predicted class per image, from +-1 inputs (n_images, n_in).
+def reference_predict(net: Network, x: np.ndarray) -> np.ndarray:
+    """Ideal inference (no faults): predicted class per image, from +-1 inputs (n_images, n_in), or
+    real inputs for a network with a front.
 
-    Deliberately plain: integer matrix products give dot = 2 * popcount - n_in. The simulator's
-    bit-packed kernels must agree with this exactly when all error rates are zero.
+    Deliberately plain: integer matrix products give dot = 2 * popcount - n_in, convolutions are
+    im2col matrix products. The simulator's bit-packed kernels must agree with this exactly when all
+    error rates are zero.
     """
-    a = np.asarray(x_pm1, dtype=np.int32)
+    a = crossbar_inputs(net, x).astype(np.int32)
+    n = a.shape[0]
     for layer in net.hidden:
-        popcount = (a @ layer.weights.T.astype(np.int32) + layer.weights.shape[1]) // 2
-        a = neuron_output(popcount, layer).astype(np.int32)
+        rows = patches(a, layer.conv) if layer.conv else a
+        popcount = (rows @ layer.weights.T.astype(np.int32) + layer.weights.shape[1]) // 2
+        a = layer_activations(popcount, layer, n).astype(np.int32)
     popcount = (a @ net.output.weights.T.astype(np.int32) + net.output.weights.shape[1]) // 2
     return np.argmax(class_scores(popcount, net.output), axis=1)

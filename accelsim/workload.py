@@ -1,5 +1,6 @@
 """The images a run classifies: a network's bundled test set, or a data set given with ``--data``,
-binarized with the network's input rule and checked against its input size."""
+binarized with the network's input rule (or kept real for a network with a real front) and checked
+against its input size."""
 
 from __future__ import annotations
 
@@ -14,21 +15,42 @@ from accelsim.network import Network
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Workload:
-    """+-1 inputs (n_images, n_in) int8, integer labels (n_images,), and where they came from."""
+    """Inputs, integer labels (n_images,), and where they came from.
 
-    x_pm1: np.ndarray
+    ``x_pm1`` +-1 inputs (n_images, n_in) int8 for a binarized-input network, or ``x_real`` float32
+    intensities (n_images, n_in) for a network with a real front (exactly one of them is set).
+    """
+
     y: np.ndarray
     name: str
+    x_pm1: np.ndarray | None = None
+    x_real: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if (self.x_pm1 is None) == (self.x_real is None):
+            raise ValueError("a Workload holds x_pm1 or x_real, exactly one of them")
+
+    @property
+    def x(self) -> np.ndarray:
+        """The network's inputs: ``x_real`` if set, else ``x_pm1``."""
+        return self.x_real if self.x_real is not None else self.x_pm1
+
+    @property
+    def n_images(self) -> int:
+        return len(self.y)
 
 
 def bundled_workload(net: Network) -> Workload:
     """The test set stored inside the network file."""
-    if net.test_x_packed is None:
+    if net.test_y is None:
         raise UsageError("this network has no bundled test set: give one with --data PATH")
+    name = net.test_source or "bundled test set"
+    y = np.asarray(net.test_y, dtype=np.int64)
+    if net.real_input:
+        return Workload(x_real=np.asarray(net.test_x, dtype=np.float32), y=y, name=name)
     bits = np.unpackbits(net.test_x_packed, axis=1, count=net.n_inputs)
     x = np.where(bits == 1, 1, -1).astype(np.int8)
-    return Workload(x_pm1=x, y=np.asarray(net.test_y, dtype=np.int64),
-                    name=net.test_source or "bundled test set")
+    return Workload(x_pm1=x, y=y, name=name)
 
 
 def load_workload(net: Network, data: str | Path | None) -> Workload:
@@ -38,7 +60,14 @@ def load_workload(net: Network, data: str | Path | None) -> Workload:
     from accelsim.data import binarize, load_dataset
 
     dataset = load_dataset(data)
+    if dataset.x.shape[1] != net.n_inputs:
+        raise DataError(f"{data}: images have {dataset.x.shape[1]} features, "
+                        f"the network takes {net.n_inputs}")
+    y = np.asarray(dataset.y, dtype=np.int64)
+    if net.real_input:
+        if dataset.binarized:
+            raise DataError(f"{data}: binarized images, but the network's first block is real-valued: "
+                            "give intensity images (IDX)")
+        return Workload(x_real=np.asarray(dataset.x, dtype=np.float32), y=y, name=dataset.name)
     x = binarize(dataset, net.input_threshold)
-    if x.shape[1] != net.n_inputs:
-        raise DataError(f"{data}: images have {x.shape[1]} features, the network takes {net.n_inputs}")
-    return Workload(x_pm1=x.astype(np.int8), y=np.asarray(dataset.y, dtype=np.int64), name=dataset.name)
+    return Workload(x_pm1=x.astype(np.int8), y=y, name=dataset.name)

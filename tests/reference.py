@@ -26,3 +26,47 @@ def retention_step(states, p_to_p, p_to_ap, uniforms):
         elif s == 0 and u < p_to_ap[k]:
             out[k] = 1
     return out
+
+
+def conv_popcount(maps_pm1: np.ndarray, w_pm1: np.ndarray, k: int) -> np.ndarray:
+    """XNOR popcounts of a valid, stride-1 convolution by plain loops.
+
+    maps_pm1 (n, H, W, C) of +-1; w_pm1 (F, k * k * C) with each row in (ky, kx, c) order.
+    Returns int (n, H - k + 1, W - k + 1, F).
+    """
+    n, h, w, c = maps_pm1.shape
+    f = w_pm1.shape[0]
+    filt = w_pm1.reshape(f, k, k, c)
+    out = np.zeros((n, h - k + 1, w - k + 1, f), dtype=np.int64)
+    for i in range(n):
+        for y in range(h - k + 1):
+            for x in range(w - k + 1):
+                for j in range(f):
+                    out[i, y, x, j] = int(np.sum(maps_pm1[i, y:y + k, x:x + k, :] == filt[j]))
+    return out
+
+
+def max_pool2(values: np.ndarray) -> np.ndarray:
+    """2 x 2 max-pool of stride 2 of (n, H, W, F) by plain loops (odd trailing row/column dropped)."""
+    n, h, w, f = values.shape
+    out = np.zeros((n, h // 2, w // 2, f), dtype=values.dtype)
+    for i in range(n):
+        for y in range(h // 2):
+            for x in range(w // 2):
+                for j in range(f):
+                    out[i, y, x, j] = max(values[i, 2 * y + dy, 2 * x + dx, j]
+                                          for dy in (0, 1) for dx in (0, 1))
+    return out
+
+
+def real_conv(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Real cross-correlation by plain loops: x (n, H, W, C), w (k, k, C, F) -> (n, H-k+1, W-k+1, F)."""
+    n, h, wd, c = x.shape
+    k, f = w.shape[0], w.shape[3]
+    out = np.zeros((n, h - k + 1, wd - k + 1, f))
+    for i in range(n):
+        for y in range(h - k + 1):
+            for xx in range(wd - k + 1):
+                for j in range(f):
+                    out[i, y, xx, j] = float(np.sum(x[i, y:y + k, xx:xx + k, :] * w[:, :, :, j]))
+    return out
