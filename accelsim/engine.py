@@ -10,11 +10,15 @@ every stage (with one image per wave the schedule is the per-image pipeline). Pe
 
 - ``link_in``:  inputs to the layer's tiles, ceil(B r / link_bits_per_cycle) cycles, r = rows used by
   the fullest tile (each tile has its own link; they run in parallel);
-- ``sense``:    every tile of the layer, in parallel, B x 2 phases x ceil(c / n_sense_amps) rounds x
-  sense_cycles, c = its columns used; the wave moves on when all its tiles are done;
+- ``sense``:    every tile of the layer, in parallel, B x P phases x ceil(c / n_sense_amps) rounds x
+  sense_cycles, c = its columns used, P = 2 (1 for a unipolar first layer); the wave moves on when
+  all its tiles are done;
 - ``link_out``: partial counts out, ceil(B c b / link_bits_per_cycle), b = ceil(log2(rows + 1)) bits;
 - ``adder``:    only if the layer has row_tiles > 1: a pipelined tree of ceil(log2(row_tiles)) levels,
   (levels + B - 1) x adder_cycles.
+
+A convolution presents V = out_h x out_w patches per image (``vectors_per_image``; 1 for a dense
+layer): every B above becomes B x V input vectors, and so do the energies charged per vector.
 
 Each stage (and each tile) serves one wave at a time, first come first served, with unbounded queues
 between stages: N equal waves finish at fill + (N - 1) x II, fill = sum of the stage times and II =
@@ -39,7 +43,7 @@ from pathlib import Path
 
 import simpy
 
-from accelsim.arch.chip import ChipCost, LayerShape
+from accelsim.arch.chip import ChipCost, LayerShape, sensing_phases, vectors_per_image
 from accelsim.arch.tile import counter_bits
 from accelsim.arch.timing import TimingConfig
 from accelsim.units import seconds_to_cycles
@@ -178,22 +182,30 @@ class Engine:
         return (self._rows_used(lm, r) * 2 * math.ceil(cols / self.timing.drivers(self.cols))
                 * self.timing.pulse_cycles)
 
+    def vectors(self, li: int, n: int) -> int:
+        """Input vectors of ``n`` images at layer ``li`` (n x patches per image)."""
+        return n * vectors_per_image(self.layers[li])
+
     def sense_cycles(self, li: int, c: int, n: int) -> int:
-        cols = self._cols_used(self.layers[li], c)
-        return n * 2 * math.ceil(cols / self.timing.sense_amps(self.cols)) * self.timing.sense_cycles
+        lm = self.layers[li]
+        cols = self._cols_used(lm, c)
+        return (self.vectors(li, n) * sensing_phases(lm) * math.ceil(cols / self.timing.sense_amps(self.cols))
+                * self.timing.sense_cycles)
 
     def link_in_cycles(self, li: int, n: int) -> int:
-        return math.ceil(n * min(self.rows, self.layers[li].n_in) / self.timing.link_bits_per_cycle)
+        return math.ceil(self.vectors(li, n) * min(self.rows, self.layers[li].n_in)
+                         / self.timing.link_bits_per_cycle)
 
     def link_out_cycles(self, li: int, n: int) -> int:
         cols = min(self.cols, self.layers[li].n_out)
-        return math.ceil(n * cols * counter_bits(self.rows) / self.timing.link_bits_per_cycle)
+        return math.ceil(self.vectors(li, n) * cols * counter_bits(self.rows)
+                         / self.timing.link_bits_per_cycle)
 
     def adder_cycles(self, li: int, n: int) -> int:
         row_tiles = self.layers[li].row_tiles
         if row_tiles == 1:
             return 0
-        return (math.ceil(math.log2(row_tiles)) + n - 1) * self.timing.adder_cycles
+        return (math.ceil(math.log2(row_tiles)) + self.vectors(li, n) - 1) * self.timing.adder_cycles
 
     # --- bookkeeping ------------------------------------------------------------------------------
     def _log(self, t: float, unit: str, activity: str, images: int) -> None:
@@ -277,7 +289,8 @@ class Engine:
                 cycles = self.sense_cycles(li, c, wave.n)
                 yield env.timeout(cycles)
                 busy[name] += cycles
-                self._charge("sense", wave.n * 2 * cols * e.column_phase_j)
+                self._charge("sense", self.vectors(li, wave.n) * sensing_phases(self.layers[li]) * cols
+                             * e.column_phase_j)
                 done.succeed()
 
         def sense_layer(li: int, inbox: simpy.Store, outbox: simpy.Store):
@@ -307,8 +320,9 @@ class Engine:
         first = simpy.Store(env)
         inbox = first
         for li, lm in enumerate(self.layers):
-            bits_in = lm.n_in * lm.col_tiles  # each tile column receives every input once
-            bits_out = lm.n_out * lm.row_tiles * counter_bits(self.rows)  # a partial count per tile row
+            vec = vectors_per_image(lm)
+            bits_in = vec * lm.n_in * lm.col_tiles  # each tile column receives every input vector once
+            bits_out = vec * lm.n_out * lm.row_tiles * counter_bits(self.rows)  # a partial count per tile row
             steps = [
                 ("link_in", lambda n, li=li: self.link_in_cycles(li, n),
                  lambda n, b=bits_in: n * b * e.link_per_bit_j),

@@ -2,8 +2,10 @@
 and the weight <-> MTJ state convention (defined here once).
 
 A layer of n_in inputs and n_out neurons takes ceil(n_in / rows) x ceil(n_out / cols) tiles: row splits
-add their partial popcounts digitally, column splits concatenate. Neurons may be permuted across
-columns (the network computes the same function) so the HRS-heaviest land on the most robust cells.
+add their partial popcounts digitally, column splits concatenate. A convolution is a crossbar of
+n_in = k * k * C rows and one column per filter, presented one patch per output position (im2col).
+Neurons may be permuted across columns (the network computes the same function) so the HRS-heaviest
+land on the most robust cells.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from accelsim.config import ArchConfig, MappingConfig, TileConfig
-from accelsim.network import Network
+from accelsim.network import ConvShape, Network
 
 
 def weights_to_states(weights: np.ndarray, mapping: MappingConfig) -> np.ndarray:
@@ -60,9 +62,26 @@ def _used_column_groups(tile: TileConfig, n_out: int, prefer_robust: bool) -> np
     return np.concatenate([np.tile(types, full), partial])
 
 
+def unipolar_popcount(count_on: np.ndarray, n_on: np.ndarray, n_plus: np.ndarray, n_in: int) -> np.ndarray:
+    """The XNOR popcount a unipolar (0/1-input) first layer stands for, from what it senses.
+
+    With 0/1 inputs only the rows of the n_on 1-inputs are read, and the neuron counts the cells of
+    +1 weights among them (``count_on`` = c, (n_images, n_out)). For weights w and +-1 inputs
+    x = 2 b - 1 the XNOR popcount is c + #{b = 0, w = -1} = 2 c - n_on + n_in - n_plus, with n_plus the
+    neuron's number of +1 weights as trained: a per-neuron constant the threshold is programmed with,
+    which cells that flip later do not change. Fault-free, this equals the bipolar popcount exactly.
+    """
+    return (2 * count_on - n_on[:, None] + n_in - n_plus[None, :]).astype(np.int32)
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class LayerMap:
-    """Where one layer sits: its tile grid and the column group of each (logical) neuron."""
+    """Where one layer sits: its tile grid and the column group of each (logical) neuron.
+
+    ``vectors_per_image`` input vectors (patches for a convolution, 1 for a dense layer) go through
+    the tiles per image; ``inputs_per_image`` / ``outputs_per_image`` are the activations into and out
+    of the layer per image (default n_in / n_out, a dense layer).
+    """
 
     index: int
     n_in: int
@@ -71,14 +90,24 @@ class LayerMap:
     col_tiles: int
     neuron_group: np.ndarray  # int (n_out,): column group of each neuron, index into tile.columns
     neuron_slot: np.ndarray  # int (n_out,): physical column slot (tile_col * cols + column) per neuron
+    n_phases: int = 2  # sensing phases per input vector: 2 (XNOR of +-1), 1 (unipolar 0/1 first layer)
+    vectors_per_image: int = 1
+    inputs_per_image: int | None = None
+    outputs_per_image: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.inputs_per_image is None:
+            object.__setattr__(self, "inputs_per_image", self.n_in)
+        if self.outputs_per_image is None:
+            object.__setattr__(self, "outputs_per_image", self.n_out)
 
     @property
     def n_tiles(self) -> int:
         return self.row_tiles * self.col_tiles
 
 
-def map_layer(index: int, weights: np.ndarray, arch: ArchConfig) -> LayerMap:
-    """Place one layer of +-1 weights (n_out, n_in) on tiles.
+def map_layer(index: int, weights: np.ndarray, arch: ArchConfig, conv: ConvShape | None = None) -> LayerMap:
+    """Place one layer of +-1 weights (n_out, n_in) on tiles (``conv``: a convolution's geometry).
 
     With ``mapping.sort_columns_by_hrs`` the neurons are ranked by their number of HRS cells and the
     highest ranks take the slots whose column group comes last in ``tile.columns`` (002's sorting).
@@ -96,10 +125,15 @@ def map_layer(index: int, weights: np.ndarray, arch: ArchConfig) -> LayerMap:
         slot[neurons_by_hrs] = slots_by_robustness
     else:
         slot = np.arange(n_out, dtype=np.int64)
+    n_phases = 1 if index == 0 and arch.mapping.input_encoding == "unipolar" else 2
     return LayerMap(index=index, n_in=n_in, n_out=n_out, row_tiles=row_tiles, col_tiles=col_tiles,
-                    neuron_group=slot_group[slot], neuron_slot=slot)
+                    neuron_group=slot_group[slot], neuron_slot=slot, n_phases=n_phases,
+                    vectors_per_image=conv.positions if conv else 1,
+                    inputs_per_image=conv.n_inputs if conv else n_in,
+                    outputs_per_image=conv.n_outputs(n_out) if conv else n_out)
 
 
 def map_network(net: Network, arch: ArchConfig) -> tuple[LayerMap, ...]:
-    """Tile placement of every layer of ``net``."""
-    return tuple(map_layer(i, layer.weights, arch) for i, layer in enumerate(net.layers))
+    """Tile placement of every crossbar layer of ``net`` (an off-crossbar front takes no tiles)."""
+    return tuple(map_layer(i, layer.weights, arch, getattr(layer, "conv", None))
+                 for i, layer in enumerate(net.layers))

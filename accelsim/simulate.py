@@ -21,9 +21,16 @@ from accelsim.arch.tile import sensing_energy_j
 from accelsim.config import ArchConfig
 from accelsim.engine import Engine, EngineReport, OpEnergies
 from accelsim.kernels.sensing import sense_two_phase
-from accelsim.kernels.xnor import pack_bits
-from accelsim.mapping import LayerMap, map_network
-from accelsim.network import Network, class_scores, neuron_output, reference_predict
+from accelsim.kernels.xnor import count_ones, pack_bits, unpack_bits
+from accelsim.mapping import LayerMap, map_network, unipolar_popcount
+from accelsim.network import (
+    Network,
+    class_scores,
+    crossbar_inputs,
+    layer_activations,
+    patches,
+    reference_predict,
+)
 from accelsim.workload import Workload
 
 
@@ -53,6 +60,7 @@ class RunResult:
     timeline: pd.DataFrame  # one row per (repeat, step)
     layer_maps: tuple[LayerMap, ...]
     trace: Engine | None  # the first repeat's engine when a trace was asked for
+    off_crossbar: tuple[str, ...] = ()  # what the network computed off the crossbar (Network.off_crossbar)
 
 
 def _hrs(states: list[np.ndarray], n_aged: int) -> int:
@@ -68,10 +76,12 @@ class _Repeat:
         self.arch, self.net, self.maps, self.chip = arch, net, maps, chip
         self.seed, self.r = seed, r
         self.states: list[np.ndarray] = [np.empty(0, np.uint8)] * len(maps)
-        self.acts = [x_words] + [np.zeros((len(x_words), -(-lm.n_out // 64)), np.uint64)
+        self.acts = [x_words] + [np.zeros((len(x_words), -(-lm.outputs_per_image // 64)), np.uint64)
                                  for lm in maps[:-1]]
         self.predictions = np.zeros(len(x_words), dtype=np.int64)
         self.read = crossbar.read_probabilities(arch)
+        # +1 weights per neuron as trained: the constant a unipolar layer's threshold is set with.
+        self.n_plus = [(layer.weights == 1).sum(axis=1, dtype=np.int64) for layer in net.layers]
         self.read_rng = rngs.stream(seed, "read", r)
         self.n_switches = self.n_failures = self.n_wrong = 0
         self.energy_junction = 0.0
@@ -100,18 +110,27 @@ class _Repeat:
     def sense(self, li: int, start: int, stop: int) -> dict[str, float]:
         lm, layer = self.maps[li], self.net.layers[li]
         rd = self.read
+        x = self.acts[li][start:stop]
+        conv = getattr(layer, "conv", None)
+        if conv is not None:  # im2col on the +-1 maps: one input vector per patch, image by image
+            x = pack_bits(patches(unpack_bits(x, conv.n_inputs), conv))
         result = sense_two_phase(
-            self.acts[li][start:stop], self.states[li].reshape(lm.n_out, lm.n_in), self.arch.tile.rows,
-            plus_one_ap=self.arch.mapping.convention == "plus_one_ap", neuron_group=lm.neuron_group,
+            x, self.states[li].reshape(lm.n_out, lm.n_in), self.arch.tile.rows,
+            plus_one_ap=self.arch.mapping.convention == "plus_one_ap", n_phases=lm.n_phases,
+            neuron_group=lm.neuron_group,
             n_groups=len(self.arch.tile.columns), p_misread_p=rd.misread_p, p_misread_ap=rd.misread_ap,
             p_disturb_p=rd.disturb_p, p_disturb_ap=rd.disturb_ap, rng=self.read_rng if rd.any else None)
         self.n_misreads += result.n_misreads
         self.n_disturbed += result.n_disturbed
         self.n_reads += int(result.n_active_cells.sum())
+        popcount = result.popcount
+        if lm.n_phases == 1:
+            n_on = count_ones(x)  # per input vector (patch, for a convolution)
+            popcount = unipolar_popcount(popcount, n_on, self.n_plus[li], lm.n_in)
         if li + 1 < len(self.maps):
-            self.acts[li + 1][start:stop] = pack_bits(neuron_output(result.popcount, layer))
+            self.acts[li + 1][start:stop] = pack_bits(layer_activations(popcount, layer, stop - start))
         else:
-            self.predictions[start:stop] = np.argmax(class_scores(result.popcount, layer), axis=1)
+            self.predictions[start:stop] = np.argmax(class_scores(popcount, layer), axis=1)
         rows = int(result.n_active_rows.sum()) * lm.col_tiles
         return {"sense_cells": sensing_energy_j(self.chip.tile, result.n_active_cells, rows, 0)}
 
@@ -133,14 +152,14 @@ def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 
     Repeats ``first_repeat .. first_repeat + repeats - 1`` are run; repeat r draws from the seed's
     streams keyed by r, so repeat 3 of one run equals ``simulate(..., repeats=1, first_repeat=3)``.
     """
-    if workload.x_pm1.shape[1] != net.n_inputs:
-        raise ValueError("workload input size does not match the network")
+    if workload.x.shape[1] != net.n_inputs or (workload.x_real is not None) != net.real_input:
+        raise ValueError("workload inputs (size, real or +-1) do not match the network")
     maps = map_network(net, arch)
     chip = build_chip(arch, maps)
-    x_words = pack_bits(workload.x_pm1)
+    x_words = pack_bits(crossbar_inputs(net, workload.x))  # a real front runs here, off-crossbar
     y = workload.y
     n = len(y)
-    accuracy_ideal = float(np.mean(reference_predict(net, workload.x_pm1) == y))
+    accuracy_ideal = float(np.mean(reference_predict(net, workload.x) == y))
     n_steps = arch.retention.n_steps
     dt_s = arch.retention.horizon_s / n_steps
 
@@ -197,4 +216,4 @@ def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 
         n_read_disturbs=totals["disturbed"], energy_program_junction_j=e_junction / repeats,
         energy_program_j=e_program / repeats, energy_inference_j=e_infer / repeats,
         energy_by_activity_j=by_activity, engine=report, chip=chip, timeline=timeline,
-        layer_maps=maps, trace=first_engine if trace else None)
+        layer_maps=maps, trace=first_engine if trace else None, off_crossbar=tuple(net.off_crossbar()))

@@ -22,10 +22,29 @@ from accelsim.mapping import column_types
 
 
 class LayerShape(Protocol):
+    """A mapped layer: crossbar rows ``n_in``, columns ``n_out``, and its tile grid. Optional (read
+    through ``vectors_per_image`` and ``activations_per_image``; absent means a dense layer):
+    ``vectors_per_image`` (patches of a convolution), ``inputs_per_image``, ``outputs_per_image``."""
+
     n_in: int
     n_out: int
     row_tiles: int
     col_tiles: int
+
+
+def vectors_per_image(lm: LayerShape) -> int:
+    """Input vectors one image presents to the layer's tiles (its patches; 1 for a dense layer)."""
+    return int(getattr(lm, "vectors_per_image", 1))
+
+
+def activations_per_image(lm: LayerShape) -> tuple[int, int]:
+    """(activations in, activations out) of the layer per image (n_in, n_out for a dense layer)."""
+    return int(getattr(lm, "inputs_per_image", lm.n_in)), int(getattr(lm, "outputs_per_image", lm.n_out))
+
+
+def sensing_phases(lm: LayerShape) -> int:
+    """Sensing phases per input vector: 2 (XNOR of +-1 inputs), 1 (unipolar 0/1 first layer)."""
+    return int(getattr(lm, "n_phases", 2))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -85,24 +104,28 @@ def chip_cost(layers: Sequence[LayerShape], tile: TileCost, tech: TechNode,
     one threshold comparison per neuron (a subtraction, same width); a double-buffered SRAM of its
     outputs (and of the input image for the first layer); links of one tile pitch per hop carrying the
     inputs to each of its col_tiles tile columns and the partial sums of every tile, at activity
-    ``circuit.activity``: E = a C_wire L VDD^2 per bit.
+    ``circuit.activity``: E = a C_wire L VDD^2 per bit. A convolution presents ``vectors_per_image``
+    patches per image: its adders and buffer reads run once per patch (the buffer is read patch by
+    patch, no reuse between overlapping patches); its buffer holds the output map.
     """
     pitch = math.sqrt(tile.area_m2)
     e_bit = circuit.activity * tech.c_wire_f_per_m * pitch * tech.vdd_v**2
     costs = []
     for i, lm in enumerate(layers):
+        vectors = vectors_per_image(lm)
+        n_in_image, n_out_image = activations_per_image(lm)
         bits = counter_bits(lm.n_in)
         n_adders = (lm.row_tiles - 1) * lm.n_out + lm.n_out
         adder_f2 = n_adders * bits * tech.full_adder_area_f2
-        buffer_bits = 2 * lm.n_out + (2 * lm.n_in if i == 0 else 0)
-        link_bits = lm.n_in * lm.col_tiles + lm.row_tiles * lm.n_out * counter_bits(tile.rows)
+        buffer_bits = 2 * n_out_image + (2 * n_in_image if i == 0 else 0)
+        link_bits = vectors * (lm.n_in * lm.col_tiles + lm.row_tiles * lm.n_out * counter_bits(tile.rows))
         costs.append(LayerCost(
             index=i, n_tiles=lm.row_tiles * lm.col_tiles, sum_bits=bits, n_adders=n_adders,
             area_adders_m2=adder_f2 * tech.f2_m2,
             area_buffer_m2=buffer_bits * tech.sram_bit_area_f2 * tech.f2_m2,
             leakage_w=adder_f2 * tech.logic_leakage_per_f2_w + buffer_bits * tech.sram_leakage_per_bit_w,
-            e_adders_per_image_j=n_adders * bits * tech.full_adder_energy_j,
-            e_buffer_per_image_j=(lm.n_in + lm.n_out) * tech.sram_energy_per_bit_j,
+            e_adders_per_image_j=vectors * n_adders * bits * tech.full_adder_energy_j,
+            e_buffer_per_image_j=(vectors * lm.n_in + n_out_image) * tech.sram_energy_per_bit_j,
             link_bits_per_image=link_bits, e_link_per_image_j=link_bits * e_bit))
     return ChipCost(tile=tile, tech=tech, layers=tuple(costs), tile_pitch_m=pitch, e_link_per_bit_j=e_bit)
 

@@ -17,9 +17,10 @@ YEAR_S = 365.25 * 86400.0
 def _over_time(name: str, keys: dict[str, str], out_dir: Path, quick: bool, seed: int) -> pd.DataFrame:
     """Per swept values and time: accuracy mean/std over repeats and mean HRS cells; CSV + PNG.
 
-    ``keys`` maps the spec's swept config keys to the CSV's column names.
+    ``keys`` maps the spec's swept config keys to the CSV's column names (the first is the hue of the
+    figure; one panel per attempt time and input encoding).
     """
-    runs, timeline = run_spec(name, out_dir, quick, seed)
+    runs, timeline = run_spec(name, out_dir, quick, seed, quick_repeats=1)
     timeline = timeline.merge(runs[["point", "repeat", *keys]], on=["point", "repeat"])
     by = [*keys, "time_s"]
     acc = mean_std(timeline, by, "accuracy")
@@ -29,8 +30,10 @@ def _over_time(name: str, keys: dict[str, str], out_dir: Path, quick: bool, seed
     labels = list(keys.values())
     table = table[[*labels, "time_s", "accuracy_mean", "accuracy_std", "hrs_cells", "n_repeats"]]
     table.to_csv(out_dir / f"{name}.csv", index=False)
-    save_figure(out_dir / f"{name}.png", table.assign(time_years=table.time_s / YEAR_S),
-                x="time_years", y="accuracy_mean", yerr="accuracy_std", hue=labels[0], panel="tau0",
+    figure = table.assign(time_years=table.time_s / YEAR_S,
+                          setting="tau0 " + table.tau0 + ", " + table.inputs + " inputs")
+    save_figure(out_dir / f"{name}.png", figure,
+                x="time_years", y="accuracy_mean", yerr="accuracy_std", hue=labels[0], panel="setting",
                 xlabel="storage time [years]", ylabel="test accuracy",
                 title=f"{name}: accuracy over 10 years (002)")
     return table
@@ -49,23 +52,36 @@ def _pct(v: float) -> str:
 
 
 PRINTED, IMPLIED = "1 ns", "60 ns"  # 002 eq. (2) as printed; the attempt time its Fig. 7 implies
+ENCODINGS = ("bipolar", "unipolar")  # +-1 inputs (two-phase XNOR); 0/1 pixels (pytorch BinaryNet's)
+ENCODING_KEY = "mapping.input_encoding"
+
+
+def _drop(table: pd.DataFrame, where: dict) -> float:
+    """Accuracy lost over the horizon (points of accuracy as a fraction)."""
+    return _at(table, where, "accuracy_mean", False) - _at(table, where, "accuracy_mean", True)
 
 
 def _delta_study(name: str, out_dir: Path, quick: bool, seed: int, hrs_paper: str,
-                 verdicts: dict[int, str]) -> list[Comparison]:
-    t = _over_time(name, {"cells.mtj.delta_ap": "delta", "cells.mtj.tau0": "tau0"}, out_dir, quick, seed)
+                 verdicts: dict[int, str], drop_paper: str) -> list[Comparison]:
+    t = _over_time(name, {"cells.mtj.delta_ap": "delta", "cells.mtj.tau0": "tau0", ENCODING_KEY: "inputs"},
+                   out_dir, quick, seed)
     n_cells = 784 * 1024  # A_1, the first array (the one that ages)
-    clean = _at(t, {"delta": 60, "tau0": PRINTED}, "accuracy_mean", False)
+    base = {"delta": 60, "tau0": PRINTED, "inputs": "bipolar"}
     lines = [
-        Comparison(quantity="clean accuracy", paper="92 %", ours=_pct(clean)),
+        Comparison(quantity="clean accuracy", paper="92 %", ours=_pct(_at(t, base, "accuracy_mean", False))),
         Comparison(quantity="HRS share of A_1 at t = 0", paper=hrs_paper,
-                   ours=_pct(_at(t, {"delta": 60, "tau0": PRINTED}, "hrs_cells", False) / n_cells)),
+                   ours=_pct(_at(t, base, "hrs_cells", False) / n_cells)),
     ]
     for d, verdict in verdicts.items():
-        ours = [_pct(_at(t, {"delta": d, "tau0": tau0}, "accuracy_mean", True))
-                for tau0 in (PRINTED, IMPLIED)]
+        ours = [f"{enc}: " + " / ".join(_pct(_at(t, {"delta": d, "tau0": tau0, "inputs": enc},
+                                                 "accuracy_mean", True)) for tau0 in (PRINTED, IMPLIED))
+                for enc in ENCODINGS]
         lines.append(Comparison(quantity=f"10-year accuracy, Delta {d} (tau0 1 ns / 60 ns)", paper=verdict,
-                                ours=" / ".join(ours)))
+                                ours="; ".join(ours)))
+    drops = [f"{enc}: {100 * _drop(t, {'delta': 40, 'tau0': IMPLIED, 'inputs': enc}):.1f}"
+             for enc in ENCODINGS]
+    lines.append(Comparison(quantity="10-year accuracy drop at Delta 40, tau0 60 ns [points]",
+                            paper=drop_paper, ours="; ".join(drops)))
     return lines
 
 
@@ -74,29 +90,31 @@ def _delta_study(name: str, out_dir: Path, quick: bool, seed: int, hrs_paper: st
 def fig7(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     verdicts = {30: "collapses", 35: "collapses", 40: "moderate drop", 45: "minimal impact",
                 50: "minimal impact", 60: "minimal impact"}
-    return _delta_study("munch-fig7", out_dir, quick, seed, "~50 % (400k/800k)", verdicts)
+    return _delta_study("munch-fig7", out_dir, quick, seed, "~50 % (400k/800k)", verdicts,
+                        "moderate; smaller than Fig. 9's")
 
 
 @target("munch-fig9", paper="002_ea6f7b7a5028ee47.txt",
         summary="HRS-minimised 784-1024-10 network: accuracy and HRS cells over 10 years vs Delta (Fig. 9)")
 def fig9(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     verdicts = {d: "worse than Fig. 7" for d in (30, 35, 40, 45, 50, 60)}
-    return _delta_study("munch-fig9", out_dir, quick, seed, "~2.5 % (20k/800k)", verdicts)
+    return _delta_study("munch-fig9", out_dir, quick, seed, "~2.5 % (20k/800k)", verdicts,
+                        "larger than Fig. 7's (sharper deterioration)")
 
 
 @target("munch-fig14", paper="002_ea6f7b7a5028ee47.txt",
         summary="HRS-minimised network on the 90/10 mixed array vs all-Delta-40, over 10 years (Fig. 14)")
 def fig14(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
-    t = _over_time("munch-fig14", {"tile.columns.1.cell": "robust_columns", "cells.delta40.tau0": "tau0"},
-                   out_dir, quick, seed)
+    t = _over_time("munch-fig14", {"tile.columns.1.cell": "robust_columns", "cells.delta40.tau0": "tau0",
+                                   ENCODING_KEY: "inputs"}, out_dir, quick, seed)
     lines = []
     for tau0 in (PRINTED, IMPLIED):
         for cell, label, paper in (("delta60", "mixed 90/10 array", "insignificant"),
                                    ("delta40", "all-Delta-40 array", "large (Fig. 9b)")):
-            where = {"robust_columns": cell, "tau0": tau0}
-            drop = _at(t, where, "accuracy_mean", False) - _at(t, where, "accuracy_mean", True)
-            lines.append(Comparison(quantity=f"10-year accuracy drop, {label}, tau0 {tau0}", paper=paper,
-                                    ours=f"{100 * drop:.1f} points"))
+            drops = [f"{enc}: {100 * _drop(t, {'robust_columns': cell, 'tau0': tau0, 'inputs': enc}):.1f}"
+                     for enc in ENCODINGS]
+            lines.append(Comparison(quantity=f"10-year accuracy drop [points], {label}, tau0 {tau0}",
+                                    paper=paper, ours="; ".join(drops)))
     return lines
 
 
