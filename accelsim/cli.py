@@ -56,7 +56,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.trace is not None:
         paths.append(result.trace.write_trace(args.trace))
     if not args.quiet:
-        print(format_summary(row))
+        print(format_summary(row, result.off_crossbar))
         print("\nwrote " + ", ".join(str(p) for p in paths))
     return 0
 

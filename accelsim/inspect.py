@@ -60,7 +60,9 @@ def handler(args: argparse.Namespace) -> int:
           + ", ".join(f"{n} {g}" for g, n in zip(groups, counts)))
     print(f"net  {net.shape}  ({sum(lm.n_in * lm.n_out for lm in maps):,} weights)")
     print()
-    print(f"{'layer':>5} {'n_in':>6} {'n_out':>6} {'tiles':>9} {'utilisation':>11}   "
+    for note in net.off_crossbar():
+        print(f"off-crossbar {note}")
+    print(f"{'layer':>5} {'n_in':>6} {'n_out':>6} {'vec/img':>7} {'tiles':>9} {'utilisation':>11}   "
           "HRS cells per column group")
     for lm, layer in zip(maps, net.layers):
         hrs = weights_to_states(layer.weights, arch.mapping).sum(axis=1)
@@ -71,7 +73,8 @@ def handler(args: argparse.Namespace) -> int:
             mean = hrs[sel].mean() if n else 0.0
             per_group.append(f"{name}: {int(hrs[sel].sum()):,} in {n} cols ({mean:.0f}/col)")
         util = lm.n_in * lm.n_out / (lm.n_tiles * tile.rows * tile.cols)
-        print(f"{lm.index:>5} {lm.n_in:>6} {lm.n_out:>6} {lm.row_tiles:>3} x {lm.col_tiles:<3} "
+        print(f"{lm.index:>5} {lm.n_in:>6} {lm.n_out:>6} {lm.vectors_per_image:>7} "
+              f"{lm.row_tiles:>3} x {lm.col_tiles:<3} "
               f"{100 * util:>10.1f}%   " + "; ".join(per_group))
 
     print()

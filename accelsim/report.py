@@ -80,13 +80,16 @@ def write_outputs(out_dir: Path, run_id: str, row: dict, result: RunResult, arch
     timeline = result.timeline.copy()
     timeline.insert(0, "run_id", run_id)
     timeline.to_csv(timeline_path, index=False)
-    layers = [{"layer": lm.index, "n_in": lm.n_in, "n_out": lm.n_out, "row_tiles": lm.row_tiles,
-               "col_tiles": lm.col_tiles,
+    layers = [{"layer": lm.index, "kind": "conv" if (lm.vectors_per_image > 1
+                                                  or lm.inputs_per_image != lm.n_in) else "dense",
+               "n_in": lm.n_in, "n_out": lm.n_out, "row_tiles": lm.row_tiles,
+               "col_tiles": lm.col_tiles, "vectors_per_image": lm.vectors_per_image,
                "neurons_per_column_group": np.bincount(lm.neuron_group,
                                                        minlength=len(arch.tile.columns)).tolist()}
               for lm in result.layer_maps]
     eng = result.engine
     doc = {"accelsim_version": __version__, "summary": row, **extra, "layers": layers,
+           "off_crossbar": list(result.off_crossbar),
            "energy_per_inference_by_activity_j": {k: v / result.n_images
                                                   for k, v in sorted(result.energy_by_activity_j.items())},
            "tile_utilisation": eng.utilisation,
@@ -141,8 +144,9 @@ def _si(value: float, unit: str) -> str:
     return f"{value / scale:.3g} {prefix}{unit}"
 
 
-def format_summary(row: dict) -> str:
-    """A readable multi-line summary of one run for the terminal."""
+def format_summary(row: dict, off_crossbar: tuple[str, ...] | list[str] = ()) -> str:
+    """A readable multi-line summary of one run for the terminal (``off_crossbar``: what the network
+    computed off the crossbar, one line each, ``RunResult.off_crossbar``)."""
     pct = lambda v: f"{100 * v:.2f} %"  # noqa: E731
     lines = [
         f"run          {row['run_id']}",
@@ -168,4 +172,5 @@ def format_summary(row: dict) -> str:
         f"timing       programming {_si(row['time_program_s'], 's')} ({row['cycles_program']:,} cycles)   "
         f"latency {_si(row['latency_s'], 's')}   throughput {row['throughput_inf_per_s']:,.0f} inferences/s",
     ]
+    lines += [f"{'off-crossbar' if k == 0 else '':<13}{note}" for k, note in enumerate(off_crossbar)]
     return "\n".join(lines)

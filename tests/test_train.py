@@ -399,3 +399,128 @@ def test_command_data_errors(tmp_path, idx_dir):
     with pytest.raises(DataError, match="binarized at threshold 0.5; cannot binarize them again at 0.3"):
         args.func(args)
     assert not (tmp_path / "n.npz").exists()
+
+
+def test_lenet_command_exports_a_conv_network_equal_to_its_float_inference(tmp_path, idx_dir, capsys):
+    """--model lenet on 300 tiny images: a format-2 network with a real front and head whose reference
+    inference gives the accuracy the description states; the simulated crossbar with every error
+    rate zero reproduces it image for image (the exporter checked the float64 evaluation)."""
+    from accelsim.config import load_arch
+    from accelsim.network import load_network, reference_predict
+    from accelsim.simulate import simulate
+    from accelsim.workload import bundled_workload
+
+    out = tmp_path / "lenet.npz"
+    argv = [
+        "--model",
+        "lenet",
+        "--data",
+        str(idx_dir),
+        "--channels",
+        "4,6",
+        "--kernel",
+        "5",
+        "--hidden",
+        "12",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "50",
+        "--seed",
+        "3",
+        "--out",
+        str(out),
+    ]
+    args = _parse(argv)
+    assert args.func(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("epoch 1/1  loss ") and "seed 3" in lines[0]
+    assert lines[-1].startswith(f"wrote {out}: 784-576-96-12-10")
+    net = load_network(out)
+    assert net.format_version == 2 and net.front is not None and net.output.head is not None
+    assert net.hidden[0].conv.positions == 64 and net.test_x.shape == (200, 784)
+    acc = float(np.mean(reference_predict(net, net.test_x) == net.test_y))
+    assert net.description.startswith(f"accelsim train --model lenet --data {idx_dir} --channels 4,6")
+    assert f"test {100 * acc:.2f}% on 200 images" in net.description
+    arch = load_arch(
+        WORKLOADS_DIR.parent / "arch_configs" / "weight_ber.yaml", ["write.ber=0", "retention.horizon=0 s"]
+    )
+    res = simulate(arch, net, bundled_workload(net), seed=0)
+    assert res.accuracy_programmed[0] == res.accuracy_ideal == acc
+    assert res.n_cells == 6 * 100 + 12 * 96 and len(res.off_crossbar) == 2
+
+
+def test_approx_command_writes_accuracy_and_energy(tmp_path, idx_dir, capsys):
+    import json
+
+    import pandas as pd
+
+    out = tmp_path / "approx.csv"
+    argv = [
+        "--model",
+        "approx-mlp",
+        "--data",
+        str(idx_dir),
+        "--hidden",
+        "16",
+        "--epochs",
+        "2",
+        "--ber-hsb",
+        "1e-3",
+        "--ber-lsb",
+        "0.2",
+        "--n-lsb",
+        "8",
+        "--seed",
+        "4",
+        "--out",
+        str(out),
+    ]
+    args = _parse(argv)
+    assert args.func(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("epoch 1/2  loss ") and "BER hsb 0.001 lsb 0.2 (8 LSBs)  seed 4" in lines[0]
+    row = pd.read_csv(out).iloc[0]
+    doc = json.loads(out.with_suffix(".json").read_text())
+    assert row["n_train"] == 300 and row["n_test"] == 200 and row["n_weights"] == 784 * 16 + 16 + 16 * 10 + 10
+    assert doc["summary"]["accuracy_test"] == pytest.approx(row["accuracy_test"])
+    assert doc["history"][-1]["accuracy_test"] == pytest.approx(row["accuracy_test"])
+    # 8 HSBs at 1e-3 and 8 LSBs at 0.2: one weight write costs 8 E(1e-3) + 8 E(0.2) < 16 E(1e-3).
+    assert row["energy_per_weight_write_j"] == pytest.approx(
+        8 * row["energy_bit_hsb_j"] + 8 * row["energy_bit_lsb_j"]
+    )
+    assert row["energy_bit_lsb_j"] < row["energy_bit_hsb_j"]
+    # the measured error rates are the configured ones (binomial, 5 sigma)
+    for kind, ber in (("lsb", 0.2), ("hsb", 1e-3)):
+        n = row[f"n_switched_{kind}"]
+        assert row[f"write_ber_measured_{kind}"] == row[f"n_failed_{kind}"] / n
+        assert abs(row[f"write_ber_measured_{kind}"] - ber) < 5 * np.sqrt(ber * (1 - ber) / n)
+    assert doc["command"].startswith(f"accelsim train --model approx-mlp --data {idx_dir} --hidden 16")
+
+
+@pytest.mark.parametrize(
+    "argv, match",
+    [
+        (["--model", "cnn"], "--model 'cnn': expected one of mlp, lenet, approx-mlp"),
+        (["--model", "lenet", "--hrs-penalty", "0.1"], "--hrs-penalty: applies to --model mlp, not lenet"),
+        (["--ber-hsb", "0.1"], "--ber-hsb: applies to --model approx-mlp, not mlp"),
+        (["--model", "approx-mlp", "--ber-hsb", "1.5"], r"--ber-hsb: must be a probability in \[0, 1\]"),
+        (["--model", "approx-mlp", "--ber-lsb", "0.1"], "--ber-lsb: 0.1 given but --n-lsb is 0"),
+        (["--model", "approx-mlp", "--n-lsb", "x"], "--n-lsb: expected an integer, got 'x'"),
+        (
+            ["--model", "approx-mlp", "--out", "OUT.npz"],
+            r"--out: .*x.npz must end in .csv for --model approx-mlp",
+        ),
+        (["--model", "lenet", "--channels", "4"], "--channels: expected two filter counts"),
+        (["--model", "lenet", "--hidden", "8,8"], "--hidden: expected one width"),
+        (["--model", "lenet", "--train-images", "0"], r"--train-images: expected 1..300"),
+    ],
+)
+def test_model_options_are_checked_before_training(tmp_path, idx_dir, argv, match):
+    out = str(tmp_path / ("r.csv" if "approx-mlp" in argv else "n.npz"))
+    argv = ["--data", str(idx_dir), "--out", out, *argv]
+    argv = [a.replace("OUT", str(tmp_path / "x")) for a in argv]
+    args = _parse(argv)
+    with pytest.raises(UsageError, match=match):
+        args.func(args)
+    assert list(tmp_path.iterdir()) == []

@@ -15,19 +15,67 @@ import numpy as np
 
 from accelsim.data import BUNDLED_NAMES, Dataset, binarize, dataset_from_spec
 from accelsim.errors import DataError, UsageError
+from accelsim.train.approx import ApproxConfig
 from accelsim.train.bnn import EpochStats, TrainConfig, predict, train
 from accelsim.train.export import network_arrays, predict_folded, save_network
+from accelsim.train.lenet import LeNetConfig
 
 _DEFAULTS = TrainConfig()
+_LENET = LeNetConfig()
+_APPROX = ApproxConfig()
+
+#: The models ``--model`` takes, and the options that apply to only some of them.
+MODELS = ("mlp", "lenet", "approx-mlp")
+_ONLY = {
+    "dropout": ("mlp",),
+    "dropout_input": ("mlp",),
+    "input_threshold": ("mlp",),
+    "hrs_penalty": ("mlp",),
+    "shift_pixels": ("mlp",),
+    "activation_ber": ("mlp", "lenet"),
+    "channels": ("lenet",),
+    "kernel": ("lenet",),
+    "train_images": ("lenet", "approx-mlp"),
+    "ber_hsb": ("approx-mlp",),
+    "ber_lsb": ("approx-mlp",),
+    "n_lsb": ("approx-mlp",),
+    "n_bits": ("approx-mlp",),
+    "frac_bits": ("approx-mlp",),
+    "encoding": ("approx-mlp",),
+}
+#: MLP defaults of the options whose default depends on the model.
+_MLP_DEFAULTS = {
+    "hidden": ",".join(map(str, _DEFAULTS.hidden)),
+    "epochs": str(_DEFAULTS.epochs),
+    "batch_size": str(_DEFAULTS.batch_size),
+    "lr": str(_DEFAULTS.lr),
+    "lr_final": str(_DEFAULTS.lr_final),
+    "dropout": str(_DEFAULTS.dropout),
+    "dropout_input": str(_DEFAULTS.dropout_input),
+    "hrs_penalty": str(_DEFAULTS.hrs_penalty),
+    "activation_ber": str(_DEFAULTS.activation_ber),
+    "shift_pixels": str(_DEFAULTS.shift_pixels),
+}
 
 
 def add_train_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register the ``train`` subcommand on ``subparsers`` (handler in ``args.func``)."""
     p = subparsers.add_parser(
         "train",
-        help="train a binarized MLP (numpy) and export it as a network .npz",
-        description="Train a binarized MLP (sign weights and activations, batch norm, dropout, Adam) "
-        "and export it to the accelsim network .npz format with its test set embedded.",
+        help="train a binarized MLP or LeNet (numpy) and export it, or train 003's MLP in approximate MRAM",
+        description="--model mlp (default): train a binarized MLP (sign weights and activations, batch "
+        "norm, dropout, Adam) and export it to the accelsim network .npz format with its test set "
+        "embedded. --model lenet: the binarized LeNet-4 of 001 (real first convolution off-crossbar, "
+        "binary convolution and dense layer, real read-out), exported to format version 2. --model "
+        "approx-mlp: 003's tanh MLP whose fixed-point weights are written to simulated MRAM at a "
+        "per-bit error rate after every mini-batch; writes a one-row CSV (and a JSON beside it) of "
+        "accuracy and programming energy. Defaults of the shared options depend on the model.",
+    )
+    p.add_argument(
+        "--model",
+        default="mlp",
+        metavar="mlp|lenet|approx-mlp",
+        help="what to train (default mlp)",
     )
     p.add_argument(
         "--data",
@@ -43,43 +91,43 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     )
     p.add_argument(
         "--hidden",
-        default=",".join(map(str, _DEFAULTS.hidden)),
+        default=None,
         metavar="W,W",
         help="hidden layer widths (default 1024,1024)",
     )
     p.add_argument(
         "--epochs",
-        default=str(_DEFAULTS.epochs),
+        default=None,
         metavar="N",
         help=f"passes over the training set (default {_DEFAULTS.epochs})",
     )
     p.add_argument(
         "--batch-size",
-        default=str(_DEFAULTS.batch_size),
+        default=None,
         metavar="N",
         help=f"images per mini-batch (default {_DEFAULTS.batch_size})",
     )
     p.add_argument(
         "--lr",
-        default=str(_DEFAULTS.lr),
+        default=None,
         metavar="LR",
         help=f"Adam learning rate at the first epoch (default {_DEFAULTS.lr:g})",
     )
     p.add_argument(
         "--lr-final",
-        default=str(_DEFAULTS.lr_final),
+        default=None,
         metavar="LR",
         help=f"learning rate at the last epoch, geometric decay (default {_DEFAULTS.lr_final:g})",
     )
     p.add_argument(
         "--dropout",
-        default=str(_DEFAULTS.dropout),
+        default=None,
         metavar="P",
         help=f"dropout of hidden activations (default {_DEFAULTS.dropout:g})",
     )
     p.add_argument(
         "--dropout-input",
-        default=str(_DEFAULTS.dropout_input),
+        default=None,
         metavar="P",
         help=f"dropout of input bits (default {_DEFAULTS.dropout_input:g})",
     )
@@ -92,24 +140,84 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     )
     p.add_argument(
         "--hrs-penalty",
-        default=str(_DEFAULTS.hrs_penalty),
+        default=None,
         metavar="ALPHA",
         help="loss + ALPHA * sum(latent weights) / number of weights: fewer +1 (HRS) weights (paper 002)",
     )
     p.add_argument(
         "--activation-ber",
-        default=str(_DEFAULTS.activation_ber),
+        default=None,
         metavar="P",
         help="flip each hidden binary activation with probability P while training (paper 001)",
     )
     p.add_argument(
         "--shift-pixels",
-        default=str(_DEFAULTS.shift_pixels),
+        default=None,
         metavar="S",
         help="augmentation: translate each training image by a random offset of up to S pixels per axis",
     )
+    p.add_argument(
+        "--channels",
+        default=None,
+        metavar="C1,C2",
+        help=f"lenet: filters of the real and the binary convolution (default {_LENET.channels1},"
+        f"{_LENET.channels2})",
+    )
+    p.add_argument(
+        "--kernel",
+        default=None,
+        metavar="K",
+        help=f"lenet: convolution kernel side (default {_LENET.kernel})",
+    )
+    p.add_argument(
+        "--train-images",
+        default=None,
+        metavar="N",
+        help="lenet, approx-mlp: train on the first N images of the training split (default all)",
+    )
+    p.add_argument(
+        "--ber-hsb",
+        default=None,
+        metavar="P",
+        help="approx-mlp: write error rate of the high significance bits, in [0, 1] (default 0)",
+    )
+    p.add_argument(
+        "--ber-lsb",
+        default=None,
+        metavar="P",
+        help="approx-mlp: write error rate of the --n-lsb low significance bits, in [0, 1] (default 0)",
+    )
+    p.add_argument(
+        "--n-lsb",
+        default=None,
+        metavar="N",
+        help="approx-mlp: low significance bits written at --ber-lsb, 0..n-bits (default 0: uniform)",
+    )
+    p.add_argument(
+        "--n-bits",
+        default=None,
+        metavar="N",
+        help=f"approx-mlp: bits per weight word (default {_APPROX.n_bits})",
+    )
+    p.add_argument(
+        "--frac-bits",
+        default=None,
+        metavar="N",
+        help=f"approx-mlp: fractional bits of the word (default {_APPROX.frac_bits})",
+    )
+    p.add_argument(
+        "--encoding",
+        default=None,
+        metavar="E",
+        help=f"approx-mlp: sign_magnitude or twos_complement (default {_APPROX.encoding})",
+    )
     p.add_argument("--seed", default="0", metavar="N", help="run seed (default 0)")
-    p.add_argument("--out", required=True, metavar="PATH.npz", help="network file to write")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="PATH",
+        help="mlp, lenet: network file to write (.npz); approx-mlp: result CSV (.csv; PATH.json beside it)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress line per epoch")
     p.set_defaults(func=run_train)
     return p
@@ -200,6 +308,21 @@ def _test_set(args: argparse.Namespace, train_set: Dataset) -> Dataset:
 
 def run_train(args: argparse.Namespace) -> int:
     """Handler of ``accelsim train``: returns 0 after writing ``--out``."""
+    model = getattr(args, "model", "mlp")
+    if model not in MODELS:
+        raise UsageError(f"--model {model!r}: expected one of {', '.join(MODELS)}")
+    for attr, models in _ONLY.items():
+        if getattr(args, attr, None) is not None and model not in models:
+            raise UsageError(
+                f"--{attr.replace('_', '-')}: applies to --model {' or '.join(models)}, not {model}"
+            )
+    if model != "mlp":
+        from accelsim.train import runs
+
+        return runs.run_lenet(args) if model == "lenet" else runs.run_approx(args)
+    for attr, default in _MLP_DEFAULTS.items():
+        if getattr(args, attr, None) is None:
+            setattr(args, attr, default)
     out = Path(args.out)
     if out.suffix != ".npz":
         raise UsageError(f"--out: {out} must end in .npz")

@@ -35,13 +35,18 @@ def fold_hidden(layer: Layer) -> tuple[np.ndarray, np.ndarray]:
     -------
     (threshold float64 (n_out,), flip bool (n_out,))
     """
-    n_out, n_in = layer.w.shape
+    return fold_threshold(layer.gamma, layer.beta, layer.mean, layer.var, layer.w.shape[1])
+
+
+def fold_threshold(
+    gamma: np.ndarray, beta: np.ndarray, mean: np.ndarray, var: np.ndarray, n_in: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`fold_hidden` on batch-norm parameters (one per neuron, or per output-map element of a
+    convolution) of a binary layer with ``n_in`` inputs per neuron: +1 iff ``bn_affine(2 p - n_in) >= 0``."""
     p = np.arange(n_in + 1, dtype=np.float64)
-    z = bn_affine(
-        layer.gamma[:, None], layer.beta[:, None], layer.mean[:, None], layer.var[:, None], 2.0 * p - n_in
-    )
+    z = bn_affine(gamma[:, None], beta[:, None], mean[:, None], var[:, None], 2.0 * p - n_in)
     on = z >= 0  # (n_out, n_in + 1)
-    flip = layer.gamma < 0
+    flip = gamma < 0
     n_on = on.sum(axis=1)
     first_on = np.where(n_on > 0, np.argmax(on, axis=1), n_in + 1)
     threshold = np.where(flip, n_on - 1, first_on).astype(np.float64)
