@@ -149,6 +149,8 @@ def infer(net: Network, weight_words: list[np.ndarray], x_words: np.ndarray) -> 
     ``x_words`` are the bit-packed +-1 inputs; each layer is one XNOR/popcount kernel call followed by
     the folded batch-norm neuron; no floating-point matrix product on this path.
     """
+    if net.format_version != 1:
+        raise ValueError("crossbar.infer takes dense binarized networks only; simulate runs the others")
     a_words = x_words
     for layer, w_words in zip(net.hidden, weight_words):
         popcount = xnor_popcount(a_words, w_words, layer.weights.shape[1])
