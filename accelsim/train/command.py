@@ -93,7 +93,8 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         "--hidden",
         default=None,
         metavar="W,W",
-        help="hidden layer widths (default 1024,1024)",
+        help="mlp: hidden layer widths (default 1024,1024); lenet: width of the binary dense layer (default "
+        f"{_LENET.hidden}); approx-mlp: hidden tanh neurons (default {_APPROX.hidden})",
     )
     p.add_argument(
         "--epochs",
