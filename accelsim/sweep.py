@@ -1,4 +1,5 @@
-"""Design-space exploration: a sweep spec (YAML) -> runs (in-process or on a Dask cluster) -> one CSV.
+"""Design-space exploration: a sweep spec (YAML) -> runs (in-process, local worker processes or a Dask
+cluster) -> one CSV. A point is a network run (``measure: network``) or a device evaluation (``device``).
 
 Rows stream to disk as runs finish (an interrupted sweep keeps them; ``resume`` skips them) and the
 file is rewritten in spec order at the end, so the CSV does not depend on the number of workers.
@@ -15,15 +16,24 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import yaml
 
+from accelsim import sweep_device
 from accelsim.config import ArchConfig, load_arch, read_yaml
 from accelsim.errors import ConfigError, UsageError
 from accelsim.network import Network, load_network
 from accelsim.report import summary_row
 from accelsim.simulate import simulate
+from accelsim.sweep_device import TARGET_WER, DeviceMeasure
 from accelsim.workload import Workload, load_workload
 
-_SPEC_KEYS = ("name", "description", "arch", "net", "data", "repeats", "seeds", "set", "grid", "zip")
+_SPEC_KEYS = ("name", "description", "measure", "arch", "net", "data", "device", "repeats", "seeds",
+              "set", "grid", "zip")
+_MEASURES = ("network", "device")
+#: Environment of local worker processes: one core each, all the way down (numba's and BLAS's own
+#: thread pools would otherwise oversubscribe the cores the other workers are using).
+_SINGLE_THREADED = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+                    "MKL_NUM_THREADS": "1"}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -32,22 +42,31 @@ class SweepSpec:
 
     ``set`` fixes keys for every point; ``grid`` axes form a cartesian product; ``zip`` axes advance
     in lock-step (equal lengths) and are crossed with the grid. Paths are relative to the spec file.
+    ``measure: device`` points are evaluated by ``accelsim.sweep_device`` (no network; ``device``
+    says what to measure) and may sweep ``target_wer``.
     """
 
     name: str
     path: Path
     arch: Path
-    net: Path
+    net: Path | None
     data: Path | None
     repeats: int
     seeds: tuple[int, ...]
     fixed: tuple[tuple[str, Any], ...]
     grid: tuple[tuple[str, tuple[Any, ...]], ...]
     zipped: tuple[tuple[str, tuple[Any, ...]], ...]
+    measure: str = "network"
+    device: DeviceMeasure | None = None
 
     @property
     def axes(self) -> tuple[str, ...]:
         return tuple(k for k, _ in self.grid) + tuple(k for k, _ in self.zipped)
+
+    @property
+    def has_timeline(self) -> bool:
+        """Network runs write a timeline CSV (retention steps); device points have none."""
+        return self.measure == "network"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -79,7 +98,19 @@ def load_spec(path: str | Path) -> SweepSpec:
     for key in raw:
         if key not in _SPEC_KEYS:
             raise ConfigError(f"{path}: key '{key}': unknown key; allowed: {', '.join(_SPEC_KEYS)}")
-    for key in ("arch", "net"):
+    measure = raw.get("measure", "network")
+    if measure not in _MEASURES:
+        raise ConfigError(f"{path}: key 'measure': expected one of {', '.join(_MEASURES)}, got {measure!r}")
+    device = raw.get("device")
+    if measure == "device":
+        for key in ("net", "data", "repeats"):
+            if key in raw:
+                raise ConfigError(f"{path}: key '{key}': not used by a device sweep (measure: device); "
+                                  "vary 'seeds' for independent device draws")
+        device = sweep_device.load_measure(device, path)
+    elif device is not None:
+        raise ConfigError(f"{path}: key 'device': only for a device sweep (measure: device)")
+    for key in ("arch", "net") if measure == "network" else ("arch",):
         if not isinstance(raw.get(key), str):
             raise ConfigError(f"{path}: key '{key}': missing required key (a path)")
     repeats = raw.get("repeats", 1)
@@ -98,15 +129,27 @@ def load_spec(path: str | Path) -> SweepSpec:
         raise ConfigError(f"{path}: key 'set': expected a mapping of dotted config keys to values")
     base = path.parent
     spec = SweepSpec(
-        name=str(raw.get("name", path.stem)), path=path, arch=base / raw["arch"], net=base / raw["net"],
+        name=str(raw.get("name", path.stem)), path=path, arch=base / raw["arch"],
+        net=base / raw["net"] if measure == "network" else None,
         data=base / raw["data"] if raw.get("data") else None, repeats=repeats, seeds=tuple(seeds),
         fixed=tuple((str(k), v) for k, v in fixed.items()),
-        grid=_axes(raw.get("grid"), "grid", path), zipped=zipped)
+        grid=_axes(raw.get("grid"), "grid", path), zipped=zipped, measure=measure, device=device)
     if len(set(spec.axes)) != len(spec.axes):
         raise ConfigError(f"{path}: a key is swept twice: {', '.join(spec.axes)}")
-    for point in expand(spec):
-        point_arch(spec, point)  # raises ConfigError naming the spec's key and the bad value
+    check(spec)
     return spec
+
+
+def check(spec: SweepSpec) -> None:
+    """Validate every point's architecture (and device measurement) before anything runs."""
+    for point in expand(spec):
+        arch = point_arch(spec, point)  # raises ConfigError naming the spec's key and the bad value
+        if spec.measure == "device":
+            try:
+                target_wer(spec, point)
+                sweep_device.check_arch(arch, spec.device)
+            except (ValueError, ConfigError) as exc:
+                raise ConfigError(f"{spec.path}: point {point.index} ({_describe(point)}): {exc}") from None
 
 
 def expand(spec: SweepSpec) -> list[SweepPoint]:
@@ -124,11 +167,23 @@ def expand(spec: SweepSpec) -> list[SweepPoint]:
     return points
 
 
+def _overrides(spec: SweepSpec, point: SweepPoint) -> tuple[tuple[str, Any], ...]:
+    """The config keys a point sets (``target_wer`` is not one: it is the device measurement's)."""
+    pairs = spec.fixed + point.values
+    return pairs if spec.measure == "network" else tuple((k, v) for k, v in pairs if k != TARGET_WER)
+
+
 def point_arch(spec: SweepSpec, point: SweepPoint) -> ArchConfig:
     try:
-        return load_arch(spec.arch, spec.fixed + point.values)
+        return load_arch(spec.arch, _overrides(spec, point))
     except ConfigError as exc:
         raise ConfigError(f"{spec.path}: point {point.index} ({_describe(point)}): {exc}") from None
+
+
+def target_wer(spec: SweepSpec, point: SweepPoint) -> float | None:
+    """The point's ``target_wer`` (device sweeps), or None; raises ``ValueError`` if out of range."""
+    values = dict(spec.fixed + point.values)
+    return sweep_device.check_target(values[TARGET_WER]) if TARGET_WER in values else None
 
 
 def _describe(point: SweepPoint) -> str:
@@ -142,13 +197,24 @@ def _network_and_workload(net_path: str, data_path: str | None) -> tuple[Network
     return net, load_workload(net, data_path)
 
 
-def run_task(spec: SweepSpec, point: SweepPoint, repeat: int) -> tuple[dict, pd.DataFrame]:
-    """One (point, repeat) of the sweep: its CSV row and its timeline rows."""
+def _cell(value: Any) -> Any:
+    """A swept value as a CSV cell: scalars as they are, lists and mappings as one-line YAML."""
+    if isinstance(value, (list, dict)):
+        return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10**6).strip()
+    return value
+
+
+def run_task(spec: SweepSpec, point: SweepPoint, repeat: int) -> tuple[dict, pd.DataFrame | None]:
+    """One (point, repeat) of the sweep: its CSV row and its timeline rows (None for a device point)."""
     arch = point_arch(spec, point)
+    row = {"point": point.index, "repeat": repeat, **{k: _cell(v) for k, v in point.values}}
+    if spec.measure == "device":
+        row.update({"arch": arch.name, "seed": point.seed})
+        row.update(sweep_device.evaluate(arch, spec.device, target_wer(spec, point), point.seed))
+        return row, None
     net, workload = _network_and_workload(str(spec.net), None if spec.data is None else str(spec.data))
     result = simulate(arch, net, workload, seed=point.seed, repeats=1, first_repeat=repeat)
     run_id = f"{spec.name}_p{point.index}_r{repeat}"
-    row = {"point": point.index, "repeat": repeat, **{k: v for k, v in point.values}}
     row.update(summary_row(result, run_id=run_id, arch=arch, net_name=spec.net.stem,
                            dataset=workload.name, seed=point.seed))
     timeline = result.timeline.drop(columns="repeat")
@@ -167,7 +233,8 @@ def _append(path: Path, frame: pd.DataFrame) -> None:
 
 def _finalise(path: Path, order: list[str]) -> pd.DataFrame:
     """Rewrite a streamed CSV in spec order (atomically)."""
-    frame = pd.read_csv(path).sort_values(order, kind="stable").reset_index(drop=True)
+    frame = pd.read_csv(path).sort_values(order, kind="stable")
+    frame = frame.reset_index(drop=True)
     tmp = path.with_suffix(".tmp")
     frame.to_csv(tmp, index=False)
     os.replace(tmp, path)
@@ -178,11 +245,13 @@ def run_sweep(spec: SweepSpec, out_csv: str | Path, *, workers: int = 1, schedul
               resume: bool = False, progress: bool = True) -> pd.DataFrame:
     """Run every (point, repeat) of ``spec`` and write ``out_csv`` (+ ``_timeline.csv``).
 
-    ``workers`` > 1 starts a local Dask cluster of that many single-threaded processes;
-    ``scheduler`` ("tcp://host:port") uses an existing Dask cluster instead.
+    ``workers`` > 1 runs the tasks on that many local single-threaded worker processes;
+    ``scheduler`` ("tcp://host:port") sends them to an existing Dask cluster instead.
     """
     out_csv = Path(out_csv)
     tl_csv = timeline_path(out_csv)
+    if not spec.has_timeline:
+        tl_csv.unlink(missing_ok=True)
     tasks = [(p, r) for p in expand(spec) for r in range(spec.repeats)]
     done: set[tuple[int, int]] = set()
     if resume and out_csv.exists() and out_csv.stat().st_size > 0:
@@ -200,12 +269,14 @@ def run_sweep(spec: SweepSpec, out_csv: str | Path, *, workers: int = 1, schedul
     todo = [(p, r) for p, r in tasks if (p.index, r) not in done]
     bar = _progress(len(tasks), len(tasks) - len(todo), progress)
     for row, timeline in _execute(spec, todo, workers, scheduler):
-        _append(tl_csv, timeline)  # timeline first: a row in the CSV means its task is complete
+        if timeline is not None:
+            _append(tl_csv, timeline)  # timeline first: a row in the CSV means its task is complete
         _append(out_csv, pd.DataFrame([row]))
         bar.update(1)
     bar.close()
     frame = _finalise(out_csv, ["point", "repeat"])
-    _finalise(tl_csv, ["point", "repeat", "step"])
+    if spec.has_timeline:
+        _finalise(tl_csv, ["point", "repeat", "step"])
     return frame
 
 
@@ -216,34 +287,53 @@ def _progress(total: int, initial: int, enabled: bool):
                 file=sys.stderr, dynamic_ncols=True)
 
 
+def _run(task: tuple[SweepSpec, SweepPoint, int]) -> tuple[dict, pd.DataFrame | None]:
+    return run_task(*task)
+
+
 def _execute(spec: SweepSpec, todo: list, workers: int, scheduler: str | None):
-    """Yield (row, timeline) per task as tasks finish."""
+    """Yield (row, timeline) per task as tasks finish: in-process (1 worker), on local worker
+    processes, or on a Dask cluster (``scheduler``)."""
     if not todo:
         return
     if scheduler is None and workers == 1:
         for point, repeat in todo:
             yield run_task(spec, point, repeat)
         return
-    from dask.distributed import Client, LocalCluster, as_completed
+    if scheduler is None:
+        yield from _execute_local(spec, todo, workers)
+        return
+    from dask.distributed import Client, as_completed
 
-    if scheduler is not None:
-        client = Client(scheduler)
-        cluster = None
-    else:
-        # One process per core, each single-threaded all the way down: numba's and BLAS's own thread
-        # pools would otherwise oversubscribe the cores the other workers are using.
-        single = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, env=single)
-        client = Client(cluster)
+    client = Client(scheduler)
     try:
         futures = [client.submit(run_task, spec, p, r, pure=False) for p, r in todo]
         for future in as_completed(futures):
             yield future.result()
     finally:
         client.close()
-        if cluster is not None:
-            cluster.close()
+
+
+def _execute_local(spec: SweepSpec, todo: list, workers: int):
+    """``workers`` single-threaded processes (spawned, so no thread or lock of this process is
+    inherited), each taking the next task as it finishes one: no scheduler, nanny or heartbeat
+    process competing with them for the cores, nothing to start but the interpreters, and a
+    worker's network stays loaded for its next points (``_network_and_workload``)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    saved = {k: os.environ.get(k) for k in _SINGLE_THREADED}
+    os.environ.update(_SINGLE_THREADED)  # the children's environment, read as they start
+    try:
+        pool = ctx.Pool(processes=min(workers, len(todo)))
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    with pool:  # leaving terminates the workers (also on an error or an interrupt)
+        yield from pool.imap_unordered(_run, [(spec, p, r) for p, r in todo], chunksize=1)
 
 
 def check_workers(workers: int | None) -> int:

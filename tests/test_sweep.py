@@ -1,6 +1,7 @@
 """Sweeps: expansion order, validation before running, Dask == in-process, resume == uninterrupted."""
 
 import textwrap
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -82,3 +83,67 @@ def test_dask_workers_and_resume_give_the_same_csv(tmp_path, tiny_arch_path, tin
     run_sweep(spec, cut, workers=1, resume=True, progress=False)
     assert cut.read_bytes() == one.read_bytes()
     assert timeline_path(cut).read_bytes() == timeline_path(one).read_bytes()
+
+
+def test_dask_scheduler_gives_the_same_csv(tmp_path, tiny_arch_path, tiny_net_path):
+    from dask.distributed import LocalCluster
+
+    spec = load_spec(_spec(tmp_path, tiny_arch_path, tiny_net_path, THREE_AXES))
+    one, dask = tmp_path / "one.csv", tmp_path / "dask.csv"
+    run_sweep(spec, one, workers=1, progress=False)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        run_sweep(spec, dask, scheduler=cluster.scheduler_address, progress=False)
+    assert one.read_bytes() == dask.read_bytes()
+    assert timeline_path(one).read_bytes() == timeline_path(dask).read_bytes()
+
+
+WRITE_2VC = Path(__file__).resolve().parents[1] / "arch_configs" / "write_2vc.yaml"
+DEVICE = f"""\
+name: d
+measure: device
+arch: {WRITE_2VC}
+device:
+  quantities: [write]
+  devices: 400
+seeds: [0, 1]
+grid:
+  write.t_pulse: [8 ns, 20 ns]
+  target_wer: [1.0e-4, 1.0e-2]
+"""
+
+
+def test_device_sweep_rows_follow_the_physics_and_the_workers_do_not_matter(tmp_path):
+    path = tmp_path / "d.yaml"
+    path.write_text(DEVICE)
+    spec = load_spec(path)
+    one, two = tmp_path / "one.csv", tmp_path / "two.csv"
+    t = run_sweep(spec, one, workers=1, progress=False)
+    run_sweep(spec, two, workers=2, progress=False)
+    assert one.read_bytes() == two.read_bytes() and not timeline_path(one).exists()
+    assert list(t.columns[:5]) == ["point", "repeat", "write.t_pulse", "target_wer", "arch"]
+    by = t.set_index(["write.t_pulse", "target_wer", "seed"])
+    short, long = by.loc[("8 ns", 1e-2, 0)], by.loc[("20 ns", 1e-2, 0)]
+    assert long["mtj.wer"] < short["mtj.wer"] and long["mtj.energy_j"] > short["mtj.energy_j"]
+    # the pulse for a target does not depend on the point's pulse; the drive for it falls with the pulse
+    assert long["mtj.pulse_for_target_s"] == short["mtj.pulse_for_target_s"]
+    assert long["mtj.drive_for_target"] < short["mtj.drive_for_target"]
+    assert by.loc[("8 ns", 1e-4, 0), "mtj.pulse_for_target_s"] > short["mtj.pulse_for_target_s"]
+    # variability: another seed draws other devices; the nominal columns stay
+    other = by.loc[("8 ns", 1e-2, 1)]
+    assert other["mtj.wer"] == short["mtj.wer"] and other["mtj.wer_var"] != short["mtj.wer_var"]
+    assert short["mtj.pulse_for_target_var_s"] > short["mtj.pulse_for_target_s"]
+
+
+@pytest.mark.parametrize("extra, match", [
+    ("net: x.npz\n", "key 'net': not used by a device sweep"),
+    ("repeats: 2\n", "key 'repeats': not used by a device sweep"),
+    ("device:\n  devices: 0\n", "key 'device.devices'"),
+    ("device:\n  colour: red\n", "key 'device.colour': unknown key"),
+    ("set:\n  target_wer: 1.5\n", r"point 0 \(base\): key 'target_wer'"),
+    ("set:\n  write.model: constant_ber\n", "write quantities need a device write model"),
+])
+def test_bad_device_specs_fail_before_running(tmp_path, extra, match):
+    path = tmp_path / "d.yaml"
+    path.write_text(f"name: d\nmeasure: device\narch: {WRITE_2VC}\n" + extra)
+    with pytest.raises(ConfigError, match=match):
+        load_spec(path)

@@ -1,8 +1,9 @@
 """Device-physics reproductions: programming energy vs BER (003 Fig. 2, 000 Fig. 4) and the write
-error rate table of Tzoufras et al. (001 Table I), computed by accelsim.device.
+error rate table of Tzoufras et al. (001 Table I), each a device sweep spec in arch_configs/sweeps/
+(run by accelsim.sweep, evaluated by accelsim.device) post-processed into the paper's comparison.
 
-The papers' operating points (2.0 Vc, the 1e-10 reference, tau = 5 tau_D) are inputs here; their
-reported results appear only as what the model's output is compared to.
+The papers' operating points (2.0 Vc, the 1e-10 reference, tau = 5 tau_D) are inputs (in the specs and
+architectures); their reported results appear only as what the model's output is compared to.
 """
 
 from __future__ import annotations
@@ -17,27 +18,18 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from accelsim.device.endurance import cycles_to_breakdown  # noqa: E402
-from accelsim.device.energy import source_voltage_v, write_energy_j  # noqa: E402
-from accelsim.device.presets import (  # noqa: E402
-    HIRTZLIN_32NM,
-    LOCATELLI_28NM,
-    LOCATELLI_2018,
-    TZOUFRAS_2019_ENDURANCE,
-    TZOUFRAS_DELTA40,
-)
-from accelsim.device.variability import array_write_energy_j, draw_devices, pulse_for_array_wer_s  # noqa: E402
-from accelsim.device.write import FOKKER_PLANCK, GAMMA, drive_for_wer, pulse_for_wer_s  # noqa: E402
+from accelsim.config import load_arch  # noqa: E402
+from accelsim.device.write import FOKKER_PLANCK, drive_for_wer  # noqa: E402
+from accelsim.reproduce.common import SWEEPS, cell_column, run_device_spec  # noqa: E402
 from accelsim.reproduce.registry import Comparison, target  # noqa: E402
-from accelsim.rng import stream  # noqa: E402
+from accelsim.sweep import load_spec  # noqa: E402
 
-# Inputs taken from the papers (operating points, not results).
-OVERDRIVE = 2.0  # 000 Sec. III, 003 Sec. III: pulses of 2.0 Vc
+# Inputs taken from the papers (operating points, not results); 2.0 Vc, the driver and tau = 5 tau_D
+# are in the architectures the specs name.
 BER_REF = 1e-10  # 003 Sec. III: the high-precision reference point
-TAU_TABLE = 5.0  # 001 Table I: tau / tau_D = 5 (10 ns)
 WER_REF_001 = 1e-6  # 001 Table I: WER 1e-6 (+ ECC) is the error-free reference
 VOLTAGE_CUT_001 = 0.8  # 001 Table I: "a constant 20 % reduction in voltage"
-POLARITY = "p_to_ap"  # the write through R_P: the pulse that draws 003's 0.48 pJ (PHYSICS.md sec. 6)
+QUICK_DEVICES = 20_000  # --quick: devices drawn for the variability columns
 
 # The papers' results, for comparison only.
 PAPER_003 = {
@@ -64,27 +56,33 @@ def _write_csv(path: Path, header: list[str], rows: list[tuple]) -> None:
             writer.writerow([x if isinstance(x, str) else repr(float(x)) for x in row])
 
 
-def energy_vs_ber(bers: np.ndarray, n_devices: int, seed: int) -> dict[str, np.ndarray]:
-    """Pulse and energy per bit vs target BER at 2.0 Vc, nominal and averaged over drawn devices.
+def _decade(key: str, value) -> bool:
+    """--quick: keep the target WERs that are powers of ten (the ones the comparisons quote)."""
+    return key != "target_wer" or math.isclose(value, 10.0 ** round(math.log10(value)), rel_tol=1e-12)
 
-    Nominal: the junction at 2.0 Vc0 in P, the gamma model's pulse for each BER, energy from the
-    source through the 28 nm driver. Variability (LOCATELLI_2018 spreads, drawn once from the run
-    seed's ``variation`` stream): same source amplitude, pulse for the array's mean BER.
+
+def energy_vs_ber(name: str, out_dir: Path, quick: bool, seed: int, bers=None,
+                  runs_name: str | None = None) -> dict[str, np.ndarray]:
+    """Pulse and energy per bit vs target BER from the device sweep ``name``, nominal and averaged over
+    the drawn devices (``bers`` replaces the spec's target WERs; ``quick``: decades, fewer devices;
+    the sweep CSV is ``<runs_name or name>_runs.csv``).
+
+    Nominal: the junction at the architecture's drive in P, the write model's pulse for each BER,
+    energy from the source through the driver. Variability: the same source amplitude, the pulse for
+    the array's mean BER (accelsim.sweep_device).
     """
-    mtj, driver = HIRTZLIN_32NM, LOCATELLI_28NM
-    v_j = OVERDRIVE * mtj.vc_v
-    v_src = float(source_voltage_v(v_j, mtj, driver, "p"))
-    devices = draw_devices(mtj, LOCATELLI_2018, n_devices, stream(seed, "variation"), driver)
-    pulse = np.asarray(pulse_for_wer_s(bers, v_j, mtj, GAMMA, POLARITY))
-    energy = np.asarray(write_energy_j(v_src, pulse, mtj, driver, POLARITY))
-    pulse_var = np.array([pulse_for_array_wer_s(b, v_src, devices, mtj, GAMMA, POLARITY) for b in bers])
-    energy_var = np.array([array_write_energy_j(v_src, t, devices, mtj, driver, POLARITY) for t in pulse_var])
+    runs = run_device_spec(name, out_dir, seed, quick_devices=QUICK_DEVICES if quick else None,
+                           keep=_decade if quick and bers is None else None,
+                           grid=None if bers is None else {"target_wer": [float(b) for b in bers]},
+                           runs_name=runs_name)
+    col = {q: cell_column(runs, q) for q in ("pulse_for_target_s", "energy_for_target_j",
+                                             "pulse_for_target_var_s", "energy_for_target_var_j")}
     return {
-        "ber": bers,
-        "pulse_s": pulse,
-        "energy_j": energy,
-        "pulse_var_s": pulse_var,
-        "energy_var_j": energy_var,
+        "ber": runs["target_wer"].to_numpy(float),
+        "pulse_s": runs[col["pulse_for_target_s"]].to_numpy(float),
+        "energy_j": runs[col["energy_for_target_j"]].to_numpy(float),
+        "pulse_var_s": runs[col["pulse_for_target_var_s"]].to_numpy(float),
+        "energy_var_j": runs[col["energy_for_target_var_j"]].to_numpy(float),
     }
 
 
@@ -127,9 +125,7 @@ def _pct(x: float) -> str:
     summary="programming energy per bit vs target BER, ideal and with variability (Fig. 2)",
 )
 def locatelli_fig2(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
-    bers = 10.0 ** np.arange(-10.0, -0.99, 1.0 if quick else 0.5)
-    curve = energy_vs_ber(bers, 20_000 if quick else 200_000, seed)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    curve = energy_vs_ber("locatelli-fig2", out_dir, quick, seed)
     header = ["ber", "pulse_s", "energy_j", "pulse_var_s", "energy_var_j"]
     _write_csv(out_dir / "locatelli-fig2.csv", header, list(zip(*(curve[h] for h in header))))
     _energy_figure(out_dir / "locatelli-fig2.png", curve, "Energy per bit vs BER at 2.0 Vc (003 Fig. 2)")
@@ -180,9 +176,7 @@ def locatelli_fig2(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     summary="programming energy per bit vs BER, 28 nm driver, with and without variability (Fig. 4)",
 )
 def hirtzlin_fig4(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
-    bers = 10.0 ** np.arange(-6.0, -0.99, 1.0 if quick else 0.25)
-    curve = energy_vs_ber(bers, 20_000 if quick else 200_000, seed)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    curve = energy_vs_ber("hirtzlin-fig4", out_dir, quick, seed)
     header = ["ber", "pulse_s", "energy_j", "pulse_var_s", "energy_var_j"]
     _write_csv(out_dir / "hirtzlin-fig4.csv", header, list(zip(*(curve[h] for h in header))))
     _energy_figure(out_dir / "hirtzlin-fig4.png", curve, "Energy per bit vs BER, 28 nm driver (000 Fig. 4)")
@@ -207,9 +201,9 @@ def hirtzlin_fig4(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     return lines
 
 
-def _fp_voltage_for(wer: float, tau: float) -> float:
-    """V / Vc0 giving ``wer`` after tau_D * tau with the FP model of the 001 junction."""
-    return drive_for_wer(wer, tau * TZOUFRAS_DELTA40.tau_d_s, TZOUFRAS_DELTA40, FOKKER_PLANCK)
+def _fp_voltage_for(wer: float, t_pulse_s: float, mtj) -> float:
+    """V / Vc0 giving ``wer`` after ``t_pulse_s`` with the FP model of the 001 junction (figure curves)."""
+    return drive_for_wer(wer, t_pulse_s, mtj, FOKKER_PLANCK)
 
 
 @target(
@@ -218,40 +212,13 @@ def _fp_voltage_for(wer: float, tau: float) -> float:
     summary="pulse amplitude/length for WER targets and the endurance gain (Table I, Fig. 5)",
 )
 def tzoufras_table1(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
-    mtj, end = TZOUFRAS_DELTA40, TZOUFRAS_2019_ENDURANCE
-    t_ref = TAU_TABLE * mtj.tau_d_s
-    i_ref = _fp_voltage_for(WER_REF_001, TAU_TABLE)
-    n_ref = cycles_to_breakdown(i_ref * mtj.vc_v, t_ref, end)
-    rows = [("reference", WER_REF_001, t_ref, i_ref, 0.0, 0.0, 1.0)]
-    for wer in (1e-2, 1e-1):  # same pulse, lower voltage
-        i = _fp_voltage_for(wer, TAU_TABLE)
-        gain = cycles_to_breakdown(i * mtj.vc_v, t_ref, end) / n_ref
-        rows.append(("same pulse", wer, t_ref, i, 0.0, i / i_ref - 1, gain))
-    i_cut = VOLTAGE_CUT_001 * i_ref
-    for wer in (1e-2, 1e-1):  # 20 % lower voltage, shorter pulse
-        t = float(pulse_for_wer_s(wer, i_cut * mtj.vc_v, mtj, FOKKER_PLANCK))
-        gain = cycles_to_breakdown(i_cut * mtj.vc_v, t, end) / n_ref
-        rows.append(("0.8 x voltage", wer, t, i_cut, t / t_ref - 1, VOLTAGE_CUT_001 - 1, gain))
-    header = [
-        "row",
-        "target_wer",
-        "pulse_s",
-        "tau_over_tau_d",
-        "voltage_v",
-        "v_over_vc0",
-        "pulse_change",
-        "voltage_change",
-        "endurance_gain",
-    ]
-    table = [(r[0], r[1], r[2], r[2] / mtj.tau_d_s, r[3] * mtj.vc_v, r[3], r[4], r[5], r[6]) for r in rows]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _write_csv(out_dir / "tzoufras-table1.csv", header, table)
-    _tzoufras_figure(out_dir / "tzoufras-table1.png", table, quick)
+    table, mtj = tzoufras_table(out_dir, seed)
+    _tzoufras_figure(out_dir / "tzoufras-table1.png", table, quick, mtj)
     lines = [
         Comparison(
             quantity="V / Vc0 for WER 1e-6 at tau = 5 tau_D",
             paper=f"{PAPER_001['v_ref_over_vc0']:.2f}",
-            ours=f"{i_ref:.3f}",
+            ours=f"{table[0][5]:.3f}",
         )
     ]
     for r in table[1:3]:
@@ -287,11 +254,46 @@ def tzoufras_table1(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     return lines
 
 
-def _tzoufras_figure(path: Path, table: list[tuple], quick: bool) -> None:
+TZOUFRAS_HEADER = ["row", "target_wer", "pulse_s", "tau_over_tau_d", "voltage_v", "v_over_vc0",
+                   "pulse_change", "voltage_change", "endurance_gain"]
+
+
+def tzoufras_table(out_dir: Path, seed: int) -> tuple[list[tuple], object]:
+    """Table I from the device sweep tzoufras-table1 (and its rerun at 0.8 x the reference drive),
+    written as ``out_dir/tzoufras-table1.csv``; returns the rows and the junction."""
+    spec = load_spec(SWEEPS / "tzoufras-table1.yaml")
+    arch = load_arch(spec.arch, spec.fixed)
+    (cell,) = arch.cells.values()
+    mtj, t_ref = cell.mtj_params, arch.write.t_pulse_s
+    # The same pulse: the drive for each target WER (the reference is WER 1e-6).
+    same = run_device_spec("tzoufras-table1", out_dir, seed).set_index("target_wer")
+    drive, cycles = cell_column(same, "drive_for_target"), cell_column(same, "cycles_at_drive_for_target")
+    i_ref, n_ref = float(same.loc[WER_REF_001, drive]), float(same.loc[WER_REF_001, cycles])
+    rows = [("reference", WER_REF_001, t_ref, i_ref, 0.0, 0.0, 1.0)]
+    for wer in (1e-2, 1e-1):
+        i = float(same.loc[wer, drive])
+        rows.append(("same pulse", wer, t_ref, i, 0.0, i / i_ref - 1, float(same.loc[wer, cycles]) / n_ref))
+    # 20 % lower voltage: the same spec at 0.8 x the reference drive, the pulse for each target.
+    i_cut = VOLTAGE_CUT_001 * i_ref
+    cut = run_device_spec("tzoufras-table1", out_dir, seed, runs_name="tzoufras-table1_cut",
+                          fixed={"write.overdrive": i_cut, "circuit.write_current_factor": i_cut},
+                          keep=lambda k, v: k != "target_wer" or v != WER_REF_001).set_index("target_wer")
+    pulse, cycles = cell_column(cut, "pulse_for_target_s"), cell_column(cut, "cycles_at_pulse_for_target")
+    for wer in (1e-2, 1e-1):
+        t = float(cut.loc[wer, pulse])
+        rows.append(("0.8 x voltage", wer, t, i_cut, t / t_ref - 1, VOLTAGE_CUT_001 - 1,
+                     float(cut.loc[wer, cycles]) / n_ref))
+    table = [(r[0], r[1], r[2], r[2] / mtj.tau_d_s, r[3] * mtj.vc_v, r[3], r[4], r[5], r[6]) for r in rows]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _write_csv(out_dir / "tzoufras-table1.csv", TZOUFRAS_HEADER, table)
+    return table, mtj
+
+
+def _tzoufras_figure(path: Path, table: list[tuple], quick: bool, mtj) -> None:
     taus = np.geomspace(1.0, 20.0, 3 if quick else 8)
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
     for wer, style in ((1e-6, "r-"), (1e-2, "g-"), (1e-1, "b-")):
-        ax.plot(taus, [_fp_voltage_for(wer, t) for t in taus], style, label=f"WER {wer:g}")
+        ax.plot(taus, [_fp_voltage_for(wer, t * mtj.tau_d_s, mtj) for t in taus], style, label=f"WER {wer:g}")
     ax.plot([r[3] for r in table[:3]], [r[5] for r in table[:3]], "ko", mfc="none", label="same pulse")
     ax.plot([r[3] for r in table[3:]], [r[5] for r in table[3:]], "kD", mfc="none", label="0.8 x V(1e-6)")
     ax.set_xscale("log")

@@ -39,7 +39,8 @@ def fig2(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
         summary="MNIST MLP accuracy vs programming energy per bit, with and without variability (Fig. 5)")
 def fig5(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     """The accuracy-vs-BER sweep of Fig. 2 put on the energy axis of Fig. 4: each weight BER costs
-    the energy per bit the device model needs to reach it at 2.0 Vc (000 Sec. IV)."""
+    the energy per bit the device model needs to reach it at 2.0 Vc (000 Sec. IV), from the device
+    sweep ``hirtzlin-fig4`` run at Fig. 2's bit error rates."""
     from accelsim.reproduce.device_targets import energy_vs_ber
 
     runs, _ = run_spec("hirtzlin-fig2", out_dir, quick, seed)
@@ -47,7 +48,8 @@ def fig5(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
         columns={"write.ber": "ber", "mean": "accuracy_mean", "std": "accuracy_std", "count": "n_repeats"})
     clean = float(acc.loc[acc.ber == 0.0, "accuracy_mean"].iloc[0])
     acc = acc[acc.ber > 0].reset_index(drop=True)
-    curve = energy_vs_ber(acc.ber.to_numpy(), 20_000 if quick else 200_000, seed)
+    curve = energy_vs_ber("hirtzlin-fig4", out_dir, quick, seed, bers=acc.ber.to_numpy(),
+                          runs_name="hirtzlin-fig5_energy")
     table = acc.assign(energy_j=curve["energy_j"], energy_var_j=curve["energy_var_j"])
     table.to_csv(out_dir / "hirtzlin-fig5.csv", index=False)
     long = pd.concat([table.assign(energy=table.energy_j, device="no variability"),

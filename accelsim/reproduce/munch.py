@@ -2,7 +2,8 @@
 Sec. III-D): Delta-40 vs Delta-60 cells, and the 90 % / 10 % mixed-retention array vs all Delta 60.
 
 The MTJs and operating point are 002's inputs (Table I, Sec. III-A); the savings come from
-``accelsim.arch`` (cell sizing, tile model) on the 40 nm LP technology file.
+``accelsim.arch`` (cell sizing, tile model) on the 40 nm LP technology file, through the device sweep
+``arch_configs/sweeps/munch-area.yaml`` (its mixed array first, the all-Delta-60 reference second).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from accelsim.arch.tile import CircuitConfig, tile_cost
 from accelsim.arch.timing import TimingConfig
 from accelsim.device.presets import mtj_preset
 from accelsim.plot import save_figure  # noqa: F401  (sets the headless backend)
+from accelsim.reproduce.common import run_device_spec
 from accelsim.reproduce.registry import Comparison, target
 
 # 002 inputs: the Table I junctions (device presets citing 002) and the Sec. III-A operating point.
@@ -36,8 +38,12 @@ def table_i_mtj(delta: int) -> MTJElectrical:
     return MTJElectrical.from_device(mtj_preset(MTJ_PRESET[delta]))
 
 
+CELL = {40: "delta40", 60: "delta60"}  # the cell types of arch_configs/mixed_retention.yaml
+
+
 def savings(tech_name: str = "lp40") -> dict[str, float]:
-    """Cell, array (cell matrix) and whole-tile savings of Delta 40 / the mixed array vs Delta 60."""
+    """Cell, array (cell matrix) and whole-tile savings of Delta 40 / the mixed array vs Delta 60,
+    straight from the arch models (the test's cross-check of the munch-area sweep)."""
     tech = load_tech(tech_name)
     circuit = CircuitConfig(write_current_factor=WRITE_FACTOR)
     timing = TimingConfig()
@@ -65,8 +71,7 @@ def savings(tech_name: str = "lp40") -> dict[str, float]:
 @target("munch-area", paper="002_ea6f7b7a5028ee47.txt",
         summary="cell/array area and leakage saved by Delta-40 cells and the 90/10 mixed array (Sec. III-D)")
 def munch_area(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
-    result = savings()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    result = sweep_savings(out_dir, seed)
     pd.DataFrame([result]).to_csv(out_dir / "munch-area.csv", index=False)
     _bar_chart(out_dir / "munch-area.png", result)
     pct = lambda v: f"{100 * v:.1f} %"  # noqa: E731
@@ -80,6 +85,31 @@ def munch_area(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     lines.append(Comparison(quantity="tile leakage saved, with periphery", paper="-",
                             ours=pct(result["tile_leakage_saving"])))
     return lines
+
+
+def sweep_savings(out_dir: Path, seed: int) -> dict[str, float]:
+    """``savings`` from the device sweep munch-area: its first point is the mixed array, the second
+    the all-Delta-60 reference; the cell columns are the same in both."""
+    runs = run_device_spec("munch-area", out_dir, seed)
+    if len(runs) != 2:
+        raise ValueError(f"munch-area: expected 2 points (mixed array, all-Delta-60 reference), "
+                         f"got {len(runs)}")
+    mixed, ref = runs.iloc[0], runs.iloc[1]
+    c40, c60 = (lambda q: mixed[f"{CELL[40]}.{q}"]), (lambda q: mixed[f"{CELL[60]}.{q}"])
+    f = mixed["feature_size_m"]
+    return {
+        "cell_area_saving": 1 - c40("cell_area_m2") / c60("cell_area_m2"),
+        "cell_leakage_saving": 1 - c40("cell_leakage_w") / c60("cell_leakage_w"),
+        "array_area_saving": 1 - mixed["array_area_m2"] / ref["array_area_m2"],
+        "array_leakage_saving": 1 - mixed["array_leakage_w"] / ref["array_leakage_w"],
+        "tile_area_saving": 1 - mixed["tile_area_m2"] / ref["tile_area_m2"],
+        "tile_leakage_saving": 1 - mixed["tile_leakage_w"] / ref["tile_leakage_w"],
+        "w_access_delta40_f": c40("w_access_m") / f, "w_access_delta60_f": c60("w_access_m") / f,
+        "cell_area_delta40_f2": c40("cell_area_m2") / f**2,
+        "cell_area_delta60_f2": c60("cell_area_m2") / f**2,
+        "i_write_delta40_a": c40("i_write_a"), "i_write_delta60_a": c60("i_write_a"),
+        "r_ap_write_delta40_ohm": c40("r_ap_write_ohm"), "r_ap_write_delta60_ohm": c60("r_ap_write_ohm"),
+    }
 
 
 def _bar_chart(path: Path, result: dict[str, float]) -> None:
