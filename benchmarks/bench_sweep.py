@@ -1,4 +1,5 @@
-"""Sweep throughput: the same 12-point sweep with 1 worker (in-process) and 2 Dask workers, side by side.
+"""Sweep throughput: the same 12-point sweep with 1 worker (in-process) and 2 worker processes (what
+``accelsim sweep --workers 2`` starts), side by side, start-up and shut-down included.
 
 Target (issue "Design-space exploration"): 2 workers give at least 1.7x the throughput of 1 worker.
 Run: python benchmarks/bench_sweep.py   (a few minutes on 2 cores; run it on an otherwise idle machine)
