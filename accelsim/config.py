@@ -224,7 +224,8 @@ class ArchConfig:
         if self.write.overdrive is not None and self.write.overdrive != self.circuit.write_current_factor:
             raise Invalid("circuit.write_current_factor",
                           f"{self.circuit.write_current_factor:g} differs from write.overdrive "
-                          f"{self.write.overdrive:g}: the cells are sized for the current they are written with")
+                          f"{self.write.overdrive:g}: the cells are sized for the current they are "
+                          "written with")
         _check_tech(self.tech)
         for i, group in enumerate(self.tile.columns):
             if group.cell not in self.cells:

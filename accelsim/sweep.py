@@ -30,6 +30,8 @@ from accelsim.workload import Workload, load_workload
 _SPEC_KEYS = ("name", "description", "measure", "arch", "net", "data", "device", "repeats", "seeds",
               "set", "grid", "zip")
 _MEASURES = ("network", "device")
+#: A network sweep may vary the network itself: ``net`` in ``grid`` or ``zip``, paths relative to the spec.
+NET_AXIS = "net"
 #: Environment of local worker processes: one core each, all the way down (numba's and BLAS's own
 #: thread pools would otherwise oversubscribe the cores the other workers are using).
 _SINGLE_THREADED = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
@@ -43,7 +45,8 @@ class SweepSpec:
     ``set`` fixes keys for every point; ``grid`` axes form a cartesian product; ``zip`` axes advance
     in lock-step (equal lengths) and are crossed with the grid. Paths are relative to the spec file.
     ``measure: device`` points are evaluated by ``accelsim.sweep_device`` (no network; ``device``
-    says what to measure) and may sweep ``target_wer``.
+    says what to measure) and may sweep ``target_wer``. A network sweep may sweep ``net`` (network
+    files relative to the spec; the top-level ``net`` is then only the default).
     """
 
     name: str
@@ -136,12 +139,19 @@ def load_spec(path: str | Path) -> SweepSpec:
         grid=_axes(raw.get("grid"), "grid", path), zipped=zipped, measure=measure, device=device)
     if len(set(spec.axes)) != len(spec.axes):
         raise ConfigError(f"{path}: a key is swept twice: {', '.join(spec.axes)}")
+    if NET_AXIS in spec.axes and measure != "network":
+        raise ConfigError(f"{path}: key 'grid.{NET_AXIS}': only a network sweep can vary the network")
+    if any(k == NET_AXIS for k, _ in spec.fixed):
+        raise ConfigError(f"{path}: key 'set.{NET_AXIS}': give the network as the top-level 'net'")
     check(spec)
     return spec
 
 
 def check(spec: SweepSpec) -> None:
     """Validate every point's architecture (and device measurement) before anything runs."""
+    for net in {point_net(spec, point) for point in expand(spec)} - {None}:
+        if not net.is_file():
+            raise ConfigError(f"{spec.path}: key '{NET_AXIS}': no such network file {net}")
     for point in expand(spec):
         arch = point_arch(spec, point)  # raises ConfigError naming the spec's key and the bad value
         if spec.measure == "device":
@@ -170,7 +180,14 @@ def expand(spec: SweepSpec) -> list[SweepPoint]:
 def _overrides(spec: SweepSpec, point: SweepPoint) -> tuple[tuple[str, Any], ...]:
     """The config keys a point sets (``target_wer`` is not one: it is the device measurement's)."""
     pairs = spec.fixed + point.values
-    return pairs if spec.measure == "network" else tuple((k, v) for k, v in pairs if k != TARGET_WER)
+    not_config = NET_AXIS if spec.measure == "network" else TARGET_WER
+    return tuple((k, v) for k, v in pairs if k != not_config)
+
+
+def point_net(spec: SweepSpec, point: SweepPoint) -> Path | None:
+    """The network file of a point: its swept ``net`` (relative to the spec), else the spec's."""
+    values = dict(point.values)
+    return spec.path.parent / str(values[NET_AXIS]) if NET_AXIS in values else spec.net
 
 
 def point_arch(spec: SweepSpec, point: SweepPoint) -> ArchConfig:
@@ -212,10 +229,11 @@ def run_task(spec: SweepSpec, point: SweepPoint, repeat: int) -> tuple[dict, pd.
         row.update({"arch": arch.name, "seed": point.seed})
         row.update(sweep_device.evaluate(arch, spec.device, target_wer(spec, point), point.seed))
         return row, None
-    net, workload = _network_and_workload(str(spec.net), None if spec.data is None else str(spec.data))
+    net_path = point_net(spec, point)
+    net, workload = _network_and_workload(str(net_path), None if spec.data is None else str(spec.data))
     result = simulate(arch, net, workload, seed=point.seed, repeats=1, first_repeat=repeat)
     run_id = f"{spec.name}_p{point.index}_r{repeat}"
-    row.update(summary_row(result, run_id=run_id, arch=arch, net_name=spec.net.stem,
+    row.update(summary_row(result, run_id=run_id, arch=arch, net_name=net_path.stem,
                            dataset=workload.name, seed=point.seed))
     timeline = result.timeline.drop(columns="repeat")
     timeline.insert(0, "repeat", repeat)

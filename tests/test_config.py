@@ -51,7 +51,8 @@ def test_overrides_go_through_the_loader(tiny_arch_path):
     ("model: constant_ber", "model: gamma\n  overdrive: 1.5",
      r"key 'circuit.write_current_factor': 2 differs from write.overdrive 1.5"),
     ("name: tiny", "name: tiny\ntech: n7", r"key 'tech':"),
-    ("name: tiny", "name: tiny\ntiming:\n  t_write_pulse: 5 ns", r"key 'timing.t_write_pulse': set the write pulse once"),
+    ("name: tiny", "name: tiny\ntiming:\n  t_write_pulse: 5 ns",
+     r"key 'timing.t_write_pulse': set the write pulse once"),
     ("name: tiny", "name: tiny\nread:\n  model: perfect", r"key 'read.model': expected one of ideal, device"),
 ])
 def test_config_errors_name_file_and_key(tmp_path, old, new, match):

@@ -48,6 +48,30 @@ def test_fixed_keys_apply_to_every_point(tmp_path, tiny_arch_path, tiny_net_path
     assert [a.write.ber for a in archs] == [0.25, 0.25] and [a.tile.rows for a in archs] == [4, 9]
 
 
+def test_a_sweep_can_vary_the_network(tmp_path, tiny_arch_path, tiny_net_path):
+    import dataclasses
+
+    import numpy as np
+
+    from accelsim.network import load_network, reference_predict, save_network
+    from accelsim.workload import load_workload
+
+    net = load_network(tiny_net_path)
+    flipped = dataclasses.replace(net.output, weights=(-net.output.weights).astype(np.int8))
+    save_network(tmp_path / "other.npz", dataclasses.replace(net, output=flipped))
+    spec = load_spec(_spec(tmp_path, tiny_arch_path, tiny_net_path,
+                           f"grid:\n  net: [{tiny_net_path.name}, other.npz]\n"))
+    frame = run_sweep(spec, tmp_path / "nets.csv", workers=1, progress=False)
+    assert list(frame.net) == ["tiny", "other"]  # the report's network name (file stem)
+    for path, accuracy in zip((tiny_net_path, tmp_path / "other.npz"), frame.accuracy_ideal):
+        n = load_network(path)
+        wl = load_workload(n, None)
+        assert accuracy == np.mean(reference_predict(n, wl.x) == wl.y)
+    assert frame.accuracy_ideal.iloc[0] != frame.accuracy_ideal.iloc[1]
+    with pytest.raises(ConfigError, match="no such network file"):
+        load_spec(_spec(tmp_path, tiny_arch_path, tiny_net_path, "grid:\n  net: [missing.npz]\n"))
+
+
 @pytest.mark.parametrize("body, match", [
     ("grid:\n  tile.rows: [4, -1]\n", r"point 1 \(tile.rows=-1\).*key 'tile.rows': value -1 out of range"),
     ("grid:\n  tile.rowz: [4]\n", "unknown key"),

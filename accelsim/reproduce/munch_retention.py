@@ -30,10 +30,14 @@ def _over_time(name: str, keys: dict[str, str], out_dir: Path, quick: bool, seed
     labels = list(keys.values())
     table = table[[*labels, "time_s", "accuracy_mean", "accuracy_std", "hrs_cells", "n_repeats"]]
     table.to_csv(out_dir / f"{name}.csv", index=False)
+    designs = [label for label in labels if label not in ("tau0", "inputs")]
+    hue = ", ".join(designs)
     figure = table.assign(time_years=table.time_s / YEAR_S,
                           setting="tau0 " + table.tau0 + ", " + table.inputs + " inputs")
+    if len(designs) > 1:
+        figure[hue] = figure[designs].astype(str).agg(", ".join, axis=1)
     save_figure(out_dir / f"{name}.png", figure,
-                x="time_years", y="accuracy_mean", yerr="accuracy_std", hue=labels[0], panel="setting",
+                x="time_years", y="accuracy_mean", yerr="accuracy_std", hue=hue, panel="setting",
                 xlabel="storage time [years]", ylabel="test accuracy",
                 title=f"{name}: accuracy over 10 years (002)")
     return table
@@ -102,19 +106,41 @@ def fig9(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
                         "larger than Fig. 7's (sharper deterioration)")
 
 
+CONVENTIONAL, HRS_MIN, HRS_MIN_A10 = "mlp784x1024x10", "mlp784_hrsmin", "mlp784_hrsmin_a10"
+
+
 @target("munch-fig14", paper="002_ea6f7b7a5028ee47.txt",
-        summary="HRS-minimised network on the 90/10 mixed array vs all-Delta-40, over 10 years (Fig. 14)")
+        summary="HRS-minimised networks on the 90/10 mixed array vs all-Delta-40, and the conventional "
+                "network, over 10 years (Fig. 14 against Figs. 7b and 9b)")
 def fig14(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
-    t = _over_time("munch-fig14", {"tile.columns.1.cell": "robust_columns", "cells.delta40.tau0": "tau0",
-                                   ENCODING_KEY: "inputs"}, out_dir, quick, seed)
+    t = _over_time("munch-fig14", {"net": "net", "tile.columns.1.cell": "robust_columns",
+                                   "cells.delta40.tau0": "tau0", ENCODING_KEY: "inputs"},
+                   out_dir, quick, seed)
+    designs = ((CONVENTIONAL, "delta40", "conventional network, all-Delta-40 array", "moderate (Fig. 7b)"),
+               (HRS_MIN, "delta40", "HRS-minimised network, all-Delta-40 array", "large (Fig. 9b)"),
+               (HRS_MIN, "delta60", "HRS-minimised network, mixed 90/10 array", "insignificant (Fig. 14b)"),
+               (HRS_MIN_A10, "delta40", "HRS-min. alpha 10 network, all-Delta-40 array", "large (Fig. 9b)"),
+               (HRS_MIN_A10, "delta60", "HRS-min. alpha 10 network, mixed 90/10 array",
+                "insignificant (Fig. 14b)"))
     lines = []
     for tau0 in (PRINTED, IMPLIED):
-        for cell, label, paper in (("delta60", "mixed 90/10 array", "insignificant"),
-                                   ("delta40", "all-Delta-40 array", "large (Fig. 9b)")):
-            drops = [f"{enc}: {100 * _drop(t, {'robust_columns': cell, 'tau0': tau0, 'inputs': enc}):.1f}"
-                     for enc in ENCODINGS]
-            lines.append(Comparison(quantity=f"10-year accuracy drop [points], {label}, tau0 {tau0}",
-                                    paper=paper, ours="; ".join(drops)))
+        drop = {(net, cell, enc): _drop(t, {"net": net, "robust_columns": cell, "tau0": tau0, "inputs": enc})
+                for net, cell, _, _ in designs for enc in ENCODINGS}
+        for net, cell, label, paper in designs:
+            lines.append(Comparison(
+                quantity=f"10-year accuracy drop [points], {label}, tau0 {tau0}", paper=paper,
+                ours="; ".join(f"{enc}: {100 * drop[net, cell, enc]:.1f}" for enc in ENCODINGS)))
+        for hrs_net in (HRS_MIN, HRS_MIN_A10):
+            verdicts = []
+            for enc in ENCODINGS:
+                mixed, conventional = drop[hrs_net, "delta60", enc], drop[CONVENTIONAL, "delta40", enc]
+                uniform = drop[hrs_net, "delta40", enc]
+                holds = mixed < conventional < uniform
+                verdicts.append(f"{enc}: {'holds' if holds else 'does not hold'}")
+            lines.append(Comparison(
+                quantity=f"002's ordering mixed < conventional < HRS-min. on Delta 40 ({hrs_net}), "
+                         f"tau0 {tau0}",
+                paper="holds", ours="; ".join(verdicts)))
     return lines
 
 
