@@ -179,14 +179,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     sw = sub.add_parser(
         "sweep", help="run a sweep spec (grid/zip axes over config keys) into one CSV",
-        description="Run every point of a sweep spec, in-process or on a Dask cluster, streaming one "
-                    "row per run and repeat into a CSV (and a timeline CSV beside it).")
+        description="Run every point of a sweep spec, in-process, on local worker processes or on a "
+                    "Dask cluster, streaming one row per run and repeat into a CSV (and a timeline CSV "
+                    "beside it). The CSV is the same whatever runs it.")
     sw.add_argument("spec", metavar="SPEC.yaml", help="sweep spec (see arch_configs/sweeps/)")
     sw.add_argument("--out", metavar="CSV", help="output CSV (default results/<spec name>.csv)")
     sw.add_argument("--workers", type=_pos_int, default=None,
-                    help="local Dask worker processes (default: one per CPU core; 1 runs in-process)")
+                    help="local single-threaded worker processes (default: one per CPU core; 1 runs "
+                         "in-process)")
     sw.add_argument("--scheduler", metavar="tcp://HOST:PORT",
-                    help="run on an existing Dask cluster instead of a local one")
+                    help="run on an existing Dask cluster (its scheduler's address) instead of local "
+                         "worker processes")
     sw.add_argument("--resume", action="store_true",
                     help="keep the runs already in the CSV and run only the missing ones")
     sw.add_argument("--quiet", action="store_true", help="no progress bar or summary")
