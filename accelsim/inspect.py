@@ -62,6 +62,8 @@ def handler(args: argparse.Namespace) -> int:
     print()
     for note in net.off_crossbar():
         print(f"off-crossbar {note}")
+    if maps and maps[0].n_phases == 1:
+        print("inputs       unipolar (0/1): layer 0 reads only the rows of 1 inputs, one sensing phase")
     print(f"{'layer':>5} {'n_in':>6} {'n_out':>6} {'vec/img':>7} {'tiles':>9} {'utilisation':>11}   "
           "HRS cells per column group")
     for lm, layer in zip(maps, net.layers):

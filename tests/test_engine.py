@@ -34,6 +34,15 @@ def test_single_layer_pipeline_formula():
         assert rep.throughput_inf_per_s == pytest.approx(n * 1e9 / (10 + (n - 1) * 6))
 
 
+def test_one_sensing_phase_for_a_unipolar_layer():
+    # as above with one phase: sense 1 x 3 = 3 -> fill 1 + 3 + 2 + 1 = 7, II 3 (the sense stage)
+    t = TimingConfig(**HAND)
+    for n in (1, 4):
+        e = Engine([Layer(n_in=8, n_out=4, row_tiles=2, col_tiles=1, n_phases=1)], tile_rows=4,
+                   tile_cols=4, timing=t)
+        assert e.infer(n) == 7 + (n - 1) * 3
+
+
 def test_two_layer_pipeline_with_waves_of_two():
     # layer 0: 20 -> 6 on 8 x 4 tiles: 3 row tiles x 2 col tiles; layer 1: 6 -> 3: 1 x 1 tile.
     t = TimingConfig(**{**HAND, "batch_images": 2, "n_sense_amps": 2})

@@ -33,3 +33,11 @@ def test_inspect_errors_exit_2_before_printing(tiny_arch_path, tiny_net_path, ca
         code = main(["inspect", "--arch", str(tiny_arch_path), "--net", str(tiny_net_path), *bad])
         out, err = capsys.readouterr()
         assert code == 2 and out == "" and err.count("\n") == 1, bad
+
+
+def test_inspect_says_when_the_first_layer_is_unipolar(tiny_arch_path, tiny_net_path, capsys):
+    args = ["inspect", "--arch", str(tiny_arch_path), "--net", str(tiny_net_path), "--images", "4"]
+    assert main(args) == 0
+    assert "unipolar" not in capsys.readouterr().out
+    assert main([*args, "--set", "mapping.input_encoding=unipolar"]) == 0
+    assert "inputs       unipolar (0/1)" in capsys.readouterr().out
