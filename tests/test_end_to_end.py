@@ -47,6 +47,12 @@ def test_reproductions_run_quick(tmp_path, capsys, name):
     assert main(["reproduce", name, "--quick", "--out", str(tmp_path)]) == 0
     assert (tmp_path / f"{name}.png").stat().st_size > 0
     table = pd.read_csv(tmp_path / f"{name}.csv")
+    committed = ROOT / "results" / "reproduce" / f"{name}_runs.csv"
+    if committed.exists():  # the committed full run holds the quick run's repeats, row for row
+        quick = pd.read_csv(tmp_path / f"{name}_runs.csv")
+        full = pd.read_csv(committed)
+        pd.testing.assert_frame_equal(quick, full[full.repeat.isin(quick.repeat.unique())]
+                                      .reset_index(drop=True))
     if name == "hirtzlin-fig2":  # flat to 1e-3, then falling (000 Fig. 2)
         acc = dict(zip(table.ber, table.accuracy_mean))
         assert abs(acc[1e-3] - acc[0.0]) < 0.01 and acc[1e-2] < acc[0.0]
