@@ -122,7 +122,8 @@ class MappingConfig:
         "how the network's input bits drive the first layer's rows: `bipolar` (+-1, two-phase XNOR "
         "sensing like every other layer) or `unipolar` (0/1 pixels: only the rows of 1 inputs are "
         "read, in one phase, and the neuron counts the +1-state cells among them against a threshold "
-        "fixed at programming time; the input layer of pytorch BinaryNet, which 002 used)",
+        "fixed at programming time; the binary analogue of the real, background-light first-layer "
+        "input of pytorch BinaryNet, which 002 trained with)",
         default="bipolar")
 
 
