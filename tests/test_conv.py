@@ -277,3 +277,24 @@ def test_mapped_conv_layer_counts_its_patches(tiny_arch_path, rng):
     maps = map_network(net, load_arch(tiny_arch_path))
     assert [(m.n_in, m.n_out, m.vectors_per_image, m.outputs_per_image) for m in maps] == [
         (12, 5, 9, 45), (20, 6, 4, 6), (6, 7, 1, 7), (7, 4, 1, 4)]
+
+
+def test_shipped_lenet_on_the_crossbar_equals_its_reference():
+    import dataclasses
+
+    from conftest import ROOT
+
+    from accelsim.config import load_arch
+    from accelsim.network import load_network, reference_predict
+    from accelsim.simulate import simulate
+    from accelsim.workload import bundled_workload
+
+    net = load_network(ROOT / "workloads" / "lenet4.npz")
+    full = bundled_workload(net)
+    workload = dataclasses.replace(full, x_real=full.x_real[:300], y=full.y[:300])
+    arch = load_arch(ROOT / "arch_configs" / "weight_ber.yaml", (("write.ber", 0.0),))
+    result = simulate(arch, net, workload, seed=0, repeats=1)
+    ideal = np.mean(reference_predict(net, workload.x) == workload.y)
+    assert result.n_write_failures == 0 and result.n_wrong_cells == 0
+    assert result.accuracy_programmed[0] == result.accuracy_ideal == ideal > 0.9
+    assert any("off-crossbar" in note for note in result.off_crossbar)
