@@ -84,6 +84,7 @@ def write_outputs(out_dir: Path, run_id: str, row: dict, result: RunResult, arch
                                                   or lm.inputs_per_image != lm.n_in) else "dense",
                "n_in": lm.n_in, "n_out": lm.n_out, "row_tiles": lm.row_tiles,
                "col_tiles": lm.col_tiles, "vectors_per_image": lm.vectors_per_image,
+               "sensing_phases": lm.n_phases,
                "neurons_per_column_group": np.bincount(lm.neuron_group,
                                                        minlength=len(arch.tile.columns)).tolist()}
               for lm in result.layer_maps]

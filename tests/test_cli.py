@@ -38,6 +38,7 @@ def test_run_writes_csv_timeline_json_and_is_deterministic(tmp_path, tiny_arch_p
     assert len(timeline) == 2 * (3 + 1)  # repeats x (programmed + 3 retention steps)
     doc = json.loads((tmp_path / "a" / "tiny_tiny_seed4.json").read_text())
     assert doc["summary"]["seed"] == 4 and doc["overrides"] == ["write.ber=0.05"]
+    assert [layer["sensing_phases"] for layer in doc["layers"]] == [2] * len(doc["layers"])
     code, out, _ = _run([*args, "--out", str(tmp_path / "b"), "--quiet"], capsys)
     assert code == 0 and out == ""
     for name in ("tiny_tiny_seed4.csv", "tiny_tiny_seed4_timeline.csv"):
@@ -113,3 +114,14 @@ def test_trace_is_written(tmp_path, tiny_arch_path, tiny_net_path, capsys):
     row = pd.read_csv(tmp_path / "o" / "tiny_tiny_seed0.csv").iloc[0]
     assert (t[t.activity == "program"].time_cycle == 0).all()  # all tiles program in parallel
     assert t[t.activity == "sense"].time_cycle.min() >= row["cycles_program"]  # inference comes after
+
+
+def test_a_unipolar_first_layer_shows_in_the_json(tmp_path, tiny_arch_path, tiny_net_path, capsys):
+    args = ["run", "--arch", str(tiny_arch_path), "--net", str(tiny_net_path), "--quiet",
+            "--set", "mapping.input_encoding=unipolar", "--out", str(tmp_path)]
+    code, _, err = _run(args, capsys)
+    assert code == 0 and err == ""
+    doc = json.loads(next(tmp_path.glob("*.json")).read_text())
+    phases = [layer["sensing_phases"] for layer in doc["layers"]]
+    assert phases[0] == 1 and set(phases[1:]) <= {2}
+    assert doc["arch_config"]["mapping"]["input_encoding"] == "unipolar"
