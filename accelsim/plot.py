@@ -12,16 +12,20 @@ import pandas as pd  # noqa: E402
 
 
 def save_figure(path: Path, table: pd.DataFrame, *, x: str, y: str, yerr: str | None = None,
-                hue: str | None = None, panel: str | None = None, logx: bool = False,
-                logy: bool = False, xlabel: str | None = None, ylabel: str | None = None,
-                title: str = "", svg: bool = False) -> list[Path]:
-    """Plot ``y`` against ``x`` (one line per value of ``hue``, one subplot per value of ``panel``)
-    and write it to ``path`` (and an SVG beside it with ``svg``)."""
+                hue: str | None = None, panel: str | None = None, row: str | None = None,
+                logx: bool = False, logy: bool = False, xlabel: str | None = None,
+                ylabel: str | None = None, title: str = "", svg: bool = False) -> list[Path]:
+    """Plot ``y`` against ``x`` (one line per value of ``hue``, one subplot per value of ``panel``,
+    one row of subplots per value of ``row``) and write it to ``path`` (and an SVG beside it with
+    ``svg``)."""
     panels = sorted(table[panel].unique(), key=str) if panel else [None]
-    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), dpi=120, sharey=True,
-                             squeeze=False)
-    for ax, value in zip(axes[0], panels):
-        part_table = table if panel is None else table[table[panel] == value]
+    rows = sorted(table[row].unique(), key=str) if row else [None]
+    fig, axes = plt.subplots(len(rows), len(panels), figsize=(6 * len(panels), 4 * len(rows)), dpi=120,
+                             sharey=True, squeeze=False)
+    cells = [(axes[i][j], r, value) for i, r in enumerate(rows) for j, value in enumerate(panels)]
+    for ax, r, value in cells:
+        part_table = table if row is None else table[table[row] == r]
+        part_table = part_table if panel is None else part_table[part_table[panel] == value]
         groups = part_table.groupby(hue, sort=True) if hue else [(None, part_table)]
         for label, part in groups:
             part = part.sort_values(x)
@@ -33,12 +37,13 @@ def save_figure(path: Path, table: pd.DataFrame, *, x: str, y: str, yerr: str | 
         if logy:
             ax.set_yscale("log")
         ax.set_xlabel(xlabel or x)
-        if panel:
-            ax.set_title(f"{panel} = {value}", fontsize=9)
+        if panel or row:
+            ax.set_title(", ".join(f"{k} = {v}" for k, v in ((row, r), (panel, value)) if k), fontsize=9)
         if hue:
             ax.legend(fontsize=8)
         ax.grid(True, alpha=0.3)
-    axes[0][0].set_ylabel(ylabel or y)
+    for line in axes:
+        line[0].set_ylabel(ylabel or y)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()

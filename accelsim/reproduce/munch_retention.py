@@ -31,7 +31,7 @@ def _over_time(name: str, keys: dict[str, str], out_dir: Path, quick: bool, seed
     labels = list(keys.values())
     table = table[[*labels, "time_s", "accuracy_mean", "accuracy_std", "hrs_cells", "n_repeats"]]
     table.to_csv(out_dir / f"{name}.csv", index=False)
-    designs = [label for label in labels if label not in ("tau0", "inputs")]
+    designs = [label for label in labels if label not in ("tau0", "inputs", "net")]
     hue = ", ".join(designs)
     figure = table.assign(time_years=table.time_s / YEAR_S,
                           setting="tau0 " + table.tau0 + ", " + table.inputs + " inputs")
@@ -39,6 +39,7 @@ def _over_time(name: str, keys: dict[str, str], out_dir: Path, quick: bool, seed
         figure[hue] = figure[designs].astype(str).agg(", ".join, axis=1)
     save_figure(out_dir / f"{name}.png", figure,
                 x="time_years", y="accuracy_mean", yerr="accuracy_std", hue=hue, panel="setting",
+                row="net" if "net" in labels else None,
                 xlabel="storage time [years]", ylabel="test accuracy",
                 title=f"{name}: accuracy over 10 years (002)")
     return table
@@ -59,6 +60,7 @@ def _pct(v: float) -> str:
 PRINTED, IMPLIED = "1 ns", "60 ns"  # 002 eq. (2) as printed; the attempt time its Fig. 7 implies
 ENCODINGS = ("bipolar", "unipolar")  # +-1 inputs (two-phase XNOR); 0/1 pixels (pytorch BinaryNet's)
 ENCODING_KEY = "mapping.input_encoding"
+CONVENTIONAL, HRS_MIN, HRS_MIN_A10 = "mlp784x1024x10", "mlp784_hrsmin", "mlp784_hrsmin_a10"
 
 
 def _drop(table: pd.DataFrame, where: dict) -> float:
@@ -67,26 +69,32 @@ def _drop(table: pd.DataFrame, where: dict) -> float:
 
 
 def _delta_study(name: str, out_dir: Path, quick: bool, seed: int, hrs_paper: str,
-                 verdicts: dict[int, str], drop_paper: str) -> list[Comparison]:
-    t = _over_time(name, {"cells.mtj.delta_ap": "delta", "cells.mtj.tau0": "tau0", ENCODING_KEY: "inputs"},
-                   out_dir, quick, seed)
+                 verdicts: dict[int, str], drop_paper: str, nets: tuple[str, ...] = ()) -> list[Comparison]:
+    """Figs. 7 / 9: accuracy over 10 years vs Delta; ``nets``: the spec sweeps these networks."""
+    keys = {"cells.mtj.delta_ap": "delta", "cells.mtj.tau0": "tau0", ENCODING_KEY: "inputs"}
+    t = _over_time(name, {"net": "net", **keys} if nets else keys, out_dir, quick, seed)
     n_cells = 784 * 1024  # A_1, the first array (the one that ages)
-    base = {"delta": 60, "tau0": PRINTED, "inputs": "bipolar"}
-    lines = [
-        Comparison(quantity="clean accuracy", paper="92 %", ours=_pct(_at(t, base, "accuracy_mean", False))),
-        Comparison(quantity="HRS share of A_1 at t = 0", paper=hrs_paper,
-                   ours=_pct(_at(t, base, "hrs_cells", False) / n_cells)),
-    ]
-    for d, verdict in verdicts.items():
-        ours = [f"{enc}: " + " / ".join(_pct(_at(t, {"delta": d, "tau0": tau0, "inputs": enc},
-                                                 "accuracy_mean", True)) for tau0 in (PRINTED, IMPLIED))
-                for enc in ENCODINGS]
-        lines.append(Comparison(quantity=f"10-year accuracy, Delta {d} (tau0 1 ns / 60 ns)", paper=verdict,
-                                ours="; ".join(ours)))
-    drops = [f"{enc}: {100 * _drop(t, {'delta': 40, 'tau0': IMPLIED, 'inputs': enc}):.1f}"
-             for enc in ENCODINGS]
-    lines.append(Comparison(quantity="10-year accuracy drop at Delta 40, tau0 60 ns [points]",
-                            paper=drop_paper, ours="; ".join(drops)))
+    lines = []
+    for net in nets or (None,):
+        on = {"net": net} if net else {}
+        tag = f" ({net})" if net else ""
+        base = {**on, "delta": 60, "tau0": PRINTED, "inputs": "bipolar"}
+        lines += [
+            Comparison(quantity=f"clean accuracy{tag}", paper="92 %",
+                       ours=_pct(_at(t, base, "accuracy_mean", False))),
+            Comparison(quantity=f"HRS share of A_1 at t = 0{tag}", paper=hrs_paper,
+                       ours=_pct(_at(t, base, "hrs_cells", False) / n_cells)),
+        ]
+        for d, verdict in verdicts.items():
+            ours = [f"{enc}: " + " / ".join(_pct(_at(t, {**on, "delta": d, "tau0": tau0, "inputs": enc},
+                                                     "accuracy_mean", True)) for tau0 in (PRINTED, IMPLIED))
+                    for enc in ENCODINGS]
+            lines.append(Comparison(quantity=f"10-year accuracy, Delta {d} (tau0 1 ns / 60 ns){tag}",
+                                    paper=verdict, ours="; ".join(ours)))
+        drops = [f"{enc}: {100 * _drop(t, {**on, 'delta': 40, 'tau0': IMPLIED, 'inputs': enc}):.1f}"
+                 for enc in ENCODINGS]
+        lines.append(Comparison(quantity=f"10-year accuracy drop at Delta 40, tau0 60 ns [points]{tag}",
+                                paper=drop_paper, ours="; ".join(drops)))
     return lines
 
 
@@ -104,10 +112,7 @@ def fig7(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
 def fig9(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     verdicts = {d: "worse than Fig. 7" for d in (30, 35, 40, 45, 50, 60)}
     return _delta_study("munch-fig9", out_dir, quick, seed, "~2.5 % (20k/800k)", verdicts,
-                        "larger than Fig. 7's (sharper deterioration)")
-
-
-CONVENTIONAL, HRS_MIN, HRS_MIN_A10 = "mlp784x1024x10", "mlp784_hrsmin", "mlp784_hrsmin_a10"
+                        "larger than Fig. 7's (sharper deterioration)", nets=(HRS_MIN, HRS_MIN_A10))
 
 
 @target("munch-fig14", paper="002_ea6f7b7a5028ee47.txt",
