@@ -91,6 +91,9 @@ class LayerMap:
     neuron_group: np.ndarray  # int (n_out,): column group of each neuron, index into tile.columns
     neuron_slot: np.ndarray  # int (n_out,): physical column slot (tile_col * cols + column) per neuron
     n_phases: int = 2  # sensing phases per input vector: 2 (XNOR of +-1), 1 (unipolar 0/1 first layer)
+    #: int64 (n_out,): +1 weights per neuron as trained, the constant a unipolar layer's thresholds are
+    #: programmed with (``unipolar_popcount``); None for a two-phase layer.
+    n_plus: np.ndarray | None = None
     vectors_per_image: int = 1
     inputs_per_image: int | None = None
     outputs_per_image: int | None = None
@@ -128,6 +131,7 @@ def map_layer(index: int, weights: np.ndarray, arch: ArchConfig, conv: ConvShape
     n_phases = 1 if index == 0 and arch.mapping.input_encoding == "unipolar" else 2
     return LayerMap(index=index, n_in=n_in, n_out=n_out, row_tiles=row_tiles, col_tiles=col_tiles,
                     neuron_group=slot_group[slot], neuron_slot=slot, n_phases=n_phases,
+                    n_plus=(weights == 1).sum(axis=1, dtype=np.int64) if n_phases == 1 else None,
                     vectors_per_image=conv.positions if conv else 1,
                     inputs_per_image=conv.n_inputs if conv else n_in,
                     outputs_per_image=conv.n_outputs(n_out) if conv else n_out)

@@ -80,8 +80,6 @@ class _Repeat:
                                  for lm in maps[:-1]]
         self.predictions = np.zeros(len(x_words), dtype=np.int64)
         self.read = crossbar.read_probabilities(arch)
-        # +1 weights per neuron as trained: the constant a unipolar layer's threshold is set with.
-        self.n_plus = [(layer.weights == 1).sum(axis=1, dtype=np.int64) for layer in net.layers]
         self.read_rng = rngs.stream(seed, "read", r)
         self.n_switches = self.n_failures = self.n_wrong = 0
         self.energy_junction = 0.0
@@ -126,7 +124,7 @@ class _Repeat:
         popcount = result.popcount
         if lm.n_phases == 1:
             n_on = count_ones(x)  # per input vector (patch, for a convolution)
-            popcount = unipolar_popcount(popcount, n_on, self.n_plus[li], lm.n_in)
+            popcount = unipolar_popcount(popcount, n_on, lm.n_plus, lm.n_in)
         if li + 1 < len(self.maps):
             self.acts[li + 1][start:stop] = pack_bits(layer_activations(popcount, layer, stop - start))
         else:

@@ -34,7 +34,7 @@ def packed_bytes_to_words(packed: np.ndarray) -> np.ndarray:
 
 def count_ones(words: np.ndarray) -> np.ndarray:
     """Number of 1 bits (+1 inputs) per row of packed words (n, n_words) -> (n,) int64."""
-    return np.unpackbits(np.ascontiguousarray(words).view(np.uint8), axis=1).sum(axis=1, dtype=np.int64)
+    return unpack_bits(words, 64 * words.shape[1]).sum(axis=1, dtype=np.int64)
 
 
 @njit(cache=True, inline="always")
