@@ -35,6 +35,7 @@ the caller's retention step; no leakage is charged for it.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -46,6 +47,7 @@ import simpy
 from accelsim.arch.chip import ChipCost, LayerShape, sensing_phases, vectors_per_image
 from accelsim.arch.tile import counter_bits
 from accelsim.arch.timing import TimingConfig
+from accelsim.outputs import atomic_write_text
 from accelsim.units import seconds_to_cycles
 
 __all__ = ["Engine", "EngineReport", "OpEnergies", "TimingConfig", "TraceRow"]
@@ -401,13 +403,12 @@ class Engine:
         """Write the trace as CSV: time_cycle, tile, activity, images."""
         if self.trace_rows is None:
             raise ValueError("this engine was built without trace=True")
-        path = Path(path)
-        with path.open("w", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["time_cycle", "tile", "activity", "images"])
-            for row in self.trace_rows:
-                writer.writerow([row.time_cycle, row.tile, row.activity, row.images])
-        return path
+        text = io.StringIO(newline="")
+        writer = csv.writer(text)
+        writer.writerow(["time_cycle", "tile", "activity", "images"])
+        for row in self.trace_rows:
+            writer.writerow([row.time_cycle, row.tile, row.activity, row.images])
+        return atomic_write_text(path, text.getvalue())  # the old file or the new one, never half
 
 
 def _at(values: tuple[float, ...], i: int) -> float:

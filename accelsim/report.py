@@ -5,6 +5,7 @@ Column names carry their SI unit; the column order of ``SUMMARY_COLUMNS`` is par
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 from pathlib import Path
@@ -14,7 +15,11 @@ import pandas as pd
 
 from accelsim import __version__
 from accelsim.config import ArchConfig, to_plain
+from accelsim.outputs import OutputSet, ensure_dir
 from accelsim.simulate import RunResult
+
+#: The libraries whose versions a JSON report records beside accelsim's (results depend on them).
+VERSIONED_LIBRARIES = ("numpy", "numba", "scipy", "simpy", "pandas")
 
 SUMMARY_COLUMNS = (
     "run_id", "arch", "net", "dataset", "n_images", "seed", "repeats",
@@ -71,15 +76,17 @@ def summary_row(result: RunResult, *, run_id: str, arch: ArchConfig, net_name: s
 
 def write_outputs(out_dir: Path, run_id: str, row: dict, result: RunResult, arch: ArchConfig,
                   extra: dict) -> list[Path]:
-    """Write ``<run_id>.csv``, ``<run_id>_timeline.csv`` and ``<run_id>.json`` into ``out_dir``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Write ``<run_id>.csv``, ``<run_id>_timeline.csv`` and ``<run_id>.json`` into ``out_dir``.
+
+    The three appear together or not at all (``accelsim.outputs.OutputSet``); a failed write raises
+    ``OutputError`` and leaves the previous files, if any, as they were.
+    """
+    ensure_dir(out_dir)
     csv_path = out_dir / f"{run_id}.csv"
     timeline_path = out_dir / f"{run_id}_timeline.csv"
     json_path = out_dir / f"{run_id}.json"
-    pd.DataFrame([row]).to_csv(csv_path, index=False)
     timeline = result.timeline.copy()
     timeline.insert(0, "run_id", run_id)
-    timeline.to_csv(timeline_path, index=False)
     layers = [{"layer": lm.index, "kind": "conv" if (lm.vectors_per_image > 1
                                                   or lm.inputs_per_image != lm.n_in) else "dense",
                "n_in": lm.n_in, "n_out": lm.n_out, "row_tiles": lm.row_tiles,
@@ -89,7 +96,8 @@ def write_outputs(out_dir: Path, run_id: str, row: dict, result: RunResult, arch
                                                        minlength=len(arch.tile.columns)).tolist()}
               for lm in result.layer_maps]
     eng = result.engine
-    doc = {"accelsim_version": __version__, "summary": row, **extra, "layers": layers,
+    doc = {"accelsim_version": __version__, "versions": software_versions(), "summary": row, **extra,
+           "layers": layers,
            "off_crossbar": list(result.off_crossbar),
            "energy_per_inference_by_activity_j": {k: v / result.n_images
                                                   for k, v in sorted(result.energy_by_activity_j.items())},
@@ -98,8 +106,17 @@ def write_outputs(out_dir: Path, run_id: str, row: dict, result: RunResult, arch
            "accuracy_programmed_per_repeat": result.accuracy_programmed.tolist(),
            "accuracy_end_of_life_per_repeat": result.accuracy_end_of_life.tolist(),
            "arch_config": to_plain(arch)}
-    json_path.write_text(json.dumps(doc, indent=2, default=_json_default) + "\n")
+    with OutputSet() as files:
+        files.write_text(csv_path, pd.DataFrame([row]).to_csv(index=False))
+        files.write_text(timeline_path, timeline.to_csv(index=False))
+        files.write_text(json_path, json.dumps(doc, indent=2, default=_json_default) + "\n")
     return [csv_path, timeline_path, json_path]
+
+
+def software_versions() -> dict[str, str]:
+    """accelsim's version and those of the libraries its results depend on (``VERSIONED_LIBRARIES``)."""
+    return {"accelsim": __version__,
+            **{name: importlib.import_module(name).__version__ for name in VERSIONED_LIBRARIES}}
 
 
 def _cost_breakdown(chip) -> dict:

@@ -1,0 +1,181 @@
+"""Durable output files: each written to a temporary file beside it, flushed, fsynced and renamed into
+place, so a kill at any moment leaves the old file or the new one; a set of files is committed together.
+
+``atomic_write_text`` / ``atomic_write_bytes`` / ``atomic_write`` write one file; ``OutputSet`` writes
+several: every temporary first, then the renames back to back (no file of the set is replaced before
+all of them are complete on disk). A failed write removes the temporaries and raises ``OutputError``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+from accelsim.errors import AccelsimError
+
+#: Temporaries are hidden files beside their target: ``.<name>.tmp-<pid>-<random>``.
+_TMP_MARK = ".tmp-"
+
+
+class OutputError(AccelsimError):
+    """An output file could not be written (disk full, permissions, a missing directory, ...)."""
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temporary file, fsync, rename); returns the path."""
+    return atomic_write(path, lambda fh: fh.write(data))
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8, newlines as given) to ``path`` atomically; returns the path."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write(path: str | os.PathLike, writer: Callable[[BinaryIO], object]) -> Path:
+    """Call ``writer`` on a binary file that becomes ``path`` atomically once it returns (e.g.
+    ``lambda fh: fig.savefig(fh, format="png")``); returns the path."""
+    with OutputSet() as files:
+        files.write(path, writer)
+    return Path(path)
+
+
+class OutputSet:
+    """Files that appear together: staged as temporaries, renamed into place when the block ends.
+
+    >>> with OutputSet() as files:            # doctest: +SKIP
+    ...     files.write_text(out / "run.csv", csv_text)
+    ...     files.write_bytes(out / "run.json", json_bytes)
+
+    If a write fails, or the block raises, every temporary is removed and no target is touched; a
+    failed write raises ``OutputError`` naming the file. The renames run back to back after every
+    temporary is complete and fsynced, followed by an fsync of each directory. (A kill in the few
+    microseconds between two renames is the one moment a set can be left mixed; POSIX has no
+    multi-file rename.)
+    """
+
+    def __init__(self) -> None:
+        self._staged: list[tuple[Path, Path]] = []  # (temporary, target)
+
+    def __enter__(self) -> OutputSet:
+        return self
+
+    def write_text(self, path: str | os.PathLike, text: str) -> Path:
+        """Stage ``text`` (UTF-8) for ``path``."""
+        data = text.encode("utf-8")
+        return self.write(path, lambda fh: fh.write(data))
+
+    def write_bytes(self, path: str | os.PathLike, data: bytes) -> Path:
+        """Stage ``data`` for ``path``."""
+        return self.write(path, lambda fh: fh.write(data))
+
+    def write(self, path: str | os.PathLike, writer: Callable[[BinaryIO], object]) -> Path:
+        """Stage the bytes ``writer`` writes to an open binary file for ``path``; returns ``path``."""
+        path = Path(path)
+        if any(target == path for _, target in self._staged):
+            raise ValueError(f"{path} is staged twice in one output set")
+        _remove_stale_temporaries(path)
+        tmp = path.with_name(f".{path.name}{_TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
+        try:
+            with open(tmp, "xb") as fh:
+                self._staged.append((tmp, path))
+                writer(fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            self.discard()
+            raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        except BaseException:
+            self.discard()
+            raise
+        return path
+
+    def commit(self) -> list[Path]:
+        """Rename every staged temporary onto its target, then fsync their directories."""
+        targets = [target for _, target in self._staged]
+        try:
+            for tmp, target in self._staged:
+                os.replace(tmp, target)
+        except OSError as exc:
+            self.discard()
+            raise OutputError(f"cannot rename into place ({exc.strerror or exc}): "
+                              + ", ".join(map(str, targets))) from None
+        self._staged = []
+        for directory in dict.fromkeys(t.parent for t in targets):
+            _fsync_dir(directory)
+        return targets
+
+    def discard(self) -> None:
+        """Remove every staged temporary (targets untouched)."""
+        for tmp, _ in self._staged:
+            tmp.unlink(missing_ok=True)
+        self._staged = []
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.discard()
+
+
+def append_line(fh: BinaryIO, text: str) -> None:
+    """Append ``text`` (whole lines) to an open file and push it to the disk (flush + fsync), so a
+    kill leaves every earlier line complete; a torn last line is for the reader to drop."""
+    fh.write(text.encode("utf-8"))
+    fh.flush()
+    os.fsync(fh.fileno())
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename in ``directory`` durable (where the platform lets a directory be opened)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists (ours or another user's)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Remove temporaries of ``path`` left by killed processes (their pid is gone)."""
+    prefix = f".{path.name}{_TMP_MARK}"
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return  # the directory is missing: the write itself reports it
+    for name in names:
+        if not name.startswith(prefix):
+            continue
+        pid_text = name[len(prefix):].split("-", 1)[0]
+        if pid_text.isdigit() and int(pid_text) != os.getpid() and not pid_alive(int(pid_text)):
+            (path.parent / name).unlink(missing_ok=True)
+
+
+def ensure_dir(directory: str | os.PathLike) -> Path:
+    """Create ``directory`` (and its parents) if missing; ``OutputError`` if that is impossible."""
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{directory}: cannot create the output directory "
+                          f"({exc.strerror or exc})") from None
+    return directory
