@@ -179,3 +179,88 @@ def ensure_dir(directory: str | os.PathLike) -> Path:
         raise OutputError(f"{directory}: cannot create the output directory "
                           f"({exc.strerror or exc})") from None
     return directory
+
+
+class OutputLock:
+    """An exclusive claim on an output file for as long as a ``with`` block runs: ``fcntl.flock`` on
+    ``<path>.lock`` (which holds the owner's pid). The kernel drops the lock when its process dies,
+    so a lock file left by a killed process is simply taken over. POSIX only.
+
+    A second claim on the same path raises ``OutputError`` naming the owner's pid.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self._fd: int | None = None
+
+    def __enter__(self) -> OutputLock:
+        import fcntl
+
+        while True:
+            try:
+                fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise OutputError(f"{self.lock_path}: cannot create the lock file "
+                                  f"({exc.strerror or exc})") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                owner = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+                os.close(fd)
+                raise OutputError(f"{self.path}: in use by another accelsim process (pid {owner}, lock "
+                                  f"{self.lock_path}); wait for it to finish or choose another output"
+                                  ) from None
+            if _same_file(fd, self.lock_path):
+                break
+            os.close(fd)  # an owner removed the file between our open and our lock: lock the new one
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        self._fd = fd
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self._fd is not None:
+            self.lock_path.unlink(missing_ok=True)  # while still locked: no one holds a stale name
+            os.close(self._fd)
+            self._fd = None
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        named = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino)
+
+
+def read_csv_records(text: str) -> tuple[list[str] | None, str, list[tuple[list[str], str]]]:
+    """Parse a CSV that is appended to line by line and may have been cut short by a kill.
+
+    Returns (header fields, header text, [(fields, record text), ...]). The last record is dropped
+    when it does not end in a newline (a torn write), as is any record whose field count differs
+    from the header's; a quoted field may span lines (the record text keeps them). Header ``None``:
+    no complete header line.
+    """
+    import csv
+
+    lines = text.splitlines(keepends=True)
+    reader = csv.reader(lines, strict=True)
+    parsed: list[tuple[list[str], str]] = []
+    start = 0
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:
+            break  # an unterminated quote: the torn tail
+        raw = "".join(lines[start:reader.line_num])
+        start = reader.line_num
+        if raw.endswith("\n"):
+            parsed.append((fields, raw))
+    if not parsed:
+        return None, "", []
+    (header, header_text), records = parsed[0], parsed[1:]
+    return header, header_text, [(f, raw) for f, raw in records if len(f) == len(header)]

@@ -7,9 +7,13 @@ file is rewritten in spec order at the end, so the CSV does not depend on the nu
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import hashlib
 import itertools
+import json
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +22,12 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from accelsim import sweep_device
+from accelsim import __version__, sweep_device
 from accelsim.config import ArchConfig, load_arch, read_yaml
 from accelsim.errors import ConfigError, UsageError
 from accelsim.network import Network, load_network
+from accelsim.outputs import (OutputError, OutputLock, OutputSet, append_line, atomic_write_text, ensure_dir,
+                              read_csv_records)
 from accelsim.report import summary_row
 from accelsim.simulate import simulate
 from accelsim.sweep_device import TARGET_WER, DeviceMeasure
@@ -245,18 +251,119 @@ def timeline_path(out_csv: Path) -> Path:
     return out_csv.with_name(out_csv.stem + "_timeline.csv")
 
 
-def _append(path: Path, frame: pd.DataFrame) -> None:
-    frame.to_csv(path, mode="a", header=not path.exists() or path.stat().st_size == 0, index=False)
+def spec_record_path(out_csv: Path) -> Path:
+    """The sidecar naming the spec a sweep CSV belongs to: ``<out>.spec.json``."""
+    return out_csv.with_name(out_csv.name + ".spec.json")
 
 
-def _finalise(path: Path, order: list[str]) -> pd.DataFrame:
-    """Rewrite a streamed CSV in spec order (atomically)."""
-    frame = pd.read_csv(path).sort_values(order, kind="stable")
-    frame = frame.reset_index(drop=True)
-    tmp = path.with_suffix(".tmp")
-    frame.to_csv(tmp, index=False)
-    os.replace(tmp, path)
-    return frame
+def spec_fingerprint(spec: SweepSpec) -> dict:
+    """What a sweep's rows depend on: the spec's content (not its paths) and the SHA-256 of its
+    architecture, network(s) and data files; ``sha256`` hashes all of it (canonical JSON)."""
+    content = {"name": spec.name, "measure": spec.measure, "repeats": spec.repeats,
+               "seeds": list(spec.seeds), "set": [[k, v] for k, v in spec.fixed],
+               "grid": [[k, list(v)] for k, v in spec.grid], "zip": [[k, list(v)] for k, v in spec.zipped],
+               "device": None if spec.device is None else dataclasses.asdict(spec.device)}
+    nets = [n for n in dict.fromkeys(point_net(spec, p) for p in expand(spec)) if n is not None]
+    files = {"arch": _sha256_files([spec.arch]), "net": [_sha256_files([n]) for n in nets],
+             "data": None if spec.data is None else _sha256_files(_data_files(spec.data))}
+    canonical = json.dumps({"spec": content, "files": files}, sort_keys=True, default=str)
+    return {"sha256": hashlib.sha256(canonical.encode("utf-8")).hexdigest(), "spec": content,
+            "files": files}
+
+
+def _data_files(path: Path) -> list[Path]:
+    """A data set's files: a directory's files, or a file and its IDX partner(s) beside it."""
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.is_file())
+    m = re.match(r"^(.+)-(images|labels)[-.]idx[13]-ubyte(\.gz)?$", path.name)
+    if m is None or not path.parent.is_dir():
+        return [path]
+    return [path] + sorted(p for p in path.parent.iterdir()
+                           if p != path and p.is_file() and p.name.startswith(m[1] + "-"))
+
+
+def _sha256_files(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        try:
+            digest.update(path.read_bytes())
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    return digest.hexdigest()
+
+
+def _check_same_spec(out_csv: Path, fingerprint: dict) -> None:
+    """``resume`` only continues a CSV written by this very spec (content and input files)."""
+    record = spec_record_path(out_csv)
+    try:
+        previous = json.loads(record.read_text()).get("sha256")
+    except FileNotFoundError:
+        previous = None
+        why = f"{record} is missing, so which spec wrote it is unknown"
+    except (OSError, ValueError, AttributeError):
+        previous = None
+        why = f"{record} is unreadable"
+    else:
+        why = (f"another spec or other input files wrote it (spec sha256 {str(previous)[:12]}, this "
+               f"spec {fingerprint['sha256'][:12]}; {record})")
+    if previous != fingerprint["sha256"]:
+        raise UsageError(f"resume: {out_csv}: {why}; run without --resume to start over, or choose "
+                         "another --out")
+
+
+def _restore(path: Path, allowed: set[tuple[int, int]], unique: bool) -> tuple[list[str] | None, set]:
+    """Keep the complete, valid records of a streamed CSV whose (point, repeat) is ``allowed`` (once
+    each if ``unique``); rewrite the file without the others (a torn last line, a task whose row was
+    never written). Returns the header and the (point, repeat) pairs kept."""
+    text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+    header, header_text, records = read_csv_records(text)
+    keys: set[tuple[int, int]] = set()
+    kept = []
+    if header is not None and header[:2] == ["point", "repeat"]:
+        for fields, raw in records:
+            try:
+                key = (int(fields[0]), int(fields[1]))
+            except ValueError:
+                continue
+            if key in allowed and not (unique and key in keys):
+                keys.add(key)
+                kept.append(raw)
+    else:
+        header, header_text = None, ""
+    valid = header_text + "".join(kept)
+    if valid != text:
+        atomic_write_text(path, valid)
+    return header, keys
+
+
+class _Stream:
+    """Rows appended to a streamed CSV as tasks finish: whole lines, flushed and fsynced (a kill
+    leaves at most a torn last line, which ``_restore`` drops). The header goes with the first rows."""
+
+    def __init__(self, path: Path, header: list[str] | None) -> None:
+        self.path, self.header, self._fh = path, header, None
+
+    def append(self, frame: pd.DataFrame) -> None:
+        columns = [str(c) for c in frame.columns]
+        if self.header is not None and columns != self.header:
+            raise UsageError(f"resume: {self.path}: its columns differ from this sweep's (written by "
+                             "another version of accelsim?); run without --resume to start over")
+        if self._fh is None:
+            try:
+                self._fh = open(self.path, "ab")
+            except OSError as exc:
+                raise OutputError(f"{self.path}: cannot write ({exc.strerror or exc})") from None
+        text = frame.to_csv(index=False, header=self.header is None)
+        try:
+            append_line(self._fh, text)
+        except OSError as exc:
+            raise OutputError(f"{self.path}: cannot write ({exc.strerror or exc})") from None
+        self.header = columns
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
 
 
 def run_sweep(spec: SweepSpec, out_csv: str | Path, *, workers: int = 1, scheduler: str | None = None,
@@ -265,36 +372,57 @@ def run_sweep(spec: SweepSpec, out_csv: str | Path, *, workers: int = 1, schedul
 
     ``workers`` > 1 runs the tasks on that many local single-threaded worker processes;
     ``scheduler`` ("tcp://host:port") sends them to an existing Dask cluster instead.
+    ``<out>.spec.json`` records the spec the CSV belongs to; ``resume`` refuses a CSV of another
+    spec, drops a torn last line and reruns its task. A second sweep on the same ``out_csv`` while
+    one runs is refused (``OutputError``).
     """
     out_csv = Path(out_csv)
     tl_csv = timeline_path(out_csv)
-    if not spec.has_timeline:
-        tl_csv.unlink(missing_ok=True)
-    tasks = [(p, r) for p in expand(spec) for r in range(spec.repeats)]
-    done: set[tuple[int, int]] = set()
-    if resume and out_csv.exists() and out_csv.stat().st_size > 0:
-        previous = pd.read_csv(out_csv, usecols=["point", "repeat"])
-        done = set(zip(previous["point"], previous["repeat"]))
-        if tl_csv.exists():  # drop timeline rows of a task killed before its CSV row was written
-            tl = pd.read_csv(tl_csv)
-            keep = [(p, r) in done for p, r in zip(tl["point"], tl["repeat"])]
-            tl[keep].to_csv(tl_csv, index=False)
-    elif out_csv.exists() or tl_csv.exists():
-        if not resume:
+    fingerprint = spec_fingerprint(spec)
+    ensure_dir(out_csv.parent)
+    with OutputLock(out_csv):
+        tasks = [(p, r) for p in expand(spec) for r in range(spec.repeats)]
+        done: set[tuple[int, int]] = set()
+        header = tl_header = None
+        if not spec.has_timeline:
+            tl_csv.unlink(missing_ok=True)
+        if resume and out_csv.exists() and out_csv.stat().st_size > 0:
+            _check_same_spec(out_csv, fingerprint)
+            header, done = _restore(out_csv, {(p.index, r) for p, r in tasks}, unique=True)
+            if spec.has_timeline:  # drop timeline rows of a task killed before its CSV row was written
+                tl_header, _ = _restore(tl_csv, done, unique=False)
+        else:
             out_csv.unlink(missing_ok=True)
             tl_csv.unlink(missing_ok=True)
-    out_csv.parent.mkdir(parents=True, exist_ok=True)
-    todo = [(p, r) for p, r in tasks if (p.index, r) not in done]
-    bar = _progress(len(tasks), len(tasks) - len(todo), progress)
-    for row, timeline in _execute(spec, todo, workers, scheduler):
-        if timeline is not None:
-            _append(tl_csv, timeline)  # timeline first: a row in the CSV means its task is complete
-        _append(out_csv, pd.DataFrame([row]))
-        bar.update(1)
-    bar.close()
-    frame = _finalise(out_csv, ["point", "repeat"])
-    if spec.has_timeline:
-        _finalise(tl_csv, ["point", "repeat", "step"])
+            record = {"sha256": fingerprint["sha256"], "spec_file": str(spec.path),
+                      "accelsim_version": __version__, "spec": fingerprint["spec"],
+                      "files": fingerprint["files"]}
+            atomic_write_text(spec_record_path(out_csv),
+                              json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
+        todo = [(p, r) for p, r in tasks if (p.index, r) not in done]
+        bar = _progress(len(tasks), len(tasks) - len(todo), progress)
+        rows, timelines = _Stream(out_csv, header), _Stream(tl_csv, tl_header)
+        try:
+            for row, timeline in _execute(spec, todo, workers, scheduler):
+                if timeline is not None:  # timeline first: a row in the CSV means its task is complete
+                    timelines.append(timeline)
+                rows.append(pd.DataFrame([row]))
+                bar.update(1)
+        finally:
+            rows.close()
+            timelines.close()
+            bar.close()
+        return _finalise(out_csv, tl_csv if spec.has_timeline else None)
+
+
+def _finalise(out_csv: Path, tl_csv: Path | None) -> pd.DataFrame:
+    """Rewrite the streamed CSV (and timeline) in spec order, both replaced together."""
+    frame = pd.read_csv(out_csv).sort_values(["point", "repeat"], kind="stable").reset_index(drop=True)
+    with OutputSet() as files:
+        files.write_text(out_csv, frame.to_csv(index=False))
+        if tl_csv is not None:
+            timeline = pd.read_csv(tl_csv).sort_values(["point", "repeat", "step"], kind="stable")
+            files.write_text(tl_csv, timeline.reset_index(drop=True).to_csv(index=False))
     return frame
 
 

@@ -1,5 +1,6 @@
 """Sweeps: expansion order, validation before running, Dask == in-process, resume == uninterrupted."""
 
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -7,7 +8,7 @@ import pandas as pd
 import pytest
 
 from accelsim.errors import ConfigError
-from accelsim.sweep import expand, load_spec, run_sweep, timeline_path
+from accelsim.sweep import expand, load_spec, run_sweep, spec_record_path, timeline_path
 
 
 def _spec(tmp_path, tiny_arch_path, tiny_net_path, body):
@@ -104,6 +105,7 @@ def test_dask_workers_and_resume_give_the_same_csv(tmp_path, tiny_arch_path, tin
     tl = pd.read_csv(timeline_path(one))
     started = set(zip(rows.point, rows.repeat)) | {(7, 0)}
     tl[[(p, r) in started for p, r in zip(tl.point, tl.repeat)]].to_csv(timeline_path(cut), index=False)
+    shutil.copy(spec_record_path(one), spec_record_path(cut))  # the record of the spec that wrote it
     run_sweep(spec, cut, workers=1, resume=True, progress=False)
     assert cut.read_bytes() == one.read_bytes()
     assert timeline_path(cut).read_bytes() == timeline_path(one).read_bytes()
@@ -171,3 +173,78 @@ def test_bad_device_specs_fail_before_running(tmp_path, extra, match):
     path.write_text(f"name: d\nmeasure: device\narch: {WRITE_2VC}\n" + extra)
     with pytest.raises(ConfigError, match=match):
         load_spec(path)
+
+
+SMALL = "repeats: 2\ngrid:\n  tile.rows: [4, 9]\n  write.ber: [0.0, 0.05]\n"
+
+
+def test_resume_refuses_a_csv_of_another_spec_or_other_inputs(tmp_path, tiny_arch_path, tiny_net_path):
+    from accelsim.errors import UsageError
+
+    out = tmp_path / "s.csv"
+    run_sweep(load_spec(_spec(tmp_path, tiny_arch_path, tiny_net_path, SMALL)), out, progress=False)
+    kept = out.read_bytes()
+    other = load_spec(_spec(tmp_path, tiny_arch_path, tiny_net_path, SMALL.replace("[0.0, 0.05]", "[0.1]")))
+    with pytest.raises(UsageError, match=r"^resume: .*s\.csv: another spec or other input files wrote it"):
+        run_sweep(other, out, resume=True, progress=False)
+    assert out.read_bytes() == kept
+    # the same spec text over another architecture file (same path, other content) is another sweep
+    tiny_arch_path.write_text(tiny_arch_path.read_text().replace("n_steps: 3", "n_steps: 2"))
+    same_text = load_spec(_spec(tmp_path, tiny_arch_path, tiny_net_path, SMALL))
+    with pytest.raises(UsageError, match="another spec or other input files"):
+        run_sweep(same_text, out, resume=True, progress=False)
+    spec_record_path(out).unlink()
+    with pytest.raises(UsageError, match=r"s\.csv\.spec\.json is missing"):
+        run_sweep(same_text, out, resume=True, progress=False)
+    assert out.read_bytes() == kept
+    frame = run_sweep(other, out, progress=False)  # without resume: starts over
+    assert set(frame["write.ber"]) == {0.1} and spec_record_path(out).exists()
+
+
+def test_resume_drops_torn_and_invalid_lines_and_reruns_their_tasks(tmp_path, tiny_arch_path,
+                                                                      tiny_net_path):
+    spec = load_spec(_spec(tmp_path, tiny_arch_path, tiny_net_path, SMALL))
+    ref = tmp_path / "ref.csv"
+    run_sweep(spec, ref, progress=False)
+    lines = ref.read_text().splitlines(keepends=True)  # header + 8 rows, in spec order
+    tl_lines = timeline_path(ref).read_text().splitlines(keepends=True)
+    cut = tmp_path / "cut.csv"
+    shutil.copy(spec_record_path(ref), spec_record_path(cut))
+    # rows 0 and 1 complete, row 2 with a field missing (not a kill's doing, still not a result),
+    # row 5 complete, row 3 killed halfway through its line (no newline)
+    broken = lines[3].rsplit(",", 1)[0] + "\n"
+    cut.write_text(lines[0] + lines[1] + lines[2] + broken + lines[6] + lines[4][: len(lines[4]) // 2])
+    # the timeline: the tasks above, and the last one torn as well
+    timeline_path(cut).write_text("".join(tl_lines[:-1]) + tl_lines[-1][:5])
+    run_sweep(spec, cut, resume=True, progress=False)
+    assert cut.read_bytes() == ref.read_bytes()
+    assert timeline_path(cut).read_bytes() == timeline_path(ref).read_bytes()
+    # a file cut inside its header is no run at all: everything reruns
+    cut.write_text(lines[0][:10])
+    timeline_path(cut).unlink()
+    run_sweep(spec, cut, resume=True, progress=False)
+    assert cut.read_bytes() == ref.read_bytes()
+    assert timeline_path(cut).read_bytes() == timeline_path(ref).read_bytes()
+
+
+def test_a_second_sweep_on_the_same_out_is_refused_and_a_dead_owners_lock_is_taken_over(
+        tmp_path, tiny_arch_path, tiny_net_path):
+    import os
+    import subprocess
+    import sys
+
+    from accelsim.outputs import OutputError, OutputLock
+
+    spec = load_spec(_spec(tmp_path, tiny_arch_path, tiny_net_path, "grid:\n  tile.rows: [4, 9]\n"))
+    out = tmp_path / "s.csv"
+    lock = out.with_name("s.csv.lock")
+    with OutputLock(out):
+        assert lock.read_text() == f"{os.getpid()}\n"
+        with pytest.raises(OutputError, match=rf"s\.csv: in use by another accelsim process \(pid {os.getpid()}"):
+            run_sweep(spec, out, progress=False)
+    assert not out.exists() and not lock.exists()
+    # a lock file left by a process that died holding it
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout
+    lock.write_text(dead)
+    assert len(run_sweep(spec, out, progress=False)) == 2 and not lock.exists()
