@@ -12,8 +12,12 @@ from accelsim.reproduce.device_targets import energy_vs_ber, tzoufras_table
 from accelsim.reproduce.munch import sweep_savings
 
 COMMITTED = ROOT / "results" / "reproduce"
-# The committed outputs were written on another machine: root solvers and libm agree to ~1e-14 there.
-RTOL = 1e-9
+# The committed outputs were written on another machine. The model's floats come from root solvers
+# (stopping tolerances ~1e-10 relative), matrix exponentials (BLAS) and libm, which differ between
+# CPUs and libraries in the last digits: 1.6e-9 relative on the solved pulses was seen. 1e-6 leaves
+# three orders of margin and still catches any change of the model (the smallest physical change a
+# reader would notice, a rounding of one printed digit, is 1e-4). Integer and text columns: exact.
+RTOL = 1e-6
 
 
 def test_energy_curve_shape_and_ordering(tmp_path):
