@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from dataclasses import dataclass
@@ -252,18 +253,61 @@ def _check_tech(name: str) -> None:
 
 
 # Checks on values that the type alone does not express: field name -> (predicate, expectation).
+# Upper bounds are physical sanity (a tile of more than 65,536 lines has no usable sensing margin,
+# a write pulse beyond 1 ms or a junction driven at 100 x Vc0 is not a device setting): a value past
+# them is a typo (1e9 for 1e3), refused before it becomes a 4e4 mm^2 chip or a 24 GB allocation.
+MAX_TILE_LINES = 65536
+MAX_RETENTION_STEPS = 1_000_000
 _RANGE = {
-    "rows": (lambda v: v >= 1, ">= 1"),
-    "cols": (lambda v: v >= 1, ">= 1"),
-    "n_steps": (lambda v: v >= 1, ">= 1"),
+    "rows": (lambda v: 1 <= v <= MAX_TILE_LINES, f"1 <= rows <= {MAX_TILE_LINES}"),
+    "cols": (lambda v: 1 <= v <= MAX_TILE_LINES, f"1 <= cols <= {MAX_TILE_LINES}"),
+    "n_steps": (lambda v: 1 <= v <= MAX_RETENTION_STEPS, f"1 <= n_steps <= {MAX_RETENTION_STEPS:,}"),
     "fraction": (lambda v: 0 < v <= 1, "0 < fraction <= 1"),
     "ber": (lambda v: 0 <= v <= 1, "0 <= ber <= 1"),
+    "overdrive": (lambda v: 0 < v <= 100, "0 < overdrive <= 100 (junction voltage / Vc0)"),
+    "write_current_factor": (lambda v: 0 < v <= 100, "0 < factor <= 100 (write current / Ic)"),
+    "sigma_offset_ln": (lambda v: 0 <= v <= 10, "0 <= sigma <= 10 (ln R units)"),
+    "t_pulse_s": (lambda v: v <= 1e-3, "a pulse of at most 1 ms"),
+    "v_write_v": (lambda v: v <= 100.0, "at most 100 V"),
+    "tau0_s": (lambda v: v <= 1.0, "an attempt time of at most 1 s"),
+    "horizon_s": (lambda v: v <= 1e6 * 365.25 * 86400, "at most a million years"),
+    "clock_hz": (lambda v: 1e3 <= v <= 1e12, "a clock from 1 kHz to 1 THz"),
+    "t_sense_s": (lambda v: v <= 1e-3, "at most 1 ms"),
+    "t_adder_s": (lambda v: v <= 1e-3, "at most 1 ms"),
+    "batch_images": (lambda v: v <= 10**7, "at most 10,000,000 images per wave"),
+    "link_bits_per_cycle": (lambda v: v <= 2**20, "at most 1,048,576 bits per cycle"),
 }
 
 
 # ----------------------------------------------------------------------------------------------
 # The generic loader
 # ----------------------------------------------------------------------------------------------
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a mapping with the same key twice (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node.start_mark)
+                except TypeError:
+                    continue  # unhashable: SafeLoader's own error names it
+                if first is not key_node.start_mark:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark,
+                        f"duplicate key {key!r} (first at line {first.line + 1})", key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
+def parse_yaml(text: str) -> Any:
+    """``yaml.safe_load`` that also refuses duplicate mapping keys (raises ``yaml.YAMLError``)."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
 
 
 class _Where:
@@ -359,7 +403,13 @@ def _convert(tp: Any, value: Any, where: _Where, dimension: str | None,
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise where.error(f"expected a number, got {value!r}")
-        return float(value)
+        try:
+            result = float(value)
+        except OverflowError:
+            result = math.inf
+        if not math.isfinite(result):
+            raise where.error(f"expected a finite number, got {value!r}")
+        return result
     if tp is str:
         if not isinstance(value, str):
             raise where.error(f"expected a string, got {value!r}")
@@ -369,8 +419,11 @@ def _convert(tp: Any, value: Any, where: _Where, dimension: str | None,
 
 Override = str | tuple[str, Any]
 
+#: Largest YAML file the loaders read (a configuration is a few kB; anything this large is not one).
+MAX_YAML_BYTES = 4 * 2**20
 
-def _apply_override(data: dict, override: Override) -> None:
+
+def _apply_override(data: dict, override: Override) -> tuple[str, Any]:
     """Apply ``"dotted.key=value"`` (value parsed as a YAML scalar) or ``(dotted_key, value)``."""
     if isinstance(override, tuple):
         key, value = override
@@ -379,7 +432,7 @@ def _apply_override(data: dict, override: Override) -> None:
             raise ConfigError(f"--set {override!r}: expected key=value, e.g. tile.rows=256")
         key, _, text = override.partition("=")
         try:
-            value = yaml.safe_load(text)
+            value = parse_yaml(text)
         except yaml.YAMLError:
             value = text
     parts = key.strip().split(".")
@@ -398,6 +451,7 @@ def _apply_override(data: dict, override: Override) -> None:
         node[last] = value
     else:
         raise ConfigError(f"--set {key}: cannot set a key inside a {type(node).__name__}")
+    return key.strip(), value
 
 
 def read_yaml(path: str | Path) -> dict:
@@ -406,14 +460,30 @@ def read_yaml(path: str | Path) -> dict:
     if not path.is_file():
         raise ConfigError(f"{path}: no such file")
     try:
-        data = yaml.safe_load(path.read_text())
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise ConfigError(f"{path}: {size:,} bytes, more than a configuration file "
+                              f"({MAX_YAML_BYTES:,} at most)")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at line {line})") from None
+    try:
+        data = parse_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ConfigError(f"{path}: malformed YAML{line}: {problem}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: malformed YAML: nested too deeply") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a YAML mapping at the top level")
+        found = "empty" if data is None else f"a {type(data).__name__}"
+        raise ConfigError(f"{path}: expected a YAML mapping at the top level, found {found}")
     return data
 
 
@@ -428,9 +498,72 @@ def load_arch(path: str | Path, overrides: typing.Sequence[Override] = ()) -> Ar
         missing key, wrong type, value out of range.
     """
     data = read_yaml(path)
+    given_in_file = _paths(data)
+    switches_in_file = {key: _lookup(data, key, default) for key, default in _SWITCHES.items()}
+    overridden: set[str] = set()
     for assignment in overrides:
-        _apply_override(data, assignment)
-    return build(ArchConfig, data, _Where(str(path)))
+        key, value = _apply_override(data, assignment)
+        overridden |= {key} | {f"{key}.{sub}" for sub in _paths(value)}
+    arch = build(ArchConfig, data, _Where(str(path)))
+    _check_model_keys(str(path), arch, given_in_file, switches_in_file, overridden)
+    return arch
+
+
+# Model switches and their defaults, and the keys only some models read: dotted key -> (is it used
+# under these switch values?, who uses it). A key given for a model that does not read it is refused
+# (it would be recorded in the report and ignored). A key in the file is accepted when the file's own
+# models use it (an override may switch the model of a base file); a key an override sets must be
+# used by the final models.
+_SWITCHES = {"write.model": "constant_ber", "read.model": "ideal"}
+_DEVICE_WRITE = "the device write models (write.model gamma or fokker_planck)"
+_MODEL_KEYS: dict[str, tuple[typing.Callable[[dict], bool], str]] = {
+    "write.ber": (lambda m: m["write.model"] == "constant_ber", "write.model constant_ber"),
+    "write.v_write": (lambda m: m["write.model"] != "constant_ber", _DEVICE_WRITE),
+    "write.overdrive": (lambda m: m["write.model"] != "constant_ber", _DEVICE_WRITE),
+    "write.driver": (lambda m: m["write.model"] != "constant_ber", _DEVICE_WRITE),
+    "write.variability": (lambda m: m["write.model"] != "constant_ber" or m["read.model"] == "device",
+                          f"{_DEVICE_WRITE} and read.model device"),
+    "read.scheme": (lambda m: m["read.model"] == "device", "read.model device"),
+    "read.sigma_offset_ln": (lambda m: m["read.model"] == "device", "read.model device"),
+    "read.disturbs": (lambda m: m["read.model"] == "device", "read.model device"),
+}
+
+
+def _paths(data: Any, prefix: str = "") -> set[str]:
+    """Dotted keys of every mapping entry in ``data`` (recursively)."""
+    out: set[str] = set()
+    if isinstance(data, dict):
+        for key, value in data.items():
+            dotted = f"{prefix}{key}"
+            out |= {dotted} | _paths(value, dotted + ".")
+    return out
+
+
+def _lookup(data: Any, dotted: str, default: Any) -> Any:
+    for part in dotted.split("."):
+        if not isinstance(data, dict) or part not in data:
+            return default
+        data = data[part]
+    return data
+
+
+def _check_model_keys(source: str, arch: ArchConfig, in_file: set[str], file_switches: dict,
+                      overridden: set[str]) -> None:
+    final = {"write.model": arch.write.model, "read.model": arch.read.model}
+    for key, (uses, who) in _MODEL_KEYS.items():
+        if key in overridden:
+            if uses(final):
+                continue
+            how = "set by an override"
+        elif key in in_file:
+            if uses(final) or uses(file_switches):
+                continue
+            how = "given"
+        else:
+            continue
+        chosen = ", ".join(f"{k} {v}" for k, v in final.items())
+        raise ConfigError(f"{source}: key '{key}' ({how}) has no effect with {chosen}: it is read "
+                          f"only by {who}; remove it or choose that model")
 
 
 def load_yaml_as(cls: type, path: str | Path, overrides: typing.Sequence[Override] = ()) -> Any:

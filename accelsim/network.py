@@ -14,11 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from accelsim.errors import NetworkError
+from accelsim.limits import read_npz
 
 #: Versions ``load_network`` reads: 1 (binarized dense layers only) and 2 (layer kinds, convolutions,
 #: a real-valued front block, a real read-out head). ``save_network`` writes 1 whenever it suffices.
 FORMAT_VERSION = 2
 READ_VERSIONS = (1, 2)
+#: Most crossbar layers a network file may declare (its keys hold a few per layer).
+MAX_LAYERS = 10_000
 LAYER_KINDS = ("dense", "conv")
 FRONT_KINDS = ("real_conv",)
 
@@ -240,17 +243,33 @@ def _vector(npz: dict, key: str, path: Path, n, kind: str) -> np.ndarray:
     return _finite(arr, key, path)
 
 
+def _real(dtype: np.dtype) -> bool:
+    """Integer or floating dtype (not bool, complex, string)."""
+    return np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating)
+
+
 def _finite(arr: np.ndarray, key: str, path: Path) -> np.ndarray:
-    if not np.issubdtype(arr.dtype, np.number) or not np.all(np.isfinite(arr)):
-        raise NetworkError(f"{path}: '{key}' must hold finite numbers")
+    if not _real(arr.dtype) or not np.all(np.isfinite(arr)):
+        raise NetworkError(f"{path}: '{key}' must hold finite real numbers, found {arr.dtype}")
     return np.ascontiguousarray(arr, dtype=np.float64)
 
 
-def _int(npz: dict, key: str, path: Path, low: int) -> int:
+def _int(npz: dict, key: str, path: Path, low: int, high: int | None = None) -> int:
     arr = _get(npz, key, path)
-    if arr.shape != () or not np.issubdtype(arr.dtype, np.integer) or int(arr) < low:
-        raise NetworkError(f"{path}: '{key}' = {arr!r}, expected an integer >= {low}")
+    ok = arr.shape == () and np.issubdtype(arr.dtype, np.integer) and int(arr) >= low
+    if not ok or (high is not None and int(arr) > high):
+        found = f"{arr.item()!r} ({arr.dtype})" if arr.shape == () else f"an array of shape {arr.shape}"
+        bound = f"from {low} to {high}" if high is not None else f">= {low}"
+        raise NetworkError(f"{path}: '{key}' is {found}, expected an integer {bound}")
     return int(arr)
+
+
+def _float(npz: dict, key: str, path: Path) -> float:
+    arr = _get(npz, key, path)
+    if arr.shape != () or not _real(arr.dtype) or not np.isfinite(arr):
+        found = f"{arr.item()!r} ({arr.dtype})" if arr.shape == () else f"an array of shape {arr.shape}"
+        raise NetworkError(f"{path}: '{key}' is {found}, expected a finite number")
+    return float(arr)
 
 
 def _flag(npz: dict, key: str, path: Path) -> bool:
@@ -258,6 +277,17 @@ def _flag(npz: dict, key: str, path: Path) -> bool:
     if arr.shape != () or arr.dtype != np.bool_:
         raise NetworkError(f"{path}: '{key}' has shape {arr.shape} dtype {arr.dtype}, expected a bool scalar")
     return bool(arr)
+
+
+def _string(npz: dict, key: str, path: Path) -> str:
+    """An optional text scalar (``dataset``, ``description``, ``test_source``); '' when absent."""
+    if key not in npz:
+        return ""
+    arr = npz[key]
+    if arr.shape != () or arr.dtype.kind not in "US":
+        raise NetworkError(f"{path}: '{key}' is {arr.dtype} {arr.shape}, expected a text scalar")
+    value = arr[()]
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def _text(npz: dict, key: str, path: Path, allowed: tuple[str, ...]) -> str:
@@ -285,8 +315,8 @@ def _binary_weights(npz: dict, i: int, path: Path) -> np.ndarray:
     w = _get(npz, f"layer{i}_weights", path)
     if w.ndim != 2:
         raise NetworkError(f"{path}: layer{i}_weights has shape {w.shape}, expected (n_out, n_in)")
-    if not np.issubdtype(w.dtype, np.number) or not np.all(np.abs(w) == 1):
-        bad = w[np.abs(w) != 1].ravel()[:3] if np.issubdtype(w.dtype, np.number) else w.dtype
+    if not _real(w.dtype) or not np.all(np.abs(w) == 1):
+        bad = w[np.abs(w) != 1].ravel()[:3] if _real(w.dtype) else w.dtype
         raise NetworkError(f"{path}: layer{i}_weights must be +1/-1 only, found {bad}")
     return np.ascontiguousarray(w, dtype=np.int8)
 
@@ -321,18 +351,16 @@ def load_network(path: str | Path) -> Network:
     path = Path(path)
     if not path.is_file():
         raise NetworkError(f"{path}: no such file")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            npz = {k: archive[k] for k in archive.files}
-    except (OSError, ValueError) as exc:
-        raise NetworkError(f"{path}: not a readable .npz archive ({exc})") from None
-    version = int(_get(npz, "format_version", path))
-    if version not in READ_VERSIONS:
-        raise NetworkError(f"{path}: format_version {version}, this accelsim reads "
-                           f"{', '.join(map(str, READ_VERSIONS))}")
-    n_layers = int(_get(npz, "n_layers", path))
-    if n_layers < 1:
-        raise NetworkError(f"{path}: n_layers = {n_layers}, expected >= 1")
+    npz = read_npz(path, NetworkError)
+    version_arr = _get(npz, "format_version", path)
+    if (version_arr.shape != () or not np.issubdtype(version_arr.dtype, np.integer)
+            or int(version_arr) not in READ_VERSIONS):
+        found = (f"{version_arr.item()!r} ({version_arr.dtype})" if version_arr.shape == ()
+                 else f"an array of shape {version_arr.shape}")
+        raise NetworkError(f"{path}: format_version {found}: this accelsim reads the integer "
+                           f"versions {', '.join(map(str, READ_VERSIONS))}")
+    version = int(version_arr)
+    n_layers = _int(npz, "n_layers", path, 1, MAX_LAYERS)
     front = None
     if version >= 2 and "front_kind" in npz:
         front = _load_front(npz, path)
@@ -382,8 +410,13 @@ def load_network(path: str | Path) -> Network:
         prev_size = layers[-1].n_outputs
         prev_map = (conv.map_h, conv.map_w, n_out) if conv else None
         prev_name = f"layer{i}"
-    threshold = float(npz.get("input_threshold", np.nan)) if front else float(
-        _get(npz, "input_threshold", path))
+    if front is None:
+        threshold = _float(npz, "input_threshold", path)
+    else:  # unused with a real front (saved as NaN)
+        arr = npz.get("input_threshold", np.float64(np.nan))
+        if arr.shape != () or not np.issubdtype(arr.dtype, np.floating):
+            raise NetworkError(f"{path}: 'input_threshold' is {arr.dtype} {arr.shape}, expected a float")
+        threshold = float(arr)
     net_in = front.n_inputs if front else layers[0].n_inputs
     test_x, test_y, test_real = npz.get("test_x_packed"), npz.get("test_y"), npz.get("test_x")
     if front is not None and test_x is not None:
@@ -404,14 +437,20 @@ def load_network(path: str | Path) -> Network:
                                   or test_real.dtype != np.float32 or not np.all(np.isfinite(test_real))):
             raise NetworkError(f"{path}: test_x has shape {test_real.shape} {test_real.dtype}, "
                                f"expected finite (n, {net_in}) float32")
-        if test_y.shape != (images.shape[0],):
-            raise NetworkError(f"{path}: test_y has shape {test_y.shape}, expected ({images.shape[0]},)")
+        if test_y.shape != (images.shape[0],) or not np.issubdtype(test_y.dtype, np.integer):
+            raise NetworkError(f"{path}: test_y is {test_y.dtype} {test_y.shape}, expected integer "
+                               f"labels ({images.shape[0]},)")
+        n_classes = layers[-1].n_classes
+        if test_y.size and (test_y.min() < 0 or test_y.max() >= n_classes):
+            bad = int(test_y.min()) if test_y.min() < 0 else int(test_y.max())
+            raise NetworkError(f"{path}: test_y holds label {bad}, but the network outputs "
+                               f"{n_classes} classes (labels 0 to {n_classes - 1})")
     return Network(
         hidden=tuple(layers[:-1]), output=layers[-1], input_threshold=threshold, front=front,
-        dataset=str(npz.get("dataset", "")), description=str(npz.get("description", "")),
+        dataset=_string(npz, "dataset", path), description=_string(npz, "description", path),
         test_x_packed=test_x, test_x=test_real,
         test_y=None if test_y is None else test_y.astype(np.int64),
-        test_source=str(npz.get("test_source", "")))
+        test_source=_string(npz, "test_source", path))
 
 
 def _load_output(npz: dict, i: int, w: np.ndarray, path: Path) -> OutputLayer:

@@ -49,6 +49,15 @@ SECONDS_PER_YEAR = 365.25 * 86400.0
 
 
 def parse_quantity(text: str, dimension: str) -> float:
+    """Convert a string such as ``"15 ns"`` to a finite SI float of the given dimension (see
+    ``_parse_quantity``; a value that overflows once scaled raises ``ValueError`` too)."""
+    value = _parse_quantity(text, dimension)
+    if not math.isfinite(value):
+        raise ValueError(f"{text!r} is too large (not a finite number of {dimension})")
+    return value
+
+
+def _parse_quantity(text: str, dimension: str) -> float:
     """Convert a string such as ``"15 ns"`` to an SI float of the given dimension.
 
     Parameters
@@ -68,6 +77,8 @@ def parse_quantity(text: str, dimension: str) -> float:
     if match is None:
         raise ValueError(f"expected a number with a unit of {dimension}, got {text!r}")
     value = float(match["num"])
+    if not math.isfinite(value):
+        raise ValueError(f"number {match['num']!r} is too large (not finite)")
     unit = match["unit"]
     if not unit:
         raise ValueError(f"missing unit: write e.g. '{text} {BASE_UNITS[dimension][0]}'")

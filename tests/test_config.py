@@ -32,7 +32,7 @@ def test_overrides_go_through_the_loader(tiny_arch_path):
     ("  rows: 7", "  rows: 7\n  color: blue", r"tiny.yaml: key 'tile.color': unknown key"),
     ("  rows: 7\n", "", r"key 'tile.rows': missing required key"),
     ("  rows: 7", "  rows: seven", r"key 'tile.rows': expected an integer, got 'seven'"),
-    ("  rows: 7", "  rows: 0", r"key 'tile.rows': value 0 out of range: expected >= 1"),
+    ("  rows: 7", "  rows: 0", r"key 'tile.rows': value 0 out of range: expected 1 <= rows <= 65536"),
     ("tau0: 1 ns\n  strong", "tau0: -1 ns\n  strong", r"key 'cells.weak.tau0': expected a positive"),
     ("tau0: 1 ns\n  strong", "tau0: 1\n  strong", r"key 'cells.weak.tau0': expected a quantity with a unit"),
     ("tau0: 1 ns\n  strong", "tau0: 1 nV\n  strong", r"key 'cells.weak.tau0': unit 'nV' is not a unit of s"),
