@@ -1,7 +1,8 @@
 """The ``accelsim device`` subcommand: print or write as CSV any device curve of accelsim.device.
 
-Owns the option parsing (quantities with units, presets by name) and the curve tables; every bad
-option raises ``UsageError`` before any file is written.
+Owns the option checking (quantities with units, presets by name) and the curve tables; every bad
+option raises ``UsageError`` before any file is written. The options themselves are declared in
+``accelsim.cli`` (``add_device_parser``), which builds its parser without importing the physics.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from accelsim.cli import DEVICE_CURVES as CURVES
+from accelsim.cli import add_device_parser
 from accelsim.device import presets
 from accelsim.device.endurance import cycles_to_breakdown, time_to_breakdown_s
 from accelsim.device.energy import source_voltage_v, write_energy_j
@@ -31,68 +34,7 @@ from accelsim.errors import AccelsimError, UsageError
 from accelsim.rng import stream
 from accelsim.units import parse_quantity
 
-CURVES = {
-    "wer-vs-t": "write error rate vs pulse length at a junction voltage",
-    "wer-vs-v": "write error rate vs junction voltage at a pulse length",
-    "energy-vs-wer": "pulse and energy per bit vs target WER, nominal and with variability",
-    "retention": "retention flip probability vs time for several Deltas",
-    "endurance": "write cycles to barrier breakdown vs write voltage",
-    "read-disturb": "read-disturb probability vs read current",
-}
-
-
-def add_device_parser(subparsers) -> argparse.ArgumentParser:
-    """Register ``accelsim device CURVE [options]`` on an argparse subparsers object."""
-    p = subparsers.add_parser(
-        "device",
-        help="print or write (CSV) a device curve: WER, energy, retention, endurance, read disturb",
-        description="Device curves from accelsim.device (SI columns). Curves: "
-        + "; ".join(f"{k}: {v}" for k, v in CURVES.items()),
-    )
-    p.add_argument("curve", nargs="?", metavar="CURVE", help=f"one of {', '.join(CURVES)}")
-    p.add_argument(
-        "--list-presets", action="store_true", help="list the MTJ, driver, variability and endurance presets"
-    )
-    p.add_argument(
-        "--mtj", default="hirtzlin-32nm", metavar="PRESET", help="MTJ preset (default hirtzlin-32nm)"
-    )
-    p.add_argument("--model", default="gamma", metavar="NAME", help="write model: gamma or fokker-planck")
-    p.add_argument("--polarity", default="p_to_ap", metavar="DIR", help="p_to_ap (default) or ap_to_p")
-    p.add_argument("--voltage", metavar="V", help="junction voltage with unit, e.g. '0.38 V' (default 2 Vc0)")
-    p.add_argument("--overdrive", type=float, metavar="X", help="junction voltage as a multiple of Vc0")
-    p.add_argument("--pulse", metavar="T", help="pulse length with unit, e.g. '10 ns'")
-    p.add_argument("--t-min", metavar="T", help="first time/pulse with unit, e.g. '1 ns' or '1 s'")
-    p.add_argument("--t-max", metavar="T", help="last time/pulse with unit, e.g. '30 ns' or '10 years'")
-    p.add_argument("--v-min", metavar="V", help="first voltage with unit, e.g. '0.2 V'")
-    p.add_argument("--v-max", metavar="V", help="last voltage with unit, e.g. '0.8 V'")
-    p.add_argument("--i-max", metavar="I", help="largest read current with unit, e.g. '20 uA' (read-disturb)")
-    p.add_argument(
-        "--wer-min", type=float, default=1e-10, metavar="P", help="lowest target WER (energy-vs-wer)"
-    )
-    p.add_argument(
-        "--wer-max", type=float, default=0.1, metavar="P", help="highest target WER (energy-vs-wer)"
-    )
-    p.add_argument(
-        "--deltas", default="40,45,50,60", metavar="LIST", help="comma-separated Deltas (retention)"
-    )
-    p.add_argument(
-        "--tau0", default="1 ns", metavar="T", help="attempt time with unit (retention), default '1 ns'"
-    )
-    p.add_argument(
-        "--driver", default="locatelli-28nm", metavar="PRESET", help="driver preset (energy-vs-wer)"
-    )
-    p.add_argument(
-        "--variability", default="locatelli2018", metavar="PRESET", help="variability preset (energy-vs-wer)"
-    )
-    p.add_argument(
-        "--n-devices", type=int, default=20000, metavar="N", help="devices drawn for the array mean"
-    )
-    p.add_argument("--seed", type=int, default=0, metavar="N", help="run seed of the device draw (default 0)")
-    p.add_argument("--endurance", default="tzoufras2019", metavar="PRESET", help="endurance preset")
-    p.add_argument("--points", type=int, default=25, metavar="N", help="points per curve (default 25)")
-    p.add_argument("--out", metavar="CSV", help="write the table to this CSV file instead of stdout")
-    p.set_defaults(func=handler)
-    return p
+__all__ = ["CURVES", "add_device_parser", "handler"]
 
 
 def handler(args: argparse.Namespace) -> int:
@@ -104,6 +46,11 @@ def handler(args: argparse.Namespace) -> int:
         raise UsageError(f"device: CURVE must be one of {', '.join(CURVES)}, got {args.curve!r}")
     if not 2 <= args.points <= 100_000:
         raise UsageError(f"--points: expected 2..100000, got {args.points}")
+    out = None if args.out is None else Path(args.out)
+    if out is not None and not out.parent.is_dir():
+        raise UsageError(f"--out: directory {str(out.parent)!r} does not exist")
+    if out is not None and out.is_dir():
+        raise UsageError(f"--out: {str(out)!r} is a directory, expected a CSV file name")
     try:
         header, rows = _TABLES[args.curve](args)
     except UsageError:
@@ -111,10 +58,7 @@ def handler(args: argparse.Namespace) -> int:
     except AccelsimError as exc:  # unknown preset names and the like
         raise UsageError(str(exc)) from None
     text = _csv_text(header, rows)
-    if args.out:
-        out = Path(args.out)
-        if not out.parent.exists():
-            raise UsageError(f"--out: directory {str(out.parent)!r} does not exist")
+    if out is not None:
         out.write_text(text)
     else:
         sys.stdout.write(text)

@@ -1,16 +1,15 @@
 """Named reproductions of the papers' results (`accelsim reproduce NAME`).
 
-Each module in this package registers its targets with ``registry.target``; importing the package
-imports them all.
+``registry.CATALOG`` names every target without importing it; ``load_target(name)`` imports one.
+``TARGETS`` (all targets, by name) imports every target module on first use.
 """
 
-import importlib
-import pkgutil
+from accelsim.reproduce.registry import CATALOG, Comparison, Target, TargetInfo, load_all, load_target, target
 
-from accelsim.reproduce.registry import TARGETS, Comparison, target
+__all__ = ["CATALOG", "TARGETS", "Comparison", "Target", "TargetInfo", "load_all", "load_target", "target"]
 
-for _mod in pkgutil.iter_modules(__path__):
-    if _mod.name != "registry":
-        importlib.import_module(f"{__name__}.{_mod.name}")
 
-__all__ = ["TARGETS", "Comparison", "target"]
+def __getattr__(name: str):
+    if name == "TARGETS":
+        return load_all()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
