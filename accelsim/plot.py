@@ -10,6 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from accelsim.outputs import OutputSet, ensure_dir  # noqa: E402
+
 
 def save_figure(path: Path, table: pd.DataFrame, *, x: str, y: str, yerr: str | None = None,
                 hue: str | None = None, panel: str | None = None, row: str | None = None,
@@ -47,11 +49,22 @@ def save_figure(path: Path, table: pd.DataFrame, *, x: str, y: str, yerr: str | 
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    written = [path]
-    if svg:
-        fig.savefig(path.with_suffix(".svg"))
-        written.append(path.with_suffix(".svg"))
-    plt.close(fig)
+    try:
+        return write_figure(fig, path, *([path.with_suffix(".svg")] if svg else []))
+    finally:
+        plt.close(fig)
+
+
+def write_figure(fig, *paths: Path) -> list[Path]:
+    """Save ``fig`` to each path (format from the suffix), all replaced together and atomically
+    (``accelsim.outputs.OutputSet``): a kill leaves the old figures or the new ones."""
+    written = []
+    with OutputSet() as files:
+        for path in paths:
+            fmt = path.suffix[1:].lower()
+            if not fmt:  # as matplotlib does: the default format, its suffix appended
+                fmt = matplotlib.rcParams["savefig.format"]
+                path = path.with_name(f"{path.name}.{fmt}")
+            ensure_dir(path.parent)
+            written.append(files.write(path, lambda fh, fmt=fmt: fig.savefig(fh, format=fmt)))
     return written

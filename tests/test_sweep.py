@@ -240,7 +240,8 @@ def test_a_second_sweep_on_the_same_out_is_refused_and_a_dead_owners_lock_is_tak
     lock = out.with_name("s.csv.lock")
     with OutputLock(out):
         assert lock.read_text() == f"{os.getpid()}\n"
-        with pytest.raises(OutputError, match=rf"s\.csv: in use by another accelsim process \(pid {os.getpid()}"):
+        with pytest.raises(OutputError,
+                           match=rf"s\.csv: in use by another accelsim process \(pid {os.getpid()}"):
             run_sweep(spec, out, progress=False)
     assert not out.exists() and not lock.exists()
     # a lock file left by a process that died holding it

@@ -9,6 +9,7 @@ architectures); their reported results appear only as what the model's output is
 from __future__ import annotations
 
 import csv
+import io
 import math
 from pathlib import Path
 
@@ -20,6 +21,8 @@ import numpy as np  # noqa: E402
 
 from accelsim.config import load_arch  # noqa: E402
 from accelsim.device.write import FOKKER_PLANCK, drive_for_wer  # noqa: E402
+from accelsim.outputs import atomic_write_text, ensure_dir  # noqa: E402
+from accelsim.plot import write_figure  # noqa: E402
 from accelsim.reproduce.common import SWEEPS, cell_column, run_device_spec  # noqa: E402
 from accelsim.reproduce.registry import Comparison, target  # noqa: E402
 from accelsim.sweep import load_spec  # noqa: E402
@@ -48,12 +51,12 @@ PAPER_001 = {
 
 
 def _write_csv(path: Path, header: list[str], rows: list[tuple]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(header)
-        for row in rows:
-            writer.writerow([x if isinstance(x, str) else repr(float(x)) for x in row])
+    text = io.StringIO(newline="")
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([x if isinstance(x, str) else repr(float(x)) for x in row])
+    atomic_write_text(ensure_dir(path.parent) / path.name, text.getvalue())
 
 
 def _decade(key: str, value) -> bool:
@@ -104,7 +107,7 @@ def _energy_figure(path: Path, curve: dict[str, np.ndarray], title: str) -> None
     inset.tick_params(labelsize=7)
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path)
+    write_figure(fig, path)
     plt.close(fig)
 
 
@@ -303,5 +306,5 @@ def _tzoufras_figure(path: Path, table: list[tuple], quick: bool, mtj) -> None:
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path)
+    write_figure(fig, path)
     plt.close(fig)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from accelsim.outputs import atomic_write_text
 from accelsim.plot import save_figure
 from accelsim.reproduce.common import mean_std, run_spec
 from accelsim.reproduce.registry import Comparison, target
@@ -18,7 +19,7 @@ def fig2(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     table = mean_std(runs, ["write.ber"], "accuracy_programmed").rename(columns={
         "write.ber": "ber", "mean": "accuracy_mean", "std": "accuracy_std", "count": "n_repeats"})
     table["weight_error_rate"] = mean_std(runs, ["write.ber"], "weight_error_rate")["mean"]
-    table.to_csv(out_dir / "hirtzlin-fig2.csv", index=False)
+    atomic_write_text(out_dir / "hirtzlin-fig2.csv", table.to_csv(index=False))
     save_figure(out_dir / "hirtzlin-fig2.png", table.assign(ber=table.ber.replace(0.0, 1e-7)),
                 x="ber", y="accuracy_mean", yerr="accuracy_std", logx=True,
                 xlabel="weight bit error rate (0 drawn at 1e-7)", ylabel="test accuracy",
@@ -51,7 +52,7 @@ def fig5(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     curve = energy_vs_ber("hirtzlin-fig4", out_dir, quick, seed, bers=acc.ber.to_numpy(),
                           runs_name="hirtzlin-fig5_energy")
     table = acc.assign(energy_j=curve["energy_j"], energy_var_j=curve["energy_var_j"])
-    table.to_csv(out_dir / "hirtzlin-fig5.csv", index=False)
+    atomic_write_text(out_dir / "hirtzlin-fig5.csv", table.to_csv(index=False))
     long = pd.concat([table.assign(energy=table.energy_j, device="no variability"),
                       table.assign(energy=table.energy_var_j, device="with variability")])
     save_figure(out_dir / "hirtzlin-fig5.png", long.assign(energy_pj=long.energy * 1e12),

@@ -17,7 +17,8 @@ from accelsim.arch.tech import load_tech
 from accelsim.arch.tile import CircuitConfig, tile_cost
 from accelsim.arch.timing import TimingConfig
 from accelsim.device.presets import mtj_preset
-from accelsim.plot import save_figure  # noqa: F401  (sets the headless backend)
+from accelsim.outputs import atomic_write_text
+from accelsim.plot import write_figure  # (also sets the headless backend)
 from accelsim.reproduce.common import run_device_spec
 from accelsim.reproduce.registry import Comparison, target
 
@@ -72,7 +73,7 @@ def savings(tech_name: str = "lp40") -> dict[str, float]:
         summary="cell/array area and leakage saved by Delta-40 cells and the 90/10 mixed array (Sec. III-D)")
 def munch_area(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     result = sweep_savings(out_dir, seed)
-    pd.DataFrame([result]).to_csv(out_dir / "munch-area.csv", index=False)
+    atomic_write_text(out_dir / "munch-area.csv", pd.DataFrame([result]).to_csv(index=False))
     _bar_chart(out_dir / "munch-area.png", result)
     pct = lambda v: f"{100 * v:.1f} %"  # noqa: E731
     names = {"cell_area_saving": "cell area saved (D40 vs D60)",
@@ -126,5 +127,5 @@ def _bar_chart(path: Path, result: dict[str, float]) -> None:
     ax.legend(fontsize=8)
     ax.grid(True, axis="y", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
+    write_figure(fig, path)
     plt.close(fig)

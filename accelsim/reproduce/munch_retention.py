@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from accelsim.outputs import atomic_write_text
 from accelsim.plot import save_figure
 from accelsim.reproduce.common import mean_std, run_spec
 from accelsim.reproduce.registry import Comparison, target
@@ -30,7 +31,7 @@ def _over_time(name: str, keys: dict[str, str], out_dir: Path, quick: bool, seed
                                                   "count": "n_repeats"})
     labels = list(keys.values())
     table = table[[*labels, "time_s", "accuracy_mean", "accuracy_std", "hrs_cells", "n_repeats"]]
-    table.to_csv(out_dir / f"{name}.csv", index=False)
+    atomic_write_text(out_dir / f"{name}.csv", table.to_csv(index=False))
     designs = [label for label in labels if label not in ("tau0", "inputs", "net")]
     hue = ", ".join(designs)
     figure = table.assign(time_years=table.time_s / YEAR_S,
@@ -189,7 +190,7 @@ def fig8(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
                          "epochs": epochs, "n_repeats": repeats})
         path.unlink()
     table = pd.DataFrame(rows)
-    table.to_csv(out_dir / "munch-fig8.csv", index=False)
+    atomic_write_text(out_dir / "munch-fig8.csv", table.to_csv(index=False))
     figure = table.assign(alpha=table.alpha.replace(0.0, 0.3),
                           setting="tau0 " + table.tau0 + ", " + table.inputs + " inputs")
     save_figure(out_dir / "munch-fig8.png", figure,

@@ -22,6 +22,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from accelsim.data import Dataset, bundled_dataset  # noqa: E402
+from accelsim.outputs import atomic_write_text  # noqa: E402
+from accelsim.plot import write_figure  # noqa: E402
 from accelsim.reproduce.registry import Comparison, target  # noqa: E402
 from accelsim.train.approx import (  # noqa: E402
     ApproxConfig,
@@ -185,7 +187,8 @@ def tzoufras_fig1(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
                 )
     runs = pd.DataFrame(rows)
     out_dir.mkdir(parents=True, exist_ok=True)
-    runs.drop(columns="seconds").to_csv(out_dir / "tzoufras-fig1_runs.csv", index=False)
+    atomic_write_text(out_dir / "tzoufras-fig1_runs.csv",
+                      runs.drop(columns="seconds").to_csv(index=False))
     table = (
         runs.groupby(["ber", "epoch"], sort=True)["test_acc"]
         .agg(["mean", "std", "count"])
@@ -193,7 +196,7 @@ def tzoufras_fig1(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
         .rename(columns={"mean": "test_acc_mean", "std": "test_acc_std", "count": "n_repeats"})
     )
     table["test_acc_std"] = table["test_acc_std"].fillna(0.0)
-    table.to_csv(out_dir / "tzoufras-fig1.csv", index=False)
+    atomic_write_text(out_dir / "tzoufras-fig1.csv", table.to_csv(index=False))
     _lenet_figure(out_dir / "tzoufras-fig1.png", runs, plan)
 
     # The plateau of each trace: its mean test accuracy over the last (up to) 3 epochs, which
@@ -252,7 +255,7 @@ def _lenet_figure(path: Path, runs: pd.DataFrame, plan: LeNetPlan) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
+    write_figure(fig, path)
     plt.close(fig)
 
 
@@ -379,8 +382,8 @@ def locatelli_fig3(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     plan = APPROX_PLANS[quick]
     runs, table = _uniform(plan, seed)
     out_dir.mkdir(parents=True, exist_ok=True)
-    runs.to_csv(out_dir / "locatelli-fig3_runs.csv", index=False)
-    table.to_csv(out_dir / "locatelli-fig3.csv", index=False)
+    atomic_write_text(out_dir / "locatelli-fig3_runs.csv", runs.to_csv(index=False))
+    atomic_write_text(out_dir / "locatelli-fig3.csv", table.to_csv(index=False))
     zero_at = min(b for b in plan.uniform_bers if b > 0) / 10
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
     x = _axis_ber(table.ber, zero_at)
@@ -404,7 +407,7 @@ def locatelli_fig3(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     )
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(out_dir / "locatelli-fig3.png")
+    write_figure(fig, out_dir / "locatelli-fig3.png")
     plt.close(fig)
 
     acc = dict(zip(table.ber, table.accuracy_mean))
@@ -467,8 +470,8 @@ def locatelli_fig4(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     plan = APPROX_PLANS[quick]
     runs, table, ref = _two_stage(plan, seed)
     out_dir.mkdir(parents=True, exist_ok=True)
-    runs.to_csv(out_dir / "locatelli-fig4_runs.csv", index=False)
-    table.to_csv(out_dir / "locatelli-fig4.csv", index=False)
+    atomic_write_text(out_dir / "locatelli-fig4_runs.csv", runs.to_csv(index=False))
+    atomic_write_text(out_dir / "locatelli-fig4.csv", table.to_csv(index=False))
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
     for n, part in table.groupby("n_lsb"):
         ax.errorbar(
@@ -491,7 +494,7 @@ def locatelli_fig4(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(out_dir / "locatelli-fig4.png")
+    write_figure(fig, out_dir / "locatelli-fig4.png")
     plt.close(fig)
 
     lines = []
@@ -550,7 +553,7 @@ def locatelli_fig5(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     ]
     table = table[cols]
     out_dir.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out_dir / "locatelli-fig5.csv", index=False)
+    atomic_write_text(out_dir / "locatelli-fig5.csv", table.to_csv(index=False))
     acc_ref = float(ref.test_acc.mean())
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), dpi=120)
     for ax, zoom in zip(axes, (False, True)):
@@ -572,7 +575,7 @@ def locatelli_fig5(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     axes[1].set_title("High-performance window: within 3 points of error-free (003 Fig. 5b)", fontsize=9)
     axes[0].legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(out_dir / "locatelli-fig5.png")
+    write_figure(fig, out_dir / "locatelli-fig5.png")
     plt.close(fig)
 
     def savings(row: pd.Series) -> str:
