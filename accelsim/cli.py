@@ -1,23 +1,39 @@
-"""The ``accelsim`` command: run | reproduce | train | device | inspect.
+"""The ``accelsim`` command: run | sweep | plot | reproduce | train | device | inspect.
 
 Options are checked here and by the loaders at the edge; an ``AccelsimError`` prints one line on
 stderr and exits with status 2 (nothing written), any other exception is a bug (traceback, status 1).
+Building the parser imports no numerics (numpy aside): each command's module is imported when it runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
 import re
+import shutil
+import socket
 import sys
+import time
 from pathlib import Path
 
 from accelsim import __version__
-from accelsim.device.command import add_device_parser
 from accelsim.errors import AccelsimError, UsageError
-from accelsim.inspect import add_inspect_parser
-from accelsim.train.command import add_train_parser
 
 EXIT_BAD_INPUT = 2
+
+#: Seconds ``sweep --scheduler`` waits for the scheduler's port to accept a connection.
+SCHEDULER_CONNECT_TIMEOUT_S = 3.0
+
+#: The curves of ``accelsim device`` (computed by ``accelsim.device.command``).
+DEVICE_CURVES = {
+    "wer-vs-t": "write error rate vs pulse length at a junction voltage",
+    "wer-vs-v": "write error rate vs junction voltage at a pulse length",
+    "energy-vs-wer": "pulse and energy per bit vs target WER, nominal and with variability",
+    "retention": "retention flip probability vs time for several Deltas",
+    "endurance": "write cycles to barrier breakdown vs write voltage",
+    "read-disturb": "read-disturb probability vs read current",
+}
 
 
 def _nonneg_int(text: str) -> int:
@@ -33,7 +49,57 @@ def _pos_int(text: str) -> int:
     return value
 
 
+def _lazy(module: str, name: str):
+    """A handler that imports ``module`` only when the command runs, then calls its ``name``."""
+
+    def handler(args: argparse.Namespace) -> int:
+        return getattr(importlib.import_module(module), name)(args)
+
+    handler.__qualname__ = handler.__name__ = f"{module}.{name}"
+    return handler
+
+
+def _existing_ancestor(path: Path) -> Path:
+    """The nearest of ``path`` and its parents that exists (``.`` for a relative path)."""
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return candidate
+    return Path(".")
+
+
+def check_output_dir(option: str, path: Path) -> None:
+    """``UsageError`` unless ``path`` is a directory, or can be made one, that we may write in.
+
+    Checked before any work, so that a bad ``--out`` costs nothing and leaves nothing behind.
+    """
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{option} {path}: is a file, expected a directory")
+    base = _existing_ancestor(path)
+    if not base.is_dir():
+        raise UsageError(f"{option} {path}: {base} is a file, not a directory")
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {path}: directory {base} is not writable")
+
+
+def check_output_file(option: str, path: Path, *, make_parent: bool = False) -> None:
+    """``UsageError`` unless ``path`` names a file we may write: not a directory, in a directory that
+    exists (or, with ``make_parent``, can be created) and is writable."""
+    if path.is_dir():
+        raise UsageError(f"{option} {path}: is a directory, expected a file name")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UsageError(f"{option} {path}: the file is not writable")
+    if make_parent:
+        check_output_dir(option, path.parent)
+    elif not path.parent.is_dir():
+        raise UsageError(f"{option} {path}: directory {path.parent} does not exist")
+    elif not os.access(path.parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {path}: directory {path.parent} is not writable")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    check_output_dir("--out", Path(args.out))
+    if args.trace is not None:
+        check_output_file("--trace", Path(args.trace))
     from accelsim.config import load_arch
     from accelsim.network import load_network
     from accelsim.report import format_summary, summary_row, write_outputs
@@ -62,19 +128,26 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
+    from accelsim.reproduce.registry import CATALOG
+
+    names = list(CATALOG) if args.names == ["all"] else args.names
+    unknown = [n for n in names if n not in CATALOG]
+    if unknown:
+        raise UsageError(f"unknown reproduction target(s) {', '.join(unknown)}; "
+                         f"known: {', '.join(sorted(CATALOG))}, or all")
+    out = Path(args.out)
+    check_output_dir("--out", out)
     import pandas as pd
 
     from accelsim.outputs import atomic_write_text
-    from accelsim.reproduce import TARGETS
+    from accelsim.reproduce.registry import load_target
 
-    names = list(TARGETS) if args.names == ["all"] else args.names
-    unknown = [n for n in names if n not in TARGETS]
-    if unknown:
-        raise UsageError(f"unknown reproduction target(s) {', '.join(unknown)}; "
-                         f"known: {', '.join(sorted(TARGETS))}")
-    out = Path(args.out)
-    for name in names:
-        target = TARGETS[name]
+    started = time.monotonic()
+    for i, name in enumerate(names, 1):
+        step = f"[{i}/{len(names)}] {name}"
+        print(f"{step}: running ({_elapsed(started)} so far)", file=sys.stderr, flush=True)
+        begun = time.monotonic()
+        target = load_target(name)
         print(f"== {name}: {target.summary} [{target.paper}]")
         comparisons = target.run(out, args.quick, args.seed)
         width = max([len(c.quantity) for c in comparisons] + [8])
@@ -84,8 +157,31 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         table = out / f"{name}_comparison.csv"
         atomic_write_text(table, pd.DataFrame([{"quantity": c.quantity, "paper": c.paper, "accelsim": c.ours}
                                                for c in comparisons]).to_csv(index=False))
-        print(f"  wrote {out / (name + '.csv')}, {out / (name + '.png')}, {table}")
+        print(f"  wrote {out / (name + '.csv')}, {out / (name + '.png')}, {table}", flush=True)
+        print(f"{step}: done in {_elapsed(begun)}", file=sys.stderr, flush=True)
+    if len(names) > 1:
+        print(f"{len(names)} targets done in {_elapsed(started)}", file=sys.stderr)
     return 0
+
+
+def _elapsed(since: float) -> str:
+    seconds = time.monotonic() - since
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def check_scheduler(address: str, timeout_s: float = SCHEDULER_CONNECT_TIMEOUT_S) -> None:
+    """``UsageError`` unless ``address`` (``tcp://HOST:PORT``) accepts a TCP connection within
+    ``timeout_s`` seconds: an unreachable cluster is reported at once, before any work."""
+    m = re.fullmatch(r"(?:(?:tcp|tls)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})", address)
+    if m is None or not 0 < int(m[2]) < 65536:
+        raise UsageError(f"--scheduler {address!r}: expected a Dask scheduler address tcp://HOST:PORT")
+    host, port = m[1].strip("[]"), int(m[2])
+    try:
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except OSError as exc:
+        why = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise UsageError(f"--scheduler {address}: no Dask scheduler reachable at {host}:{port} "
+                         f"({why}, waited up to {timeout_s:g} s)") from None
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -94,6 +190,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     workers = 1 if args.scheduler else check_workers(args.workers)
     out = Path(args.out) if args.out else Path("results") / f"{spec.name}.csv"
+    check_output_file("--out", out, make_parent=True)
+    if args.scheduler:
+        check_scheduler(args.scheduler)
     frame = run_sweep(spec, out, workers=workers, scheduler=args.scheduler, resume=args.resume,
                       progress=not args.quiet)
     if not args.quiet:
@@ -101,22 +200,52 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_plot(args: argparse.Namespace) -> int:
+def _read_table(path: Path):
+    """The CSV at ``path`` as a DataFrame; ``UsageError`` for a missing, unreadable or empty table."""
     import pandas as pd
 
-    from accelsim.plot import save_figure
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
+    try:
+        table = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(f"{path}: not a readable CSV table ({first})") from None
+    if table.empty:
+        raise UsageError(f"{path}: the table has no rows")
+    return table
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    import pandas as pd
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
     path = Path(args.csv)
-    if not path.is_file():
-        raise UsageError(f"{path}: no such file")
-    table = pd.read_csv(path)
+    table = _read_table(path)
     for column in (args.x, args.y, args.hue):
         if column is not None and column not in table.columns:
             raise UsageError(f"{path}: no column {column!r}; columns: {', '.join(table.columns)}")
+    for option, column in (("--x", args.x), ("--y", args.y)):
+        values = table[column]
+        if not is_numeric_dtype(values) or is_bool_dtype(values):
+            text = values[pd.to_numeric(values, errors="coerce").isna() & values.notna()]
+            found = repr(text.iloc[0]) if len(text) else f"{values.dtype} values"
+            raise UsageError(f"{path}: {option} {column}: expected a numeric column, found {found}")
+        if table[column].isna().all():
+            raise UsageError(f"{path}: {option} {column}: the column is empty")
+    out = Path(args.out) if args.out else path.with_name(f"{path.stem}_{args.y}_vs_{args.x}.png")
+    from accelsim.plot import FIGURE_SUFFIXES, save_figure
+
+    if out.suffix.lower() not in FIGURE_SUFFIXES:
+        raise UsageError(f"--out {out}: expected one of {', '.join(FIGURE_SUFFIXES)}")
+    check_output_file("--out", out, make_parent=True)
     keys = [k for k in (args.x, args.hue) if k]
     summary = table.groupby(keys, sort=True)[args.y].agg(["mean", "std", "count"]).reset_index()
     summary["std"] = summary["std"].fillna(0.0)
-    out = Path(args.out) if args.out else path.with_name(f"{path.stem}_{args.y}_vs_{args.x}.png")
+    for option, value in (("--logx", args.logx and args.x), ("--logy", args.logy and "mean")):
+        if value and not (summary[value] > 0).all():
+            raise UsageError(f"{option}: column {args.x if option == '--logx' else args.y} has values "
+                             "<= 0, which a logarithmic axis cannot show")
     written = save_figure(out, summary, x=args.x, y="mean", yerr="std", hue=args.hue,
                           logx=args.logx, logy=args.logy, xlabel=args.x, ylabel=args.y,
                           title=f"{path.stem}: mean +- std over repeats", svg=True)
@@ -124,13 +253,75 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
-def _target_names() -> list[str]:
-    from accelsim.reproduce import TARGETS
+def add_device_parser(subparsers) -> argparse.ArgumentParser:
+    """Register ``accelsim device CURVE [options]`` (handler: ``accelsim.device.command.handler``)."""
+    p = subparsers.add_parser(
+        "device",
+        help="print or write (CSV) a device curve: WER, energy, retention, endurance, read disturb",
+        description="Device curves from accelsim.device (SI columns). Curves: "
+        + "; ".join(f"{k}: {v}" for k, v in DEVICE_CURVES.items()),
+    )
+    p.add_argument("curve", nargs="?", metavar="CURVE", help=f"one of {', '.join(DEVICE_CURVES)}")
+    p.add_argument(
+        "--list-presets", action="store_true", help="list the MTJ, driver, variability and endurance presets"
+    )
+    p.add_argument(
+        "--mtj", default="hirtzlin-32nm", metavar="PRESET", help="MTJ preset (default hirtzlin-32nm)"
+    )
+    p.add_argument("--model", default="gamma", metavar="NAME", help="write model: gamma or fokker-planck")
+    p.add_argument("--polarity", default="p_to_ap", metavar="DIR", help="p_to_ap (default) or ap_to_p")
+    p.add_argument("--voltage", metavar="V", help="junction voltage with unit, e.g. '0.38 V' (default 2 Vc0)")
+    p.add_argument("--overdrive", type=float, metavar="X", help="junction voltage as a multiple of Vc0")
+    p.add_argument("--pulse", metavar="T", help="pulse length with unit, e.g. '10 ns'")
+    p.add_argument("--t-min", metavar="T", help="first time/pulse with unit, e.g. '1 ns' or '1 s'")
+    p.add_argument("--t-max", metavar="T", help="last time/pulse with unit, e.g. '30 ns' or '10 years'")
+    p.add_argument("--v-min", metavar="V", help="first voltage with unit, e.g. '0.2 V'")
+    p.add_argument("--v-max", metavar="V", help="last voltage with unit, e.g. '0.8 V'")
+    p.add_argument("--i-max", metavar="I", help="largest read current with unit, e.g. '20 uA' (read-disturb)")
+    p.add_argument(
+        "--wer-min", type=float, default=1e-10, metavar="P", help="lowest target WER (energy-vs-wer)"
+    )
+    p.add_argument(
+        "--wer-max", type=float, default=0.1, metavar="P", help="highest target WER (energy-vs-wer)"
+    )
+    p.add_argument(
+        "--deltas", default="40,45,50,60", metavar="LIST", help="comma-separated Deltas (retention)"
+    )
+    p.add_argument(
+        "--tau0", default="1 ns", metavar="T", help="attempt time with unit (retention), default '1 ns'"
+    )
+    p.add_argument(
+        "--driver", default="locatelli-28nm", metavar="PRESET", help="driver preset (energy-vs-wer)"
+    )
+    p.add_argument(
+        "--variability", default="locatelli2018", metavar="PRESET", help="variability preset (energy-vs-wer)"
+    )
+    p.add_argument(
+        "--n-devices", type=int, default=20000, metavar="N", help="devices drawn for the array mean"
+    )
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="run seed of the device draw (default 0)")
+    p.add_argument("--endurance", default="tzoufras2019", metavar="PRESET", help="endurance preset")
+    p.add_argument("--points", type=int, default=25, metavar="N", help="points per curve (default 25)")
+    p.add_argument("--out", metavar="CSV", help="write the table to this CSV file instead of stdout")
+    p.set_defaults(func=_lazy("accelsim.device.command", "handler"))
+    return p
 
-    return list(TARGETS)
+
+def _wrap(text: str, indent: str = "", hang: str = "") -> str:
+    """``text`` filled to the terminal's width, never broken at the hyphen of a name."""
+    import textwrap
+
+    width = max(min(shutil.get_terminal_size().columns, 100) - 2, 40)
+    return textwrap.fill(text, width, initial_indent=indent, subsequent_indent=hang or indent,
+                         break_on_hyphens=False, break_long_words=False)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``accelsim`` parser; builds without importing any command's numerical modules."""
+    from accelsim.inspect import add_inspect_parser
+    from accelsim.reproduce.registry import CATALOG
+    from accelsim.train.command import add_train_parser
+
     parser = argparse.ArgumentParser(
         prog="accelsim",
         description="Simulate MTJ (STT-MRAM) crossbar accelerators running binarized neural networks.")
@@ -168,9 +359,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser(
         "reproduce", help="regenerate the papers' key results beside the papers' numbers",
-        description="Run named reproductions of the papers' results; each writes DIR/NAME.csv, "
-                    "DIR/NAME.png and DIR/NAME_comparison.csv and prints the paper's numbers beside "
-                    "accelsim's. Targets: " + ", ".join(sorted(_target_names())) + ".")
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=_wrap("Run named reproductions of the papers' results; each writes DIR/NAME.csv, "
+                          "DIR/NAME.png and DIR/NAME_comparison.csv and prints the paper's numbers "
+                          "beside accelsim's (progress on stderr)."),
+        epilog="targets (paper):\n" + "\n".join(
+            _wrap(f"{name}: {info.summary} ({info.paper})", indent="  ", hang="      ")
+            for name, info in CATALOG.items()))
     rep.add_argument("names", nargs="+", metavar="NAME", help="targets to run, or 'all'")
     rep.add_argument("--quick", action="store_true", help="fewer repeats/points (for CI)")
     rep.add_argument("--seed", type=_nonneg_int, default=0, help="seed (default 0)")
