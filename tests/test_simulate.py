@@ -1,22 +1,34 @@
 import numpy as np
 import pandas as pd
 import pytest
+import reference as ref
 from conftest import make_tiny_network
 
 from accelsim.config import load_arch
-from accelsim.network import reference_predict
+from accelsim.network import HiddenLayer, Network, OutputLayer
 from accelsim.simulate import simulate
 from accelsim.workload import Workload
 
 
+def _plain_predict(net: Network, x: np.ndarray) -> np.ndarray:
+    """The dense network by plain loops (tests/reference.py), independent of network.py."""
+    a = x
+    for layer in net.hidden:
+        pc = ref.xnor_popcount(a, layer.weights)
+        a = np.where(np.where(layer.flip, pc <= layer.threshold, pc >= layer.threshold), 1, -1)
+    return np.argmax(net.output.scale * ref.xnor_popcount(a, net.output.weights) + net.output.shift, axis=1)
+
+
 def _workload(net, rng, n=80):
+    """Random +-1 images labelled with the plain-loop prediction: accuracy 1.0 means the simulator
+    agrees with an independent inference on every image."""
     x = np.where(rng.random((n, net.n_inputs)) < 0.5, 1, -1).astype(np.int8)
-    return Workload(x_pm1=x, y=reference_predict(net, x), name="labels = ideal predictions")
+    return Workload(x_pm1=x, y=_plain_predict(net, x), name="labels = plain-loop predictions")
 
 
 @pytest.mark.parametrize("rows, cols", [(7, 5), (3, 2), (64, 64), (1, 1)])
 def test_zero_error_rates_reproduce_the_reference_exactly(tiny_arch_path, rng, rows, cols):
-    """All error rates zero: every tiling computes the reference inference, image for image."""
+    """All error rates zero: every tiling computes the plain-loop inference, image for image."""
     net = make_tiny_network(rng)
     arch = load_arch(tiny_arch_path, [f"tile.rows={rows}", f"tile.cols={cols}", "write.ber=0",
                                       "retention.horizon=0 s"])
@@ -25,6 +37,33 @@ def test_zero_error_rates_reproduce_the_reference_exactly(tiny_arch_path, rng, r
     assert res.accuracy_ideal == 1.0
     assert np.all(res.accuracy_programmed == 1.0) and np.all(res.accuracy_end_of_life == 1.0)
     assert res.n_write_failures == 0 and res.n_wrong_cells == 0
+
+
+HAND_NET = Network(
+    hidden=(HiddenLayer(weights=np.array([[1, 1, 1, 1], [1, -1, 1, -1]], dtype=np.int8),
+                        threshold=np.array([3.0, 2.0]), flip=np.array([False, True])),),
+    output=OutputLayer(weights=np.array([[1, 1], [-1, -1]], dtype=np.int8), scale=np.array([1.0, 1.0]),
+                       shift=np.array([0.0, -0.5])),
+    input_threshold=0.5)
+
+
+@pytest.mark.parametrize("rows, cols", [(1, 1), (3, 2), (4, 2)])
+def test_hand_computed_network(tiny_arch_path, rows, cols):
+    """4 inputs, 2 hidden neurons (h1 = +1 iff popcount >= 3; h2, flipped, +1 iff popcount <= 2),
+    2 classes scored popcount + (0, -0.5). Worked by hand:
+      x = ++++ : popcounts (4, 2) -> h = ++ ; class popcounts (2, 0) -> scores (2, -0.5)  -> 0
+      x = ---- : (0, 2) -> -+ ; (1, 1) -> (1, 0.5)  -> 0
+      x = +-+- : (2, 4) -> -- ; (0, 2) -> (0, 1.5)  -> 1
+      x = +++- : (3, 3) -> +- ; (1, 1) -> (1, 0.5)  -> 0
+      x = ---+ : (1, 1) -> -+ ; (1, 1) -> (1, 0.5)  -> 0
+    With labels (0, 1, 1, 0, 1) three of five are right: accuracy 0.6, ideal and on the crossbar."""
+    x = np.array([[1, 1, 1, 1], [-1, -1, -1, -1], [1, -1, 1, -1], [1, 1, 1, -1], [-1, -1, -1, 1]],
+                 dtype=np.int8)
+    wl = Workload(x_pm1=x, y=np.array([0, 1, 1, 0, 1]), name="hand")
+    arch = load_arch(tiny_arch_path, [f"tile.rows={rows}", f"tile.cols={cols}", "retention.horizon=0 s"])
+    res = simulate(arch, HAND_NET, wl, seed=0)
+    assert res.accuracy_ideal == 0.6 and res.accuracy_programmed[0] == 0.6
+    assert np.array_equal(_plain_predict(HAND_NET, x), [0, 0, 1, 0, 0])
 
 
 def test_same_seed_same_results_and_seed_matters(tiny_arch_path, rng):
