@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import gzip
 import io
+import math
 import os
 import re
-import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from accelsim.errors import DataError
+from accelsim.limits import check_memory, npz_shapes, read_npz
 
 #: IDX type codes (third byte of the magic number) and their big-endian numpy dtypes.
 IDX_DTYPES: dict[int, np.dtype] = {
@@ -132,38 +133,83 @@ def load_idx(path: str | os.PathLike) -> np.ndarray:
         Missing or unreadable file, bad magic number, unknown type code, truncated data or extra bytes.
     """
     path = Path(path)
-    raw = _read_bytes(path)
-    if raw[:2] == _GZIP_MAGIC:
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise DataError(f"{path}: corrupt gzip data ({exc})") from None
-    if len(raw) < 4:
-        raise DataError(f"{path}: truncated IDX file: {len(raw)} bytes, no complete magic number")
-    if raw[0] != 0 or raw[1] != 0:
-        raise DataError(f"{path}: bad IDX magic number 0x{raw[:4].hex()}: expected 0x0000 then type and rank")
-    code, ndim = raw[2], raw[3]
+    code, shape, data = _read_idx(path)
+    dtype = IDX_DTYPES[code]
+    arr = np.frombuffer(data, dtype=dtype).reshape(shape)
+    return arr.astype(dtype.newbyteorder("="))
+
+
+def idx_shape(path: str | os.PathLike) -> tuple[int, ...]:
+    """The shape an IDX file declares, from its header only (the values are not read)."""
+    path = Path(path)
+    with _open_idx(path) as fh:
+        return _idx_header(fh, path)[1]
+
+
+def _open_idx(path: Path):
+    """A binary stream of the IDX bytes: decompressed on the fly when the file is gzipped."""
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory, expected a file")
+    try:
+        with path.open("rb") as fh:
+            gzipped = fh.read(2) == _GZIP_MAGIC
+        return gzip.open(path, "rb") if gzipped else path.open("rb")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def _read_exactly(fh, n: int, path: Path) -> bytes:
+    try:
+        return fh.read(n)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"{path}: corrupt gzip data ({exc})") from None
+
+
+def _idx_header(fh, path: Path) -> tuple[int, tuple[int, ...]]:
+    """(type code, shape) from the start of an IDX stream; raises DataError naming the problem."""
+    magic = _read_exactly(fh, 4, path)
+    if len(magic) < 4:
+        raise DataError(f"{path}: truncated IDX file: {len(magic)} bytes, no complete magic number")
+    if magic[0] != 0 or magic[1] != 0:
+        raise DataError(f"{path}: bad IDX magic number 0x{magic.hex()}: expected 0x0000 then type and rank")
+    code, ndim = magic[2], magic[3]
     if code not in IDX_DTYPES:
         known = ", ".join(f"0x{c:02X}" for c in IDX_DTYPES)
         raise DataError(f"{path}: unknown IDX type code 0x{code:02X}; known: {known}")
     if ndim == 0:
         raise DataError(f"{path}: IDX file declares 0 dimensions")
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise DataError(f"{path}: truncated IDX header: {len(raw)} bytes, {ndim} dimensions need {header}")
-    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    dtype = IDX_DTYPES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    found = len(raw) - header
-    if found < expected:
-        raise DataError(
-            f"{path}: truncated IDX data: {found} bytes for shape {shape} of {dtype.name}, "
-            f"expected {expected}"
-        )
-    if found > expected:
-        raise DataError(f"{path}: {found - expected} bytes after the IDX data (shape {shape}, {dtype.name})")
-    arr = np.frombuffer(raw, dtype=dtype, count=expected // dtype.itemsize, offset=header).reshape(shape)
-    return arr.astype(dtype.newbyteorder("="))
+    sizes = _read_exactly(fh, 4 * ndim, path)
+    if len(sizes) < 4 * ndim:
+        raise DataError(f"{path}: truncated IDX header: {4 + len(sizes)} bytes, {ndim} dimensions "
+                        f"need {4 + 4 * ndim}")
+    return code, tuple(int(d) for d in np.frombuffer(sizes, dtype=">u4"))
+
+
+def _read_idx(path: Path) -> tuple[int, tuple[int, ...], bytes]:
+    """(type code, shape, data bytes) of an IDX file: the header is read and the declared size
+    checked (against the file size, and the memory limit) before the data is read."""
+    with _open_idx(path) as fh:
+        code, shape = _idx_header(fh, path)
+        dtype = IDX_DTYPES[code]
+        expected = math.prod(shape) * dtype.itemsize
+        header = 4 + 4 * len(shape)
+        if not isinstance(fh, gzip.GzipFile):
+            found = path.stat().st_size - header
+            if found < expected:
+                raise DataError(f"{path}: truncated IDX data: {found} bytes for shape {shape} of "
+                                f"{dtype.name}, expected {expected}")
+        check_memory(2 * expected, f"{path}: IDX array of shape {shape} ({dtype.name})", DataError)
+        data = _read_exactly(fh, expected, path)
+        if len(data) < expected:
+            raise DataError(f"{path}: truncated IDX data: {len(data)} bytes for shape {shape} of "
+                            f"{dtype.name}, expected {expected}")
+        extra = len(_read_exactly(fh, 1 << 16, path))
+        if extra:
+            more = "" if extra < 1 << 16 else " or more"
+            raise DataError(f"{path}: {extra}{more} bytes after the IDX data (shape {shape}, {dtype.name})")
+    return code, shape, data
 
 
 def save_idx(path: str | os.PathLike, array: np.ndarray) -> None:
@@ -185,17 +231,6 @@ def save_idx(path: str | os.PathLike, array: np.ndarray) -> None:
             gz.write(payload)
         payload = buf.getvalue()
     path.write_bytes(payload)
-
-
-def _read_bytes(path: Path) -> bytes:
-    if not path.exists():
-        raise DataError(f"{path}: no such file")
-    if path.is_dir():
-        raise DataError(f"{path}: is a directory, expected a file")
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror})") from None
 
 
 def _partner(path: Path) -> Path:
@@ -353,11 +388,7 @@ def load_binarized(path: str | os.PathLike) -> Dataset:
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
-        raise DataError(f"{path}: not a readable .npz file ({exc})") from None
+    arrays = read_npz(path, DataError, ".npz file")
     if "layer0_weights" in arrays:
         raise DataError(
             f"{path}: is a network .npz, not a data set (its bundled test set is used when no data is given)"
@@ -439,6 +470,26 @@ def load_dataset(path: str | os.PathLike, split: str = "test") -> Dataset:
     raise DataError(
         f"{path}: neither an IDX file (gzipped or not) nor an .npz file (starts with 0x{head.hex()})"
     )
+
+
+def count_images(path: str | os.PathLike, split: str = "test") -> int:
+    """Images in the data set ``load_dataset(path, split)`` would load, read from the headers only."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file or directory")
+    if path.is_dir():
+        return idx_shape(_find_pair(path, split))[0]
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    if head == _ZIP_MAGIC:
+        shapes = npz_shapes(path, DataError, ".npz file")
+        if "y" not in shapes or len(shapes["y"][0]) != 1:
+            raise DataError(f"{path}: no 'y' vector of labels (the binarized data set format)")
+        return shapes["y"][0][0]
+    m = _PAIR_RE.match(path.name)
+    if m is not None and m["kind"] == "labels":
+        path = _partner(path)
+    return idx_shape(path)[0]
 
 
 def bundled_dataset(name: str, split: str = "test") -> Dataset:

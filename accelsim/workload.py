@@ -40,12 +40,24 @@ class Workload:
         return len(self.y)
 
 
+def check_labels(y: np.ndarray, net: Network, source: str) -> None:
+    """Refuse labels the network cannot output (a label >= its number of classes would count as an
+    error on every image, and the accuracy would say nothing)."""
+    n_classes = net.output.n_classes
+    if y.size and (y.min() < 0 or y.max() >= n_classes):
+        bad = int(y.min()) if y.min() < 0 else int(y.max())
+        count = int(np.count_nonzero((y < 0) | (y >= n_classes)))
+        raise DataError(f"{source}: label {bad} ({count} of {y.size} images) is not a class of the "
+                        f"network, which outputs {n_classes} classes (labels 0 to {n_classes - 1})")
+
+
 def bundled_workload(net: Network) -> Workload:
     """The test set stored inside the network file."""
     if net.test_y is None:
         raise UsageError("this network has no bundled test set: give one with --data PATH")
     name = net.test_source or "bundled test set"
     y = np.asarray(net.test_y, dtype=np.int64)
+    check_labels(y, net, "the network's bundled test set")
     if net.real_input:
         return Workload(x_real=np.asarray(net.test_x, dtype=np.float32), y=y, name=name)
     bits = np.unpackbits(net.test_x_packed, axis=1, count=net.n_inputs)
@@ -64,6 +76,7 @@ def load_workload(net: Network, data: str | Path | None) -> Workload:
         raise DataError(f"{data}: images have {dataset.x.shape[1]} features, "
                         f"the network takes {net.n_inputs}")
     y = np.asarray(dataset.y, dtype=np.int64)
+    check_labels(y, net, str(data))
     if net.real_input:
         if dataset.binarized:
             raise DataError(f"{data}: binarized images, but the network's first block is real-valued: "
