@@ -171,42 +171,57 @@ _HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0,
                    (2, 0): np.lib.format.read_array_header_2_0}
 
 
+def _open_zip(path: Path, error: type[AccelsimError], what: str) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise error(f"{path}: not a readable {what} ({_reason(exc)})") from None
+
+
+def _headers(archive: zipfile.ZipFile, path: Path, error: type[AccelsimError]) -> dict[str, tuple]:
+    """key -> (zip info, shape, fortran order, dtype, data offset) of every member, headers only."""
+    headers = {}
+    for info in archive.infolist():
+        if info.is_dir():
+            continue
+        if not info.filename.endswith(".npy"):
+            raise error(f"{path}: member '{info.filename}' is not a .npy array")
+        key = info.filename[:-4]
+        try:
+            with archive.open(info) as fh:
+                version = np.lib.format.read_magic(fh)
+                if version not in _HEADER_READERS:
+                    raise ValueError(f".npy format version {version}")
+                shape, fortran, dtype = _HEADER_READERS[version](fh)
+                offset = fh.tell()
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, SyntaxError,
+                TypeError, RuntimeError, NotImplementedError, MemoryError) as exc:
+            raise error(f"{path}: member '{key}' has no readable .npy header ({_reason(exc)})") from None
+        if dtype.hasobject:
+            raise error(f"{path}: '{key}' holds Python objects ({dtype}), expected a numeric or "
+                        "string array")
+        nbytes = math.prod(shape) * dtype.itemsize
+        if offset + nbytes != info.file_size:
+            raise error(f"{path}: '{key}' declares shape {shape} of {dtype} ({format_bytes(nbytes)}) "
+                        f"but holds {format_bytes(max(info.file_size - offset, 0))} of data")
+        headers[key] = (info, shape, fortran, dtype, offset)
+    return headers
+
+
+def npz_shapes(path: Path, error: type[AccelsimError],
+               what: str = ".npz archive") -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """key -> (shape, dtype) of every array of an ``.npz`` file, from the headers (nothing loaded)."""
+    with _open_zip(path, error, what) as archive:
+        return {k: (h[1], h[3]) for k, h in _headers(archive, path, error).items()}
+
+
 def read_npz(path: Path, error: type[AccelsimError], what: str = ".npz archive") -> dict[str, np.ndarray]:
     """Every array of an ``.npz`` file, read safely: each member's ``.npy`` header (shape, dtype) is
     read first and checked against the member's size and the memory limit before any array is
     allocated; no pickles; a truncated or corrupt archive raises ``error`` in one line."""
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise error(f"{path}: not a readable {what} ({_reason(exc)})") from None
-    with archive:
-        headers = {}
-        total = 0
-        for info in archive.infolist():
-            if info.is_dir():
-                continue
-            if not info.filename.endswith(".npy"):
-                raise error(f"{path}: member '{info.filename}' is not a .npy array")
-            key = info.filename[:-4]
-            try:
-                with archive.open(info) as fh:
-                    version = np.lib.format.read_magic(fh)
-                    if version not in _HEADER_READERS:
-                        raise ValueError(f".npy format version {version}")
-                    shape, fortran, dtype = _HEADER_READERS[version](fh)
-                    offset = fh.tell()
-            except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, SyntaxError,
-                    TypeError, RuntimeError, NotImplementedError) as exc:
-                raise error(f"{path}: member '{key}' has no readable .npy header ({_reason(exc)})") from None
-            if dtype.hasobject:
-                raise error(f"{path}: '{key}' holds Python objects ({dtype}), expected a numeric or "
-                            "string array")
-            nbytes = math.prod(shape) * dtype.itemsize
-            if offset + nbytes != info.file_size:
-                raise error(f"{path}: '{key}' declares shape {shape} of {dtype} ({format_bytes(nbytes)}) "
-                            f"but holds {format_bytes(max(info.file_size - offset, 0))} of data")
-            headers[key] = (info, shape, fortran, dtype, offset)
-            total += nbytes
+    with _open_zip(path, error, what) as archive:
+        headers = _headers(archive, path, error)
+        total = sum(math.prod(shape) * dtype.itemsize for _, shape, _, dtype, _ in headers.values())
         check_memory(2 * total, f"{path}: its arrays", error)
         arrays = {}
         for key, (info, shape, fortran, dtype, offset) in headers.items():
@@ -216,11 +231,12 @@ def read_npz(path: Path, error: type[AccelsimError], what: str = ".npz archive")
                     raw = fh.read(info.file_size - offset)
             except (OSError, EOFError, zipfile.BadZipFile, zlib.error, ValueError) as exc:
                 raise error(f"{path}: member '{key}' is corrupt ({_reason(exc)})") from None
-            arr = np.frombuffer(raw, dtype=dtype) if dtype.itemsize else np.zeros(0, dtype=dtype)
-            if arr.size != math.prod(shape):
+            count = math.prod(shape)
+            if len(raw) != count * dtype.itemsize:
                 raise error(f"{path}: member '{key}' is truncated")
-            order = "F" if fortran else "C"
-            arrays[key] = arr.reshape(shape, order=order).copy()
+            arr = np.frombuffer(raw, dtype=dtype, count=count) if count and dtype.itemsize else (
+                np.zeros(count, dtype=dtype))
+            arrays[key] = arr.reshape(shape, order="F" if fortran else "C").copy()
     return arrays
 
 
