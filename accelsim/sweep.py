@@ -12,6 +12,7 @@ import functools
 import hashlib
 import itertools
 import json
+import math
 import os
 import re
 import sys
@@ -22,7 +23,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from accelsim import __version__, sweep_device
+from accelsim import __version__, limits, sweep_device
 from accelsim.config import ArchConfig, load_arch, read_yaml
 from accelsim.errors import ConfigError, UsageError
 from accelsim.network import Network, load_network
@@ -36,6 +37,10 @@ from accelsim.workload import Workload, load_workload
 _SPEC_KEYS = ("name", "description", "measure", "arch", "net", "data", "device", "repeats", "seeds",
               "set", "grid", "zip")
 _MEASURES = ("network", "device")
+#: A spec's name names its output files: the characters of ``accelsim run --name``.
+_NAME = re.compile(r"[A-Za-z0-9_.+-]+")
+#: Memory per point of a sweep (its SweepPoint, its rows, its checks), for the points limit.
+_BYTES_PER_POINT = 4096
 #: A network sweep may vary the network itself: ``net`` in ``grid`` or ``zip``, paths relative to the spec.
 NET_AXIS = "net"
 #: Environment of local worker processes: one core each, all the way down (numba's and BLAS's own
@@ -122,6 +127,16 @@ def load_spec(path: str | Path) -> SweepSpec:
     for key in ("arch", "net") if measure == "network" else ("arch",):
         if not isinstance(raw.get(key), str):
             raise ConfigError(f"{path}: key '{key}': missing required key (a path)")
+    name = raw.get("name", path.stem)
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ConfigError(f"{path}: key 'name': {name!r}: use letters, digits and _ . + - only "
+                          "(it names the output files)")
+    if raw.get("data") is not None and not isinstance(raw["data"], str):
+        raise ConfigError(f"{path}: key 'data': expected a path, got {raw['data']!r}")
+    for key in ("grid", "zip"):
+        if key in raw and not raw[key]:
+            raise ConfigError(f"{path}: key '{key}': empty ({raw[key]!r}): give at least one axis "
+                              "(a dotted config key and its list of values), or leave the key out")
     repeats = raw.get("repeats", 1)
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise ConfigError(f"{path}: key 'repeats': expected an integer >= 1, got {repeats!r}")
@@ -138,7 +153,7 @@ def load_spec(path: str | Path) -> SweepSpec:
         raise ConfigError(f"{path}: key 'set': expected a mapping of dotted config keys to values")
     base = path.parent
     spec = SweepSpec(
-        name=str(raw.get("name", path.stem)), path=path, arch=base / raw["arch"],
+        name=name, path=path, arch=base / raw["arch"],
         net=base / raw["net"] if measure == "network" else None,
         data=base / raw["data"] if raw.get("data") else None, repeats=repeats, seeds=tuple(seeds),
         fixed=tuple((str(k), v) for k, v in fixed.items()),
@@ -154,18 +169,42 @@ def load_spec(path: str | Path) -> SweepSpec:
 
 
 def check(spec: SweepSpec) -> None:
-    """Validate every point's architecture (and device measurement) before anything runs."""
+    """Validate every point's architecture (and device measurement) before anything runs, and each
+    network point's size against the memory and time limits (``accelsim.limits``)."""
+    n_points = math.prod(len(v) for _, v in spec.grid) * (len(spec.zipped[0][1]) if spec.zipped else 1)
+    n_points *= len(spec.seeds)
+    limits.check_memory(n_points * _BYTES_PER_POINT, f"{spec.path}: {n_points:,} points", ConfigError)
     for net in {point_net(spec, point) for point in expand(spec)} - {None}:
         if not net.is_file():
             raise ConfigError(f"{spec.path}: key '{NET_AXIS}': no such network file {net}")
+    sizes: dict[Path, tuple[Network, int]] = {}
     for point in expand(spec):
         arch = point_arch(spec, point)  # raises ConfigError naming the spec's key and the bad value
+        if spec.measure == "network":
+            net_path = point_net(spec, point)
+            if net_path not in sizes:
+                net = load_network(net_path)
+                sizes[net_path] = (net, _n_images(net, spec.data))
+            net, n_images = sizes[net_path]
+            try:
+                limits.check_run(arch, net, n_images, spec.repeats, where=f"point {point.index}")
+            except UsageError as exc:
+                raise ConfigError(f"{spec.path}: {exc}") from None
         if spec.measure == "device":
             try:
                 target_wer(spec, point)
                 sweep_device.check_arch(arch, spec.device)
             except (ValueError, ConfigError) as exc:
                 raise ConfigError(f"{spec.path}: point {point.index} ({_describe(point)}): {exc}") from None
+
+
+def _n_images(net: Network, data: Path | None) -> int:
+    """Images a point classifies: the data file's count (read from its header), else the bundled set's."""
+    if data is not None:
+        from accelsim.data import count_images
+
+        return count_images(data)
+    return 0 if net.test_y is None else len(net.test_y)
 
 
 def expand(spec: SweepSpec) -> list[SweepPoint]:
