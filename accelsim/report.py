@@ -162,9 +162,40 @@ def _si(value: float, unit: str) -> str:
     return f"{value / scale:.3g} {prefix}{unit}"
 
 
-def format_summary(row: dict, off_crossbar: tuple[str, ...] | list[str] = ()) -> str:
+RETENTION_README = 'README.md, "Walkthrough: the retention study of 002"'
+
+
+def retention_assumptions(arch: ArchConfig) -> list[str]:
+    """What drives the end-of-life accuracy, for the terminal: the retention model, each used cell
+    type's barriers and attempt time, the horizon and its steps, which layers age, and where the
+    README explains the choice of attempt time (002's printed 1 ns vs the ~60 ns its figures imply)."""
+    r = arch.retention
+    if r.horizon_s == 0:
+        return ["retention    none (retention.horizon is 0)"]
+    from accelsim.device.retention import retention_flip_probability
+
+    cells = []
+    for name in dict.fromkeys(column.cell for column in arch.tile.columns):
+        c = arch.cells[name]
+        lost = retention_flip_probability(r.horizon_s, c.retention_delta_ap, c.retention_tau0_s)
+        p_to_ap = ("no P -> AP" if c.retention_delta_p is None
+                   else f"P -> AP over Delta_P {c.retention_delta_p:g}")
+        cells.append(f"{name} cells: Delta_AP {c.retention_delta_ap:g}, tau0 {_si(c.retention_tau0_s, 's')}: "
+                     f"{100 * lost:.3g} % of AP cells flip to P by the end; {p_to_ap}")
+    layers = "all layers age" if r.layers == "all" else "only the first layer ages (002's protocol)"
+    return [f"retention    {_si(r.horizon_s, 's')} in {r.n_steps} steps, {layers}; Neel-Arrhenius "
+            "P = 1 - exp(-(t / tau0) exp(-Delta))",
+            *(f"             {c}" for c in cells),
+            "             tau0 1 ns is 002's eq. (1) as printed; 002's figures imply ~60 ns "
+            "(--set cells.<type>.tau0=\"60 ns\")",
+            f"             why: {RETENTION_README}"]
+
+
+def format_summary(row: dict, off_crossbar: tuple[str, ...] | list[str] = (),
+                   arch: ArchConfig | None = None) -> str:
     """A readable multi-line summary of one run for the terminal (``off_crossbar``: what the network
-    computed off the crossbar, one line each, ``RunResult.off_crossbar``)."""
+    computed off the crossbar, one line each, ``RunResult.off_crossbar``; ``arch``: the run's
+    architecture, whose retention assumptions are stated under the accuracy they drive)."""
     pct = lambda v: f"{100 * v:.2f} %"  # noqa: E731
     lines = [
         f"run          {row['run_id']}",
@@ -176,6 +207,7 @@ def format_summary(row: dict, off_crossbar: tuple[str, ...] | list[str] = ()) ->
         f" (+- {pct(row['accuracy_programmed_std'])})",
         f"             after {_si(row['retention_horizon_s'], 's')}: {pct(row['accuracy_end_of_life'])}"
         f" (+- {pct(row['accuracy_end_of_life_std'])})",
+        *(retention_assumptions(arch) if arch is not None else []),
         f"errors       write BER {row['write_ber_measured']:.3g} (per switch)   wrong weights "
         f"{row['weight_error_rate']:.3g}   retention flips {row['retention_flips']:,.1f} per repeat",
         f"             read BER {row['read_ber_measured']:.3g} (per cell read)   read disturbs "

@@ -35,6 +35,13 @@ def test_main_command_on_the_bundled_workload(tmp_path, capsys):
     out = capsys.readouterr().out
     for word in ("accuracy", "programming", "latency", "area"):
         assert word in out
+    # the end-of-life figure comes with the assumption that drives it: 002's eq. (1) as printed,
+    # tau0 1 ns, flips 1 - exp(-(10 years / 1 ns) e^-40) = 73.8 % of the Delta-40 AP cells (PHYSICS.md
+    # section 5: 0.74), all layers, and the README section that discusses it (which must exist)
+    assert "10 years in 10 steps, all layers age" in out
+    assert "delta40 cells: Delta_AP 40, tau0 1 ns: 73.8 % of AP cells flip to P by the end" in out
+    section = re.search(r'README.md, "([^"]+)"', out).group(1)
+    assert f"\n## {section}\n" in (ROOT / "README.md").read_text()
     row = pd.read_csv(tmp_path / "mixed_retention_mlp784_seed0.csv").iloc[0]
     net = load_network(NET)
     wl = bundled_workload(net)
