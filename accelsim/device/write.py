@@ -153,14 +153,19 @@ def mean_switching_time_s(i, mtj: MTJ, model: WriteModel = GAMMA, polarity: Pola
     delta : float or ndarray, optional
         Per-device Delta0 overriding ``mtj.delta`` (variability).
     """
-    x, d_s, tau_c, i_c, x_lo, x_hi, log_lo, log_hi = _regime(i, mtj, model, polarity, delta)
+    return as_output(_mean_time(_regime(i, mtj, model, polarity, delta), mtj, model))
+
+
+def _mean_time(regime, mtj: MTJ, model: WriteModel) -> np.ndarray:
+    """<t> (s) from the pieces of :func:`_regime` (see :func:`mean_switching_time_s`)."""
+    x, d_s, tau_c, i_c, x_lo, x_hi, log_lo, log_hi = regime
     with np.errstate(divide="ignore", invalid="ignore"):
         log_th = math.log(mtj.tau_attempt_s) + d_s * np.maximum(1.0 - x, 0.0) ** model.thermal_beta
         log_sun = np.log(tau_c / (i_c * np.maximum(x - 1.0, 1e-300)))
         frac = (x - x_lo) / (x_hi - x_lo)
         log_br = log_lo + frac * (log_hi - log_lo)
     out = np.where(x <= x_lo, log_th, np.where(x >= x_hi, log_sun, log_br))
-    return as_output(np.exp(out))
+    return np.exp(out)
 
 
 def _fp_shape(x, d_s, mtj: MTJ, polarity: Polarity, model: WriteModel):
@@ -188,7 +193,12 @@ def gamma_shape(i, mtj: MTJ, model: WriteModel = GAMMA, polarity: Polarity = "p_
     the FP moment fit (PHYSICS.md section 3). Thermal activation is a Poisson process, so k = 1 at
     and below x_thermal_max; ln k is linear in i between (the same bridge as the mean time).
     """
-    x, d_s, _, _, x_lo, x_hi, _, _ = _regime(i, mtj, model, polarity, delta)
+    return as_output(_shape(_regime(i, mtj, model, polarity, delta), mtj, model, polarity))
+
+
+def _shape(regime, mtj: MTJ, model: WriteModel, polarity: Polarity) -> np.ndarray:
+    """k from the pieces of :func:`_regime` (see :func:`gamma_shape`)."""
+    x, d_s, _, _, x_lo, x_hi, _, _ = regime
     if model.shape_model == "constant":
         k_hi = np.full(np.shape(d_s), model.shape_k)
     elif model.shape_model == "sun_thermal":
@@ -196,7 +206,7 @@ def gamma_shape(i, mtj: MTJ, model: WriteModel = GAMMA, polarity: Polarity = "p_
     else:
         k_hi = np.asarray(_fp_shape(np.maximum(x, x_hi), d_s, mtj, polarity, model))
     frac = np.clip((x - x_lo) / (x_hi - x_lo), 0.0, 1.0)
-    return as_output(np.exp(frac * np.log(k_hi)))
+    return np.exp(frac * np.log(k_hi))
 
 
 # --- probabilities at a drive ratio ----------------------------------------------------------
@@ -218,11 +228,22 @@ _BRIDGE_NODES = 65
 _DELTA_LEVELS = 32
 
 
-def _gamma_raw(i, t_s, mtj: MTJ, model: WriteModel, polarity: Polarity, delta, switching: bool):
-    t_mean = np.asarray(mean_switching_time_s(i, mtj, model, polarity, delta))
-    k = np.asarray(gamma_shape(i, mtj, model, polarity, delta))
+def _gamma_raw(i, t_s, mtj: MTJ, model: WriteModel, polarity: Polarity, delta, switching: bool,
+               regime=None):
+    """gammaincc(k, k t / <t>) (or gammainc for P_switch), <t> and k from one :func:`_regime` pass."""
+    if regime is None:
+        regime = _regime(i, mtj, model, polarity, delta)
+    t_mean = _mean_time(regime, mtj, model)
+    k = _shape(regime, mtj, model, polarity)
     arg = k * np.asarray(t_s, dtype=float) / t_mean
     return gammainc(k, arg) if switching else gammaincc(k, arg)
+
+
+def _collapse(a: np.ndarray) -> np.ndarray:
+    """``a`` as a 0-d array when all its values are equal (one pulse, one Delta: the usual case)."""
+    if a.ndim and a.size and a.min() == a.max():
+        return np.asarray(a.flat[0])
+    return a
 
 
 def _unique_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -244,41 +265,110 @@ def _gamma_probabilities(i, t_s, mtj: MTJ, model: WriteModel, polarity: Polarity
     therefore the running minimum over i of the raw one (on 65 nodes, linear between), and above the
     bridge the raw WER is capped by the bridge's last value: monotone in V by construction, equal to
     the raw model wherever that is already monotone (all pulses longer than ~<t>, i.e. WER < ~0.5).
+
+    Exact per cell, with no per-cell key search: a pulse or Delta array whose values are all equal
+    is used as one scalar, and then the cells go through :func:`_gamma_uniform` in cache-sized
+    chunks; <t>, k and the bridge test share one :func:`_regime` pass.
     """
     d0 = mtj.delta if delta is None else delta
-    i_a, t_a, d_a = (
-        a.astype(float) for a in np.broadcast_arrays(np.asarray(i), np.asarray(t_s), np.asarray(d0))
-    )
-    raw = _gamma_raw(i_a, t_a, mtj, model, polarity, d_a, switching)
-    x, _, _, i_c, x_lo, x_hi, _, _ = _regime(i_a, mtj, model, polarity, d_a)
+    i_in, t_in, d_in = (np.asarray(a, dtype=float) for a in (i, t_s, d0))
+    shape = np.broadcast(i_in, t_in, d_in).shape
+    t_a, d_a = _collapse(t_in), _collapse(d_in)
+    eff = np.broadcast(i_in, t_a, d_a).shape
+    i_a = i_in if i_in.shape == eff else np.broadcast_to(i_in, eff).copy()
+    if t_a.ndim == 0 and d_a.ndim == 0 and i_a.ndim and model.shape_model != "fokker_planck":
+        out = _gamma_uniform(i_a.ravel(), float(t_a), float(d_a), mtj, model, polarity, switching)
+    else:
+        out = _gamma_general(i_a, t_a, d_a, mtj, model, polarity, switching)
+    out = out.reshape(eff)
+    return np.broadcast_to(out, shape).copy() if eff != shape else out
+
+
+#: Cells per pass of :func:`_gamma_uniform` (its temporaries stay in the CPU cache).
+_CHUNK = 1 << 14
+
+
+def _gamma_uniform(i, t_s: float, delta: float, mtj: MTJ, model: WriteModel, polarity: Polarity,
+                   switching: bool) -> np.ndarray:
+    """:func:`_gamma_probabilities` for 1-D drives ``i`` at one pulse and one Delta, chunk by chunk.
+
+    Every step is elementwise in the cells (the shape k is 'constant' or 'sun_thermal', a function
+    of Delta only), so the chunks give the same numbers as one pass over all cells.
+    """
+    out = np.empty(i.size)
+    envelope = None
+    for start in range(0, i.size, _CHUNK):
+        i_part = i[start:start + _CHUNK]
+        regime = _regime(i_part, mtj, model, polarity, delta)
+        raw = _gamma_raw(i_part, t_s, mtj, model, polarity, delta, switching, regime)
+        x, _, _, i_c, x_lo, x_hi, _, _ = regime
+        sel = np.flatnonzero(x > x_lo)
+        if sel.size:
+            if envelope is None:
+                envelope = _bridge_envelope(t_s, delta, mtj, model, polarity, i_c, x_hi)
+            raw_wer = (_gamma_raw(i_part[sel], t_s, mtj, model, polarity, delta, False) if switching
+                       else raw[sel])
+            _clip_to_envelope(raw, sel, x[sel], raw_wer, *envelope, x_hi, switching)
+        out[start:start + _CHUNK] = raw
+    return out
+
+
+def _gamma_general(i_a, t_a, d_a, mtj: MTJ, model: WriteModel, polarity: Polarity, switching: bool):
+    """:func:`_gamma_probabilities` for per-cell pulses or Deltas (or an FP-fitted shape): one
+    envelope per (pulse, Delta) key, Delta quantised to ``_DELTA_LEVELS`` levels for the keys."""
+    eff = i_a.shape
+    if t_a.ndim and t_a.shape != eff:
+        t_a = np.broadcast_to(t_a, eff).copy()
+    if d_a.ndim and d_a.shape != eff:
+        d_a = np.broadcast_to(d_a, eff).copy()
+    regime = _regime(i_a, mtj, model, polarity, d_a)
+    raw = np.asarray(_gamma_raw(i_a, t_a, mtj, model, polarity, d_a, switching, regime))
+    x, _, _, i_c, x_lo, x_hi, _, _ = regime
     need = x > x_lo
     if not np.any(need):
         return raw
     sel_all = np.flatnonzero(need)
-    d_sel = d_a.ravel()[sel_all]
-    if np.unique(d_sel).size > _DELTA_LEVELS:
-        levels = np.linspace(d_sel.min(), d_sel.max(), _DELTA_LEVELS)
-        d_sel = levels[np.abs(d_sel[:, None] - levels[None, :]).argmin(axis=1)]
-    keys, inv = _unique_pairs(t_a.ravel()[sel_all], d_sel)
+    if t_a.ndim == 0 and d_a.ndim == 0:
+        keys, groups = [(float(t_a), float(d_a))], [sel_all]
+    else:
+        t_sel = np.broadcast_to(t_a, eff).ravel()[sel_all]
+        d_sel = np.broadcast_to(d_a, eff).ravel()[sel_all]
+        if np.unique(d_sel).size > _DELTA_LEVELS:
+            levels = np.linspace(d_sel.min(), d_sel.max(), _DELTA_LEVELS)
+            d_sel = levels[np.abs(d_sel[:, None] - levels[None, :]).argmin(axis=1)]
+        keys, inv = _unique_pairs(t_sel, d_sel)
+        order = np.argsort(inv, kind="stable")
+        groups = np.split(sel_all[order], np.cumsum(np.bincount(inv, minlength=len(keys)))[:-1])
     out = raw.copy().ravel()
     x_flat = x.ravel()
-    for u, (t_u, d_u) in enumerate(keys):
-        sel = sel_all[inv.ravel() == u]
-        x_lo_u = float(_regime(x_hi, mtj, model, polarity, d_u)[4])
-        nodes = np.linspace(x_lo_u, x_hi, _BRIDGE_NODES)
-        env = np.minimum.accumulate(_gamma_raw(nodes * i_c, t_u, mtj, model, polarity, d_u, False))
-        xs = x_flat[sel]
-        raw_wer = out[sel] if not switching else 1.0 - out[sel]
+    for (t_u, d_u), sel in zip(keys, groups):
         if switching:
-            raw_wer = np.asarray(
-                _gamma_raw(i_a.ravel()[sel], t_u, mtj, model, polarity, d_a.ravel()[sel], False)
-            )
-        in_bridge = xs < x_hi
-        capped = ~in_bridge & (raw_wer > env[-1])
-        wer = np.where(in_bridge, np.interp(xs, nodes, env), np.minimum(raw_wer, env[-1]))
-        fix = in_bridge | capped
-        out[sel[fix]] = (1.0 - wer[fix]) if switching else wer[fix]
-    return out.reshape(raw.shape)
+            d_cells = d_a.ravel()[sel] if d_a.ndim else d_a
+            raw_wer = np.asarray(_gamma_raw(i_a.ravel()[sel], t_u, mtj, model, polarity, d_cells, False))
+        else:
+            raw_wer = out[sel]
+        envelope = _bridge_envelope(t_u, d_u, mtj, model, polarity, i_c, x_hi)
+        _clip_to_envelope(out, sel, x_flat[sel], raw_wer, *envelope, x_hi, switching)
+    return out
+
+
+def _bridge_envelope(t_s, delta, mtj: MTJ, model: WriteModel, polarity: Polarity, i_c: float,
+                     x_hi: float) -> tuple[np.ndarray, np.ndarray]:
+    """(nodes in i / i_c, running minimum of the raw WER on them) across the bridge, for one pulse
+    and one Delta."""
+    x_lo = float(_regime(x_hi, mtj, model, polarity, delta)[4])
+    nodes = np.linspace(x_lo, x_hi, _BRIDGE_NODES)
+    return nodes, np.minimum.accumulate(_gamma_raw(nodes * i_c, t_s, mtj, model, polarity, delta, False))
+
+
+def _clip_to_envelope(out, sel, xs, raw_wer, nodes, env, x_hi: float, switching: bool) -> None:
+    """Write into ``out[sel]`` the envelope's WER inside the bridge and min(raw, its last value) above
+    it, where that differs from the raw value (``raw_wer``: the raw WER of the cells ``sel``)."""
+    in_bridge = xs < x_hi
+    capped = ~in_bridge & (raw_wer > env[-1])
+    wer = np.where(in_bridge, np.interp(xs, nodes, env), np.minimum(raw_wer, env[-1]))
+    fix = in_bridge | capped
+    out[sel[fix]] = (1.0 - wer[fix]) if switching else wer[fix]
 
 
 def write_error_rate_at_drive(

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 import pytest
-from scipy.special import gammainccinv
+from scipy.special import gammaincc, gammainccinv
 
 from accelsim.device import (
     GAMMA,
@@ -70,10 +70,11 @@ def test_gamma_calibration_worked_check():
 
 
 def test_gamma_shape_bridges_to_exponential_below_threshold():
-    i = np.array([0.2, 0.7, 1.0, 1.5, 2.0, 3.0])
+    # ln k is linear in i between x_thermal_max = 0.7 (k = 1) and x_sun_min = 1.5 (k = 16), h = 0:
+    # k(1.0) = 16^(0.3/0.8) = 2 sqrt(2), k(1.1) = 16^(0.4/0.8) = 4 (Delta 70 leaves x_lo at 0.7).
+    i = np.array([0.2, 0.7, 1.0, 1.1, 1.5, 2.0, 3.0])
     k = gamma_shape(i, HIRTZLIN_32NM)
-    assert k == pytest.approx([1, 1, k[2], 16, 16, 16])
-    assert 1 < k[2] < 16
+    assert k == pytest.approx([1, 1, 2 * math.sqrt(2), 4, 16, 16, 16], rel=1e-12)
     # Sun thermal-angle shape depends on Delta only: 16.2 at Delta 40.
     k_sun = gamma_shape(2.0, TZOUFRAS_DELTA40, WriteModel(shape_model="sun_thermal"))
     assert k_sun == pytest.approx(16.2, abs=0.1)
@@ -116,10 +117,13 @@ def test_inverse_functions_round_trip_gamma():
         assert write_error_rate(2.2 * VC, t, HIRTZLIN_32NM) == pytest.approx(wer, rel=1e-6)
         v = voltage_for_wer_v(wer, 12e-9, HIRTZLIN_32NM)
         assert write_error_rate(v, 12e-9, HIRTZLIN_32NM) == pytest.approx(wer, rel=1e-6)
-    # AP -> P polarity has the same nominal drive ratio, so the same WER.
-    assert write_error_rate(2 * VC, 10e-9, HIRTZLIN_32NM, polarity="ap_to_p") == pytest.approx(
-        write_error_rate(2 * VC, 10e-9, HIRTZLIN_32NM)
-    )
+    # Both polarities at 2 Vc (no stray field: i_c = 1, Delta_s = Delta), from the formulas by hand:
+    # <t> = tau_c / (2 - 1), tau_c = (tau_D / 2)(gamma_E + ln(pi^2 Delta / 4)); WER = Q(16, 16 t / <t>).
+    m = HIRTZLIN_32NM
+    tau_c = 0.5 * m.tau_d_s * (0.5772156649015329 + math.log(math.pi**2 * m.delta / 4.0))
+    by_hand = gammaincc(16.0, 16.0 * 10e-9 / tau_c)
+    for polarity in ("p_to_ap", "ap_to_p"):
+        assert write_error_rate(2 * VC, 10e-9, m, polarity=polarity) == pytest.approx(by_hand, rel=1e-9)
 
 
 def test_inverse_functions_round_trip_fokker_planck():
