@@ -67,6 +67,18 @@ def _existing_ancestor(path: Path) -> Path:
     return Path(".")
 
 
+def _dir_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be (made) a directory we may write in, or None when it can."""
+    if path.exists() and not path.is_dir():
+        return f"{path} is a file, not a directory"
+    base = _existing_ancestor(path)
+    if not base.is_dir():
+        return f"{base} is a file, not a directory"
+    if not os.access(base, os.W_OK | os.X_OK):
+        return f"directory {base} is not writable"
+    return None
+
+
 def check_output_dir(option: str, path: Path) -> None:
     """``UsageError`` unless ``path`` is a directory, or can be made one, that we may write in.
 
@@ -74,26 +86,23 @@ def check_output_dir(option: str, path: Path) -> None:
     """
     if path.exists() and not path.is_dir():
         raise UsageError(f"{option} {path}: is a file, expected a directory")
-    base = _existing_ancestor(path)
-    if not base.is_dir():
-        raise UsageError(f"{option} {path}: {base} is a file, not a directory")
-    if not os.access(base, os.W_OK | os.X_OK):
-        raise UsageError(f"{option} {path}: directory {base} is not writable")
+    problem = _dir_problem(path)
+    if problem is not None:
+        raise UsageError(f"{option} {path}: {problem}")
 
 
 def check_output_file(option: str, path: Path, *, make_parent: bool = False) -> None:
-    """``UsageError`` unless ``path`` names a file we may write: not a directory, in a directory that
-    exists (or, with ``make_parent``, can be created) and is writable."""
+    """``UsageError`` unless ``path`` names a file we may write: not a directory, in a writable
+    directory that exists (or, with ``make_parent``, can be created)."""
     if path.is_dir():
         raise UsageError(f"{option} {path}: is a directory, expected a file name")
     if path.exists() and not os.access(path, os.W_OK):
         raise UsageError(f"{option} {path}: the file is not writable")
-    if make_parent:
-        check_output_dir(option, path.parent)
-    elif not path.parent.is_dir():
-        raise UsageError(f"{option} {path}: directory {path.parent} does not exist")
-    elif not os.access(path.parent, os.W_OK | os.X_OK):
-        raise UsageError(f"{option} {path}: directory {path.parent} is not writable")
+    problem = _dir_problem(path.parent)
+    if problem is None and not make_parent and not path.parent.is_dir():
+        problem = f"directory {path.parent} does not exist"
+    if problem is not None:
+        raise UsageError(f"{option} {path}: {problem}")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -142,6 +151,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from accelsim.outputs import atomic_write_text
     from accelsim.reproduce.registry import load_target
 
+    out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     for i, name in enumerate(names, 1):
         step = f"[{i}/{len(names)}] {name}"
@@ -217,35 +227,38 @@ def _read_table(path: Path):
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    import pandas as pd
-    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+    from pandas.api.types import is_numeric_dtype
 
     path = Path(args.csv)
     table = _read_table(path)
     for column in (args.x, args.y, args.hue):
         if column is not None and column not in table.columns:
             raise UsageError(f"{path}: no column {column!r}; columns: {', '.join(table.columns)}")
-    for option, column in (("--x", args.x), ("--y", args.y)):
-        values = table[column]
-        if not is_numeric_dtype(values) or is_bool_dtype(values):
-            text = values[pd.to_numeric(values, errors="coerce").isna() & values.notna()]
-            found = repr(text.iloc[0]) if len(text) else f"{values.dtype} values"
-            raise UsageError(f"{path}: {option} {column}: expected a numeric column, found {found}")
-        if table[column].isna().all():
-            raise UsageError(f"{path}: {option} {column}: the column is empty")
+    named = [("--x", args.x), ("--y", args.y)] + ([("--hue", args.hue)] if args.hue else [])
+    for i, (option, column) in enumerate(named):
+        for other, same in named[:i]:
+            if same == column:
+                raise UsageError(f"{other} and {option} are both {column!r}: give different columns")
+    y = table[args.y]
+    if not is_numeric_dtype(y):
+        found = y[y.notna()].iloc[0] if y.notna().any() else None
+        raise UsageError(f"{path}: --y {args.y}: expected a numeric column, found {found!r}")
+    if y.isna().all():
+        raise UsageError(f"{path}: --y {args.y}: the column has no values")
     out = Path(args.out) if args.out else path.with_name(f"{path.stem}_{args.y}_vs_{args.x}.png")
     from accelsim.plot import FIGURE_SUFFIXES, save_figure
 
     if out.suffix.lower() not in FIGURE_SUFFIXES:
-        raise UsageError(f"--out {out}: expected one of {', '.join(FIGURE_SUFFIXES)}")
+        raise UsageError(f"--out {out}: expected a file name ending in {', '.join(FIGURE_SUFFIXES)}")
     check_output_file("--out", out, make_parent=True)
     keys = [k for k in (args.x, args.hue) if k]
     summary = table.groupby(keys, sort=True)[args.y].agg(["mean", "std", "count"]).reset_index()
     summary["std"] = summary["std"].fillna(0.0)
-    for option, value in (("--logx", args.logx and args.x), ("--logy", args.logy and "mean")):
-        if value and not (summary[value] > 0).all():
-            raise UsageError(f"{option}: column {args.x if option == '--logx' else args.y} has values "
-                             "<= 0, which a logarithmic axis cannot show")
+    for option, column, values in (("--logx", args.x, summary[args.x]), ("--logy", args.y, summary["mean"])):
+        wanted = args.logx if option == "--logx" else args.logy
+        if wanted and not (is_numeric_dtype(values) and (values > 0).all()):
+            raise UsageError(f"{option}: column {column} has values that are not positive numbers, "
+                             "which a logarithmic axis cannot show")
     written = save_figure(out, summary, x=args.x, y="mean", yerr="std", hue=args.hue,
                           logx=args.logx, logy=args.logy, xlabel=args.x, ylabel=args.y,
                           title=f"{path.stem}: mean +- std over repeats", svg=True)
@@ -299,7 +312,8 @@ def add_device_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument(
         "--n-devices", type=int, default=20000, metavar="N", help="devices drawn for the array mean"
     )
-    p.add_argument("--seed", type=int, default=0, metavar="N", help="run seed of the device draw (default 0)")
+    p.add_argument("--seed", type=_nonneg_int, default=0, metavar="N",
+                   help="run seed of the device draw (integer >= 0, default 0)")
     p.add_argument("--endurance", default="tzoufras2019", metavar="PRESET", help="endurance preset")
     p.add_argument("--points", type=int, default=25, metavar="N", help="points per curve (default 25)")
     p.add_argument("--out", metavar="CSV", help="write the table to this CSV file instead of stdout")

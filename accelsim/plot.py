@@ -10,6 +10,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+#: The file name endings ``save_figure`` can write (matplotlib's formats).
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf", ".eps", ".ps", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
+
 from accelsim.outputs import OutputSet, ensure_dir  # noqa: E402
 
 

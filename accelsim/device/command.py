@@ -48,6 +48,8 @@ def handler(args: argparse.Namespace) -> int:
         raise UsageError(f"--points: expected 2..100000, got {args.points}")
     out = None if args.out is None else Path(args.out)
     if out is not None and not out.parent.is_dir():
+        if out.parent.exists():
+            raise UsageError(f"--out: {str(out.parent)!r} is a file, not a directory")
         raise UsageError(f"--out: directory {str(out.parent)!r} does not exist")
     if out is not None and out.is_dir():
         raise UsageError(f"--out: {str(out)!r} is a directory, expected a CSV file name")
