@@ -39,6 +39,12 @@ def _per_cell(values_per_group: np.ndarray, lm: LayerMap) -> np.ndarray:
     return np.repeat(values_per_group[lm.neuron_group], lm.n_in)
 
 
+def _group_cells(lm: LayerMap, g: int) -> np.ndarray:
+    """Flat indices (ascending) of the cells of column group ``g`` (neuron-major layer)."""
+    neurons = np.flatnonzero(lm.neuron_group == g)
+    return (neurons[:, None] * lm.n_in + np.arange(lm.n_in)).ravel()
+
+
 def initial_states(weights: np.ndarray, arch: ArchConfig, lm: LayerMap,
                    rng: np.random.Generator) -> np.ndarray:
     """Cell states before programming, as the config's ``write.initial_state`` says."""
@@ -78,6 +84,7 @@ def write_probabilities(arch: ArchConfig, lm: LayerMap, rng: np.random.Generator
         return WriteProbabilities(p_fail_to_ap=w.ber, p_fail_to_p=w.ber, energy_from_p_j=0.0,
                                   energy_from_ap_j=0.0)
     from accelsim import device
+    from accelsim.device.variability import device_write_error_rate_and_energy_j
     from accelsim.device.write import write_model
 
     model = write_model(w.model)
@@ -85,23 +92,17 @@ def write_probabilities(arch: ArchConfig, lm: LayerMap, rng: np.random.Generator
     variability = device.variability_preset(w.variability)
     n = lm.n_out * lm.n_in
     out = {k: np.zeros(n) for k in ("to_ap", "to_p", "e_p", "e_ap")}
-    cell_group = np.repeat(lm.neuron_group, lm.n_in)
     for g, cell in enumerate(_cell_types(arch, lm)):
-        mask = cell_group == g
-        n_g = int(mask.sum())
-        if n_g == 0:
+        cells = _group_cells(lm, g)
+        if cells.size == 0:
             continue
         mtj = cell.mtj_params
         v_src = w.v_write_v if w.v_write_v is not None else float(
             device.source_voltage_v(w.overdrive * mtj.vc_v, mtj, driver, "p"))
-        devices = device.draw_devices(mtj, variability, n_g, rng, driver)
-        for key, polarity in (("to_ap", "p_to_ap"), ("to_p", "ap_to_p")):
-            out[key][mask] = device.device_write_error_rate(v_src, w.t_pulse_s, devices, mtj, model,
-                                                            polarity)
-        out["e_p"][mask] = device.device_write_energy_j(v_src, w.t_pulse_s, devices, mtj, driver,
-                                                        "p_to_ap")
-        out["e_ap"][mask] = device.device_write_energy_j(v_src, w.t_pulse_s, devices, mtj, driver,
-                                                         "ap_to_p")
+        devices = device.draw_devices(mtj, variability, cells.size, rng, driver)
+        for p_key, e_key, polarity in (("to_ap", "e_p", "p_to_ap"), ("to_p", "e_ap", "ap_to_p")):
+            out[p_key][cells], out[e_key][cells] = device_write_error_rate_and_energy_j(
+                v_src, w.t_pulse_s, devices, mtj, driver, model, polarity)
     return WriteProbabilities(p_fail_to_ap=out["to_ap"], p_fail_to_p=out["to_p"],
                               energy_from_p_j=out["e_p"], energy_from_ap_j=out["e_ap"])
 

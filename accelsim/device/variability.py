@@ -114,14 +114,37 @@ def draw_devices(
         raise ValueError(f"need at least one device, got n={n}")
     z = rng.standard_normal((5, n))
     v = variability
-    delta = mtj.delta * np.maximum(1.0 + v.sigma_delta_rel * z[3], 0.05)
-    return DeviceArray(
-        r_p_ohm=mtj.r_p_ohm * np.exp(v.sigma_r_p_rel * z[0]),
-        tmr0=mtj.tmr0 * np.maximum(1.0 + v.sigma_tmr_rel * z[1], 0.05),
-        v_c_v=mtj.vc_v * np.maximum(1.0 + v.sigma_v_c_rel * z[2], 0.05) * (delta / mtj.delta),
-        delta=delta,
-        r_series_ohm=driver.r_series_ohm * np.exp(v.sigma_r_series_rel * z[4]),
-    )
+    # Each row of z becomes its parameter in place (no temporaries of n devices); a spread of 0
+    # gives the nominal value exactly, as nominal * exp(0 z) and nominal * max(1 + 0 z, 0.05) do.
+    r_p = _log_normal(z[0], v.sigma_r_p_rel, mtj.r_p_ohm)
+    tmr0 = _clipped_normal(z[1], v.sigma_tmr_rel, mtj.tmr0)
+    v_c = _clipped_normal(z[2], v.sigma_v_c_rel, mtj.vc_v)
+    delta = _clipped_normal(z[3], v.sigma_delta_rel, mtj.delta)
+    if v.sigma_delta_rel:
+        v_c *= delta / mtj.delta
+    r_series = _log_normal(z[4], v.sigma_r_series_rel, driver.r_series_ohm)
+    return DeviceArray(r_p_ohm=r_p, tmr0=tmr0, v_c_v=v_c, delta=delta, r_series_ohm=r_series)
+
+
+def _log_normal(z: np.ndarray, sigma: float, nominal: float) -> np.ndarray:
+    """nominal exp(sigma z), written over the standard normals ``z``."""
+    if not sigma:
+        return np.full(z.size, nominal)
+    z *= sigma
+    np.exp(z, out=z)
+    z *= nominal
+    return z
+
+
+def _clipped_normal(z: np.ndarray, sigma: float, nominal: float) -> np.ndarray:
+    """nominal max(1 + sigma z, 0.05), written over the standard normals ``z``."""
+    if not sigma:
+        return np.full(z.size, nominal)
+    z *= sigma
+    z += 1.0
+    np.maximum(z, 0.05, out=z)
+    z *= nominal
+    return z
 
 
 def nominal_devices(mtj: MTJ, n: int = 1, driver: Driver = IDEAL_DRIVER) -> DeviceArray:
@@ -175,6 +198,25 @@ def device_write_error_rate(
     """
     i, _, _ = device_drive(v_src_v, devices, mtj, polarity)
     return np.asarray(write_error_rate_at_drive(i, t_pulse_s, mtj, model, polarity, delta=devices.delta))
+
+
+def device_write_error_rate_and_energy_j(
+    v_src_v: float,
+    t_pulse_s: float,
+    devices: DeviceArray,
+    mtj: MTJ,
+    driver: Driver,
+    model: WriteModel = GAMMA,
+    polarity: Polarity = "p_to_ap",
+) -> tuple[np.ndarray, np.ndarray]:
+    """(:func:`device_write_error_rate`, :func:`device_write_energy_j`) from one drive computation.
+
+    A programming step needs both for every cell; the junction drive (a fixed-point solve for AP
+    cells) is computed once. ``driver`` must be the one the devices were drawn with.
+    """
+    i, _, current = device_drive(v_src_v, devices, mtj, polarity)
+    wer = np.asarray(write_error_rate_at_drive(i, t_pulse_s, mtj, model, polarity, delta=devices.delta))
+    return wer, np.asarray(pulse_energy_j(v_src_v, current, t_pulse_s, driver.c_line_f))
 
 
 def array_write_error_rate(

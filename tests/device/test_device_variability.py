@@ -11,6 +11,7 @@ from accelsim.device import (
     array_write_energy_j,
     array_write_error_rate,
     device_drive,
+    device_write_energy_j,
     device_write_error_rate,
     draw_devices,
     gamma_shape,
@@ -22,6 +23,7 @@ from accelsim.device import (
     write_error_rate,
 )
 from accelsim.device.presets import HIRTZLIN_32NM, LOCATELLI_28NM, LOCATELLI_2018
+from accelsim.device.variability import device_write_error_rate_and_energy_j
 from accelsim.errors import ConfigError
 from accelsim.rng import stream
 
@@ -41,6 +43,40 @@ def test_draws_are_frozen_by_the_seed():
     d = draw_devices(MTJ, no_vc, 1000, stream(7, "variation"), DRV)
     assert np.array_equal(a.r_p_ohm, d.r_p_ohm) and np.all(d.v_c_v == MTJ.vc_v)
     assert np.std(np.log(a.r_p_ohm)) == pytest.approx(0.05, rel=0.1)
+
+
+@pytest.mark.parametrize(
+    "spreads", [(0.05, 0.05, 0.044, 0.0, 0.0), (0.3, 0.0, 0.1, 0.08, 0.2), (0.0, 0.45, 0.0, 0.45, 0.0)]
+)
+def test_draws_follow_the_documented_distributions(spreads):
+    # The standard normals z[0..4] (R_P, TMR, Vc, Delta, R_series) of the run's stream, transformed
+    # as the docstring says; the clips at 5 % of nominal are reached with the 45 % spreads.
+    v = Variability(sigma_r_p_rel=spreads[0], sigma_tmr_rel=spreads[1], sigma_v_c_rel=spreads[2],
+                    sigma_delta_rel=spreads[3], sigma_r_series_rel=spreads[4])
+    got = draw_devices(MTJ, v, 3000, stream(5, "variation"), DRV)
+    z = stream(5, "variation").standard_normal((5, 3000))
+    delta = MTJ.delta * np.maximum(1.0 + v.sigma_delta_rel * z[3], 0.05)
+    want = {
+        "r_p_ohm": MTJ.r_p_ohm * np.exp(v.sigma_r_p_rel * z[0]),
+        "tmr0": MTJ.tmr0 * np.maximum(1.0 + v.sigma_tmr_rel * z[1], 0.05),
+        "v_c_v": MTJ.vc_v * np.maximum(1.0 + v.sigma_v_c_rel * z[2], 0.05) * delta / MTJ.delta,
+        "delta": delta,
+        "r_series_ohm": DRV.r_series_ohm * np.exp(v.sigma_r_series_rel * z[4]),
+    }
+    for name, value in want.items():
+        np.testing.assert_allclose(getattr(got, name), value, rtol=1e-12, atol=0.0, err_msg=name)
+    assert got.n == 3000
+
+
+def test_wer_and_energy_from_one_drive_equal_the_separate_functions(rng):
+    devices = draw_devices(MTJ, LOCATELLI_2018, 500, rng, DRV)
+    for polarity in ("p_to_ap", "ap_to_p"):
+        wer, energy = device_write_error_rate_and_energy_j(V_SRC, 9e-9, devices, MTJ, DRV, polarity=polarity)
+        np.testing.assert_allclose(wer, device_write_error_rate(V_SRC, 9e-9, devices, MTJ, polarity=polarity),
+                                   rtol=1e-12, atol=0.0)
+        np.testing.assert_allclose(
+            energy, device_write_energy_j(V_SRC, 9e-9, devices, MTJ, DRV, polarity), rtol=1e-12, atol=0.0)
+        assert wer.shape == energy.shape == (500,) and np.all(energy > 0)
 
 
 def test_no_variability_reproduces_the_nominal_device(rng):
