@@ -139,6 +139,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from accelsim.reproduce.registry import CATALOG
 
+    if "all" in args.names and len(args.names) > 1:
+        raise UsageError("reproduce: give 'all' alone or target names, not both")
     names = list(CATALOG) if args.names == ["all"] else args.names
     unknown = [n for n in names if n not in CATALOG]
     if unknown:
@@ -254,6 +256,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
     keys = [k for k in (args.x, args.hue) if k]
     summary = table.groupby(keys, sort=True)[args.y].agg(["mean", "std", "count"]).reset_index()
     summary["std"] = summary["std"].fillna(0.0)
+    if summary.empty:
+        raise UsageError(f"{path}: no row has values in both {args.x} and {args.y}"
+                         + (f" and {args.hue}" if args.hue else ""))
     for option, column, values in (("--logx", args.x, summary[args.x]), ("--logy", args.y, summary["mean"])):
         wanted = args.logx if option == "--logx" else args.logy
         if wanted and not (is_numeric_dtype(values) and (values > 0).all()):

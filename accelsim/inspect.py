@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-
 from accelsim.errors import UsageError
+
+#: Most waves of images the timing estimate simulates (about 10 s of engine time).
+MAX_WAVES = 100_000
 
 
 def add_inspect_parser(subparsers) -> argparse.ArgumentParser:
@@ -40,6 +41,8 @@ def _si(value: float, unit: str) -> str:
 
 
 def handler(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from accelsim.arch.chip import build_chip
     from accelsim.config import load_arch
     from accelsim.engine import Engine, OpEnergies
@@ -54,6 +57,10 @@ def handler(args: argparse.Namespace) -> int:
     tile = arch.tile
     groups = [g.cell for g in tile.columns]
     timing = arch.engine_timing
+    waves = -(-args.images // timing.batch_images)
+    if waves > MAX_WAVES:
+        raise UsageError(f"--images {args.images}: at most {MAX_WAVES * timing.batch_images:,} "
+                         f"({MAX_WAVES:,} waves of {timing.batch_images}); the timing is steady long before")
     counts = np.bincount(column_types(tile), minlength=len(groups))
 
     print(f"arch {arch.name}: tiles of {tile.rows} x {tile.cols}, columns "

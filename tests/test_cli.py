@@ -188,6 +188,8 @@ def test_reproduce_out_that_is_a_file_runs_nothing(tmp_path, capsys, monkeypatch
     (tmp_path / "taken").write_text("")
     code, out, err = _run(["reproduce", "munch-area", "--out", str(tmp_path / "taken")], capsys)
     _one_error_line(code, out, err, r"--out .*taken: is a file, expected a directory")
+    code, out, err = _run(["reproduce", "all", "munch-area", "--out", str(tmp_path / "r")], capsys)
+    _one_error_line(code, out, err, r"give 'all' alone or target names, not both")
     code, out, err = _run(["reproduce", "munch-area", "no-such-target", "--out", str(tmp_path / "r")],
                           capsys)
     _one_error_line(code, out, err, r"unknown reproduction target\(s\) no-such-target; known: .*munch-area")
@@ -261,12 +263,13 @@ def test_a_listening_scheduler_address_passes_the_check():
         check_scheduler(f"127.0.0.1:{_free_port()}", timeout_s=2.0)
 
 
-PLOT_CSV = "key,arch,accuracy,note\n1,a,0.5,x\n1,a,0.7,y\n2,b,0.9,z\n"
+PLOT_CSV = "key,arch,accuracy,note,blank\n1,a,0.5,x,\n1,a,0.7,y,\n2,b,0.9,z,\n"
 
 
 @pytest.mark.parametrize("case, args, match", [
     ("text_y", ["--x", "key", "--y", "note"], r"--y note: expected a numeric column, found 'x'"),
     ("missing_column", ["--x", "key", "--y", "energy"], r"no column 'energy'; columns: key, arch"),
+    ("text_y_with_numbers", ["--x", "key", "--y", "arch"], r"--y arch: expected a numeric column, found 'a'"),
     ("x_is_hue", ["--x", "key", "--y", "accuracy", "--hue", "key"], r"--x and --hue are both 'key'"),
     ("x_is_y", ["--x", "accuracy", "--y", "accuracy"], r"--x and --y are both 'accuracy'"),
     ("log_text_x", ["--x", "arch", "--y", "accuracy", "--logx"], r"--logx: column arch has values"),
@@ -278,6 +281,7 @@ PLOT_CSV = "key,arch,accuracy,note\n1,a,0.5,x\n1,a,0.7,y\n2,b,0.9,z\n"
     ("header_only", ["--x", "key", "--y", "accuracy"], r"head\.csv: the table has no rows"),
     ("binary_csv", ["--x", "key", "--y", "accuracy"], r"bin\.csv: not a readable CSV table"),
     ("csv_is_dir", ["--x", "key", "--y", "accuracy"], r"d\.png: not a file"),
+    ("x_all_empty", ["--x", "blank", "--y", "accuracy"], r"no row has values in both blank and accuracy"),
 ])
 def test_bad_plot_requests_give_one_line(tmp_path, capsys, case, args, match):
     (tmp_path / "t.csv").write_text(PLOT_CSV)
@@ -308,3 +312,12 @@ def test_device_out_that_is_a_directory(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["device", "energy-vs-wer", "--seed", "-1"])
     assert exc.value.code == 2 and "--seed: expected a non-negative integer" in capsys.readouterr().err
+
+
+def test_requests_too_large_to_finish_are_refused(tmp_path, tiny_arch_path, tiny_net_path, capsys):
+    code, out, err = _run(["device", "energy-vs-wer", "--n-devices", "2000000000"], capsys)
+    _one_error_line(code, out, err, r"--n-devices: expected 1\.\.1000000, got 2000000000")
+    code, out, err = _run(["inspect", "--arch", str(tiny_arch_path), "--net", str(tiny_net_path),
+                           "--images", str(10**20)], capsys)
+    _one_error_line(code, out, err, r"--images 100000000000000000000: at most 10,000,000 \(100,000 waves of 100\)")
+    assert out == ""

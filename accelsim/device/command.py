@@ -36,6 +36,9 @@ from accelsim.units import parse_quantity
 
 __all__ = ["CURVES", "add_device_parser", "handler"]
 
+#: Most devices ``energy-vs-wer`` draws (each working array is then 40 MB per curve point).
+MAX_DEVICES = 1_000_000
+
 
 def handler(args: argparse.Namespace) -> int:
     """Compute the requested curve, then print it or write it to ``--out`` (nothing written on error)."""
@@ -141,8 +144,8 @@ def _energy_vs_wer(args):
     model, polarity = _model(args), _polarity(args)
     if not 0 < args.wer_min < args.wer_max < 1:
         raise UsageError(f"--wer-min/--wer-max: need 0 < min < max < 1, got {args.wer_min}, {args.wer_max}")
-    if not args.n_devices >= 1:
-        raise UsageError(f"--n-devices: expected >= 1, got {args.n_devices}")
+    if not 1 <= args.n_devices <= MAX_DEVICES:
+        raise UsageError(f"--n-devices: expected 1..{MAX_DEVICES}, got {args.n_devices}")
     v_j = _junction_voltage(args, mtj)
     state = "p" if polarity == "p_to_ap" else "ap"
     v_src = float(source_voltage_v(v_j, mtj, driver, state))
