@@ -310,6 +310,11 @@ def parse_yaml(text: str) -> Any:
     return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
 
 
+def printable(text: str) -> str:
+    """``text`` for a one-line message: control characters (a newline in a YAML key) escaped."""
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
 class _Where:
     """Where a value came from, for error messages: the file and the dotted key."""
 
@@ -320,8 +325,8 @@ class _Where:
         return _Where(self.source, f"{self.key}.{name}" if self.key else name)
 
     def error(self, message: str) -> ConfigError:
-        where = f"{self.source}: key '{self.key}'" if self.key else self.source
-        return ConfigError(f"{where}: {message}")
+        where = f"{self.source}: key '{printable(self.key)}'" if self.key else self.source
+        return ConfigError(f"{where}: {printable(message)}")
 
 
 def _type_name(tp: Any) -> str:

@@ -6,7 +6,17 @@ it on one line and exits with status 2.
 
 
 class AccelsimError(Exception):
-    """Base class of every error accelsim raises on purpose."""
+    """Base class of every error accelsim raises on purpose.
+
+    Its text is one line whatever it quotes: control characters (a newline in a YAML key or a file
+    name) are written as escapes.
+    """
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if text.isprintable():
+            return text
+        return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class ConfigError(AccelsimError):
