@@ -76,6 +76,9 @@ class OutputSet:
         path = Path(path)
         if any(target == path for _, target in self._staged):
             raise ValueError(f"{path} is staged twice in one output set")
+        if path.is_dir():  # the one target a rename cannot replace: refuse before any file moves
+            self.discard()
+            raise OutputError(f"{path}: is a directory, cannot write a file there")
         _remove_stale_temporaries(path)
         tmp = path.with_name(f".{path.name}{_TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
         try:
