@@ -30,6 +30,9 @@ IDX_DTYPES: dict[int, np.dtype] = {
     0x0E: np.dtype(">f8"),
 }
 
+#: Bytes a loaded pixel takes: float32 intensity or +-1 value, int8 bit, and the transient copies.
+_BYTES_PER_PIXEL = 14
+
 #: Version of the compact binarized ``.npz`` format written by ``save_binarized``.
 BINARIZED_FORMAT_VERSION = 1
 
@@ -269,6 +272,8 @@ def load_idx_pair(
     if not path.exists():
         raise DataError(f"{path}: no such file")
     labels_path = _partner(path)
+    # the float32 intensities and their +-1 bits take 5 bytes per pixel of the uint8 file
+    check_memory(_BYTES_PER_PIXEL * math.prod(idx_shape(path)), f"{path}: images", DataError)
     images = load_idx(path)
     labels = load_idx(labels_path)
     if images.dtype != np.uint8 or images.ndim not in (2, 3):
@@ -415,6 +420,7 @@ def load_binarized(path: str | os.PathLike) -> Dataset:
         raise DataError(f"{path}: 'y' is {y.dtype} {y.shape}, expected uint8 ({packed.shape[0]},)")
     if not 0.0 <= threshold <= 1.0:
         raise DataError(f"{path}: binarize_threshold {threshold} is not in [0, 1]")
+    check_memory(_BYTES_PER_PIXEL * packed.shape[0] * n_features, f"{path}: images", DataError)
     return Dataset(
         name=name,
         x=unpack_bits(packed, n_features).astype(np.float32),

@@ -325,6 +325,12 @@ def test_idx_headers_are_checked_before_the_data_is_read(tmp_path, small_memory)
     (tmp_path / "h-images-idx3-ubyte.gz").write_bytes(gzip.compress(huge + b"\0" * 1000))
     with pytest.raises(DataError, match=r"IDX array of shape \(2147483648, 2147483648\) .* memory limit"):
         load_idx(tmp_path / "h-images-idx3-ubyte.gz")
+    # a well-formed set whose loaded images would not fit: refused before the file is read
+    folder = tmp_path / "big"
+    _idx_pair(folder, np.zeros(200, dtype=np.uint8), n_features=784)
+    with pytest.raises(DataError, match=r"t10k-images-idx3-ubyte: images needs about 2.2 MB, above the "
+                                        r"memory limit of 1.0 MB"):
+        load_dataset(folder)
     # a gzip bomb behind a small header: the trailing bytes are found without inflating them all
     small = bytes([0, 0, 0x08, 1]) + struct.pack(">I", 4)
     (tmp_path / "b-labels-idx1-ubyte.gz").write_bytes(gzip.compress(small + b"\1" * 4 + b"\0" * 2**24))
