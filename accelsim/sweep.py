@@ -27,8 +27,15 @@ from accelsim import __version__, limits, sweep_device
 from accelsim.config import ArchConfig, load_arch, read_yaml
 from accelsim.errors import ConfigError, UsageError
 from accelsim.network import Network, load_network
-from accelsim.outputs import (OutputError, OutputLock, OutputSet, append_line, atomic_write_text, ensure_dir,
-                              read_csv_records)
+from accelsim.outputs import (
+    OutputError,
+    OutputLock,
+    OutputSet,
+    append_line,
+    atomic_write_text,
+    ensure_dir,
+    read_csv_records,
+)
 from accelsim.report import summary_row
 from accelsim.simulate import simulate
 from accelsim.sweep_device import TARGET_WER, DeviceMeasure

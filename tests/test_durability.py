@@ -20,12 +20,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TINY_ARCH, make_tiny_network
 
 from accelsim.network import save_network
 from accelsim.outputs import OutputError, OutputSet, atomic_write_text
 from accelsim.sweep import load_spec, run_sweep, spec_record_path, timeline_path
-
-from conftest import TINY_ARCH, make_tiny_network
 
 RUN_FILES = ("r.csv", "r_timeline.csv", "r.json")
 SPEC = """\
@@ -120,7 +119,7 @@ def test_a_killed_run_leaves_all_its_files_or_none(inputs, reference_runs):
             (out / name).write_bytes(data)
         proc = _accelsim(*_run_args(out, 0), cwd=inputs)
         if k % 3 == 2:  # in the middle of the writes: once the first temporary is there
-            _wait_for(lambda: any(".tmp-" in name for name in os.listdir(out)), proc)
+            _wait_for(lambda out=out: any(".tmp-" in name for name in os.listdir(out)), proc)
             time.sleep(rng.uniform(0.0, 0.005))
         else:  # at a random moment around the end of the run, where the writes are
             time.sleep(rng.uniform(0.5, 1.1) * wall_s)
@@ -195,10 +194,10 @@ def test_a_killed_sweep_resumes_to_the_uninterrupted_csv(inputs, reference_sweep
         cut = inputs / f"sweep_kill{k}" / "s.csv"
         proc = _accelsim("sweep", "spec.yaml", "--out", str(cut), "--workers", "1", "--quiet", cwd=inputs)
         if k:  # kill while rows stream in (try 0: at the first sign of the sweep, before any row)
-            _wait_for(lambda: cut.exists() and cut.stat().st_size > 0, proc)
+            _wait_for(lambda cut=cut: cut.exists() and cut.stat().st_size > 0, proc)
             time.sleep(rng.uniform(0.0, 0.8))
         else:
-            _wait_for(lambda: spec_record_path(cut).exists(), proc)
+            _wait_for(lambda cut=cut: spec_record_path(cut).exists(), proc)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         run_sweep(spec, cut, resume=True, progress=False)

@@ -5,11 +5,11 @@ integer popcount thresholds and per-class affine scores), and a numpy reference 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 
 from accelsim.data import pack_bits
+from accelsim.outputs import atomic_write
 from accelsim.train.bnn import BN_EPS, Layer, Model, bn_affine
 
 #: Version of the network ``.npz`` format written here.
@@ -104,15 +104,9 @@ def network_arrays(
 
 
 def save_network(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
-    """Write the arrays with ``np.savez_compressed``, atomically (a temporary file renamed into place)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with tmp.open("wb") as fh:
-            np.savez_compressed(fh, **arrays)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Write the arrays with ``np.savez_compressed``, atomically (``accelsim.outputs``: a temporary file,
+    fsynced and renamed into place)."""
+    atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays))
 
 
 def predict_folded(npz: dict[str, np.ndarray] | np.lib.npyio.NpzFile, x_pm1: np.ndarray) -> np.ndarray:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ from accelsim import __version__
 from accelsim.data import Dataset, dataset_from_spec
 from accelsim.errors import UsageError
 from accelsim.network import network_arrays, reference_predict
+from accelsim.outputs import OutputSet
 from accelsim.train.approx import ApproxConfig, ApproxData, ApproxEpoch, train_approx
 from accelsim.train.command import _number, _test_set
 from accelsim.train.export import save_network
@@ -319,8 +319,9 @@ def run_approx(args: argparse.Namespace) -> int:
         "test_source": test_set.source,
     }
     json_path = out.with_suffix(".json")
-    _write_atomic(out, pd.DataFrame([row], columns=list(APPROX_COLUMNS)).to_csv(index=False))
-    _write_atomic(json_path, json.dumps(doc, indent=2, default=_plain) + "\n")
+    with OutputSet() as files:  # the CSV and its JSON appear together
+        files.write_text(out, pd.DataFrame([row], columns=list(APPROX_COLUMNS)).to_csv(index=False))
+        files.write_text(json_path, json.dumps(doc, indent=2, default=_plain) + "\n")
     if not args.quiet:
         print(
             f"wrote {out}, {json_path}: test acc {100 * result.test_acc:.2f}%, "
@@ -336,12 +337,3 @@ def _plain(obj):
     if isinstance(obj, np.floating):
         return None if math.isnan(obj) else float(obj)
     raise TypeError(f"cannot write {type(obj).__name__} to JSON")
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
