@@ -33,6 +33,7 @@ def _plain_predict(net: Network, x_pm1: np.ndarray) -> np.ndarray:
 def test_main_command_on_the_bundled_workload(tmp_path, capsys):
     assert main(["run", "--arch", ARCH, "--net", NET, "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
+    row = pd.read_csv(tmp_path / "mixed_retention_mlp784_seed0.csv").iloc[0]
     for word in ("accuracy", "programming", "latency", "area"):
         assert word in out
     # the end-of-life figure comes with the assumption that drives it: 002's eq. (1) as printed,
@@ -41,8 +42,13 @@ def test_main_command_on_the_bundled_workload(tmp_path, capsys):
     assert "10 years in 10 steps, all layers age" in out
     assert "delta40 cells: Delta_AP 40, tau0 1 ns: 73.8 % of AP cells flip to P by the end" in out
     section = re.search(r'README.md, "([^"]+)"', out).group(1)
-    assert f"\n## {section}\n" in (ROOT / "README.md").read_text()
-    row = pd.read_csv(tmp_path / "mixed_retention_mlp784_seed0.csv").iloc[0]
+    readme = (ROOT / "README.md").read_text()
+    assert f"\n## {section}\n" in readme
+    # ... where the headline run's end-of-life figure is quoted: within 0.3 points of this run (a
+    # change of the write model's speed-ups may move a few write failures, not the collapse)
+    quoted = re.search(r"ends at ([0-9.]+) %\s+after 10 years: ([0-9.]+) % of the Delta-40 AP cells", readme)
+    assert abs(float(quoted.group(1)) - 100 * row["accuracy_end_of_life"]) <= 0.3
+    assert f"{quoted.group(2)} % of AP cells flip" in out
     net = load_network(NET)
     wl = bundled_workload(net)
     assert row["n_images"] == len(wl.y) == 2000

@@ -1,0 +1,383 @@
+"""Every result number quoted in the READMEs, read from the README text and recomputed from the committed
+output it comes from (results/reproduce/*.csv, the networks' recorded training results), formatted as
+the README prints it. A README row or sentence that is edited, or an output that is regenerated with
+other numbers, fails here until the two agree again.
+
+Each check finds its sentence or table row by an anchor (the row's quantity cell, the words before the
+number) and compares the printed text with the text the data gives, so a check cannot pass on a
+number it did not read.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import ROOT
+
+from accelsim.device.retention import retention_flip_probability
+from accelsim.network import load_network
+
+OUT = ROOT / "results" / "reproduce"
+YEAR_S = 365.25 * 86400
+
+
+@cache
+def text(path: str) -> str:
+    """A README with its line breaks and runs of spaces made single spaces (sentences span lines)."""
+    return re.sub(r"\s+", " ", (ROOT / path).read_text())
+
+
+@cache
+def table_rows(path: str) -> list[list[str]]:
+    """The README's table rows as lists of stripped cells (target cells carried down empty rows)."""
+    rows, target = [], ""
+    for line in (ROOT / path).read_text().splitlines():
+        if not line.startswith("|") or set(line) <= set("|- "):
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        target = cells[0] or target
+        rows.append([target, *cells[1:]])
+    return rows
+
+
+def cell(path: str, target: str, quantity: str, quantity_col: int, value_col: int) -> str:
+    """The ``value_col`` cell of the row of ``target`` whose ``quantity_col`` cell is ``quantity``."""
+    found = [r[value_col] for r in table_rows(path) if r[0] == target and r[quantity_col] == quantity]
+    assert len(found) == 1, f"{path}: {len(found)} rows for {target!r} / {quantity!r}"
+    return found[0]
+
+
+def main_table(target: str, quantity: str) -> str:
+    """README.md, "Reproducing the papers": target | paper | quantity | paper's value | accelsim."""
+    return cell("README.md", target, quantity, 2, 4)
+
+
+def results_table(target: str, quantity: str) -> str:
+    """results/reproduce/README.md: target | quantity | paper | accelsim | why."""
+    return cell("results/reproduce/README.md", target, quantity, 1, 3)
+
+
+def sentence(path: str, pattern: str) -> tuple[str, ...]:
+    """The groups of the one match of ``pattern`` in the README's text."""
+    found = list(re.finditer(pattern, text(path)))
+    assert len(found) == 1, f"{path}: {len(found)} matches of {pattern!r}"
+    return found[0].groups()
+
+
+@cache
+def csv(name: str) -> pd.DataFrame:
+    return pd.read_csv(OUT / f"{name}.csv")
+
+
+def pick(frame: pd.DataFrame, **where) -> pd.Series:
+    """The one row of ``frame`` with the given column values."""
+    mask = np.ones(len(frame), dtype=bool)
+    for key, value in where.items():
+        mask &= (frame[key] == value).to_numpy()
+    assert mask.sum() == 1, (where, int(mask.sum()))
+    return frame[mask].iloc[0]
+
+
+def accuracy(name: str, end: bool, **where) -> float:
+    """Mean accuracy of a retention sweep at t = 0 or after the horizon."""
+    frame = csv(name)
+    time = frame.time_s.max() if end else 0.0
+    return float(pick(frame[frame.time_s == time], **where).accuracy_mean)
+
+
+def drop(name: str, **where) -> float:
+    """Accuracy lost over the horizon, in points."""
+    return 100 * (accuracy(name, False, **where) - accuracy(name, True, **where))
+
+
+def pct(value: float, digits: int = 1) -> str:
+    return f"{100 * value:.{digits}f}"
+
+
+def pts(value: float, digits: int = 1) -> str:
+    return f"{value:.{digits}f}"
+
+
+# ---------------------------------------------------------------- device targets
+
+
+def _energy(ber: float, column: str = "energy_j") -> float:
+    frame = csv("locatelli-fig2")
+    return float(frame[np.isclose(frame.ber, ber, rtol=1e-9)][column].iloc[0])
+
+
+def test_locatelli_fig2():
+    e10 = _energy(1e-10)
+    saved = " / ".join(pct(1 - _energy(b) / e10) for b in (1e-4, 1e-3, 1e-2))
+    pulse_var = _energy(1e-10, "pulse_var_s") * 1e9
+    penalty = [_energy(b, "energy_var_j") / _energy(b) - 1 for b in (1e-10, 1e-4)]
+    row = "`locatelli-fig2`"
+    assert main_table(row, "energy per bit at BER 1e-10, 15 ns at 2.0 Vc") == f"{e10 * 1e12:.3f} pJ"
+    assert main_table(row, "energy saved at BER 1e-4 / 1e-3 / 1e-2") == f"{saved} %"
+    assert main_table(row, "pulse for 1e-10 with variability; energy penalty at 1e-10 / 1e-4") == (
+        f"{pulse_var:.1f} ns; +{pct(penalty[0], 0)} / +{pct(penalty[1], 0)} % (2e5 devices)")
+    target = "`locatelli-fig2` (003)"
+    assert results_table(target, "energy per bit, BER 1e-10, 15 ns at 2.0 Vc") == f"{e10 * 1e12:.3f} pJ"
+    assert results_table(target, "energy saved at BER 1e-4 / 1e-3 / 1e-2") == f"{saved} %"
+    assert results_table(target, "pulse for 1e-10 with variability") == f"{pulse_var:.2f} ns"
+    assert results_table(target, "energy penalty of variability at 1e-10 / 1e-4") == (
+        f"+{pct(penalty[0])} / +{pct(penalty[1])} %")
+
+
+def test_tzoufras_table1():
+    t = csv("tzoufras-table1")
+    ref = pick(t, row="reference")
+    same = [pick(t, row="same pulse", target_wer=w) for w in (0.01, 0.1)]
+    cut = [pick(t, row="0.8 x voltage", target_wer=w) for w in (0.01, 0.1)]
+    gain = cut[0].endurance_gain
+    row = "`tzoufras-table1`"
+    assert main_table(row, "V/Vc0 for WER 1e-6 at 5 tau_D; voltage change for 1e-2 / 0.1") == (
+        f"{ref.v_over_vc0:.3f}; {pct(same[0].voltage_change)} / {pct(same[1].voltage_change)} %")
+    assert main_table(row, "pulse change at 0.8 V for 1e-2 / 0.1; endurance gain") == (
+        f"{pct(cut[0].pulse_change)} / {pct(cut[1].pulse_change)} %; {gain:.1e}".replace("e+06", "e6"))
+    target = "`tzoufras-table1` (001)"
+    assert results_table(target, "V/Vc0 for WER 1e-6 at 5 tau_D") == f"{ref.v_over_vc0:.3f}"
+    assert results_table(target, "voltage change for WER 1e-2 / 0.1, same pulse") == (
+        f"{pct(same[0].voltage_change)} / {pct(same[1].voltage_change)} %")
+    assert results_table(target, "pulse change at 0.8 V(1e-6) for WER 1e-2 / 0.1") == (
+        f"{pct(cut[0].pulse_change)} / {pct(cut[1].pulse_change)} %")
+    assert results_table(target, "endurance gain at 0.8 V") == f"{gain:.1e}".replace("e+06", "e6")
+
+
+def _ratio(ber: float, column: str) -> float:
+    frame = csv("hirtzlin-fig4")
+    at = lambda b: float(frame[np.isclose(frame.ber, b, rtol=1e-9)][column].iloc[0])  # noqa: E731
+    return at(1e-6) / at(ber)
+
+
+def test_hirtzlin_fig4_energy_ratio():
+    nominal, varied = _ratio(1e-2, "energy_j"), _ratio(1e-2, "energy_var_j")
+    assert main_table("`hirtzlin-fig4`", "energy ratio BER 1e-6 / 1e-2 (no variability / with)") == (
+        f"{nominal:.2f} / {varied:.2f}")
+    assert results_table("`hirtzlin-fig4` (000)", "energy ratio BER 1e-6 / 1e-2") == (
+        f"{nominal:.2f} (no variability) / {varied:.2f} (with)")
+    # the explanation below the table quotes the same ratio and the one at 1e-1
+    assert sentence("README.md", r"needs variability \(([0-9.]+)\) or 1e-1 \(([0-9.]+)\)") == (
+        f"{varied:.2f}", f"{_ratio(1e-1, 'energy_j'):.1f}")
+
+
+def test_munch_area():
+    a = pick(csv("munch-area"), cell_area_saving=csv("munch-area").cell_area_saving.iloc[0])
+    four = " / ".join(pct(a[k]) for k in ("cell_area_saving", "cell_leakage_saving", "array_area_saving",
+                                          "array_leakage_saving"))
+    quantity = "cell area / cell leakage / array area / array leakage saved"
+    assert main_table("`munch-area`", quantity) == f"{four} %"
+    assert results_table("`munch-area` (002)", "cell area / cell leakage saved, Delta 40 vs 60") == (
+        f"{pct(a.cell_area_saving)} / {pct(a.cell_leakage_saving)} %")
+    assert results_table("`munch-area` (002)", "array area / leakage saved, 90/10 vs all Delta 60") == (
+        f"{pct(a.array_area_saving)} / {pct(a.array_leakage_saving)} %")
+
+
+# ---------------------------------------------------------------- accuracy under write errors (000)
+
+
+def test_hirtzlin_fig2_and_fig5():
+    acc = csv("hirtzlin-fig2").set_index("ber").accuracy_mean
+    assert main_table("`hirtzlin-fig2`", "MNIST MLP accuracy, no errors / BER 1e-3 / 1e-2") == (
+        f"{pct(acc[0.0], 2)} / {pct(acc[1e-3], 2)} / {pct(acc[1e-2], 2)} %")
+    target = "`hirtzlin-fig2` (000)"
+    assert results_table(target, "accuracy, no errors") == f"{pct(acc[0.0], 2)} %"
+    assert results_table(target, "accuracy at BER 1e-4 / 1e-3") == (
+        f"{pct(acc[1e-4], 2)} / {pct(acc[1e-3], 2)} %")
+    assert results_table(target, "accuracy at BER 1e-2 (drop)") == (
+        f"{pct(acc[1e-2], 2)} % (-{pts(100 * (acc[0.0] - acc[1e-2]), 2)} points)")
+    # fig5: the largest BER within 0.1 point of the error-free accuracy, and the energy saved there
+    fig5 = csv("hirtzlin-fig5")
+    ok = fig5[fig5.accuracy_mean >= acc[0.0] - 0.001 - 1e-12]
+    ber = float(ok.ber.max())
+    saved = [float(fig5[fig5.ber == 1e-6][c].iloc[0] / ok[ok.ber == ber][c].iloc[0])
+             for c in ("energy_j", "energy_var_j")]
+    assert ber == 1e-3
+    assert main_table("`hirtzlin-fig5`", "energy saved at no accuracy loss") == (
+        f"{saved[0]:.2f} x ({saved[1]:.2f} x with variability), at BER 1e-3")
+    assert results_table("`hirtzlin-fig5` (000)", "energy saved at no accuracy loss") == (
+        f"{saved[0]:.2f} x / {saved[1]:.2f} x (no variability / with)")
+
+
+# ---------------------------------------------------------------- retention study (002)
+
+
+def _fig7_end(delta: int, tau0: str, inputs: str) -> str:
+    return pct(accuracy("munch-fig7", True, delta=delta, tau0=tau0, inputs=inputs))
+
+
+def _hrs_share(name: str, **where) -> float:
+    """HRS cells of A_1 at t = 0 over its 784 x 1024 cells."""
+    frame = csv(name)
+    return float(pick(frame[frame.time_s == 0], **where).hrs_cells) / (784 * 1024)
+
+
+def test_munch_fig7():
+    hrs = _hrs_share("munch-fig7", delta=40, tau0="1 ns", inputs="bipolar")
+    one = " / ".join(_fig7_end(d, "1 ns", "bipolar") for d in (35, 40, 45))
+    sixty = [" / ".join(_fig7_end(d, "60 ns", i) for d in (35, 40, 45)) for i in ("bipolar", "unipolar")]
+    # the main table rounds the collapsed (chance-level) accuracies to whole percent
+    short = lambda s: re.sub(r"^(\d+)\.\d", r"\1", s)  # noqa: E731
+    assert main_table("`munch-fig7`", "HRS share; 10-year accuracy at Delta 35 / 40 / 45") == (
+        f"{pct(hrs)} %; tau0 1 ns: {short(one)} %; tau0 60 ns: {short(sixty[0])} % (+-1 pixels), "
+        f"{short(sixty[1])} % (0/1)")
+    target = "`munch-fig7` (002)"
+    assert results_table(target, "HRS share of A_1, conventional network") == f"{pct(hrs)} %"
+    clean = accuracy("munch-fig7", False, delta=40, tau0="1 ns", inputs="bipolar")
+    assert results_table(target, "clean accuracy") == f"{pct(clean)} %"
+    deltas = (30, 35, 40, 45, 60)
+    for tau0, quantity in (("1 ns", "10-year accuracy, Delta 30 / 35 / 40 / 45 / 60, tau0 = 1 ns"),
+                           ("60 ns", "the same with tau0 = 60 ns")):
+        got = results_table(target, quantity)
+        assert got == "; ".join(f"{i} " + " / ".join(_fig7_end(d, tau0, i) for d in deltas) + " %"
+                                for i in ("bipolar", "unipolar")), quantity
+    drops = [drop("munch-fig7", delta=40, tau0="60 ns", inputs=i) for i in ("bipolar", "unipolar")]
+    assert results_table(target, "10-year drop at Delta 40, tau0 60 ns") == (
+        f"bipolar {pts(drops[0])}, unipolar {pts(drops[1])} points")
+
+
+def test_munch_fig9():
+    target = "`munch-fig9` (002)"
+    hrsmin = dict(net="mlp784_hrsmin", delta=40, tau0="1 ns", inputs="bipolar")
+    a10 = dict(hrsmin, net="mlp784_hrsmin_a10")
+    share, clean = _hrs_share("munch-fig9", **hrsmin), accuracy("munch-fig9", False, **hrsmin)
+    share10, clean10 = _hrs_share("munch-fig9", **a10), accuracy("munch-fig9", False, **a10)
+    assert main_table("`munch-fig9`", "HRS share of the HRS-minimised network; clean accuracy") == (
+        f"{pct(share)} %; {pct(clean)} % (alpha-10 network: {pct(share10)} %; {pct(clean10, 2)} %)")
+    assert results_table(target, "HRS share, HRS-minimised network").startswith(f"{pct(share)} %")
+    assert results_table(target, "clean accuracy") == f"{pct(clean)} %"
+    assert results_table(
+        target, "the alpha-10 network (`mlp784_hrsmin_a10`, same sweep): HRS share; clean accuracy") == (
+        f"{pct(share10)} %; {pct(clean10)} %")
+    deltas = (30, 35, 40, 45, 60)
+
+    def ends(net, tau0):
+        return "; ".join(f"{i} " + " / ".join(
+            pct(accuracy("munch-fig9", True, net=net, delta=d, tau0=tau0, inputs=i)) for d in deltas)
+            + " %" for i in ("bipolar", "unipolar"))
+
+    assert results_table(target, "10-year accuracy, Delta 30 / 35 / 40 / 45 / 60, tau0 1 ns") == (
+        ends("mlp784_hrsmin", "1 ns"))
+    assert results_table(target, "the same with tau0 = 60 ns") == ends("mlp784_hrsmin", "60 ns")
+    assert results_table(target, "its 10-year accuracy, Delta 30 / 35 / 40 / 45 / 60, tau0 60 ns") == (
+        ends("mlp784_hrsmin_a10", "60 ns"))
+    d = {(n, i): pts(drop("munch-fig9", net=n, delta=40, tau0="60 ns", inputs=i))
+         for n in ("mlp784_hrsmin", "mlp784_hrsmin_a10") for i in ("bipolar", "unipolar")}
+    assert results_table(target, "10-year drop at Delta 40, tau0 60 ns") == (
+        f"bipolar {d['mlp784_hrsmin', 'bipolar']}, unipolar {d['mlp784_hrsmin', 'unipolar']} points")
+    assert results_table(target, "its 10-year drop at Delta 40, tau0 60 ns") == (
+        f"bipolar {d['mlp784_hrsmin_a10', 'bipolar']}, "
+        f"unipolar {d['mlp784_hrsmin_a10', 'unipolar']} points")
+    conv = [pts(drop("munch-fig7", delta=40, tau0="60 ns", inputs=i)) for i in ("bipolar", "unipolar")]
+    assert main_table("`munch-fig9`", "10-year drop at Delta 40 (tau0 60 ns), vs Fig. 7's") == (
+        f"{d['mlp784_hrsmin', 'unipolar']} (alpha-10 network: {d['mlp784_hrsmin_a10', 'unipolar']}) "
+        f"vs {conv[1]} points (0/1 pixels); {d['mlp784_hrsmin', 'bipolar']} "
+        f"({d['mlp784_hrsmin_a10', 'bipolar']}) vs {conv[0]} (+-1 pixels)")
+
+
+def _fig14_drop(net: str, robust: str, tau0: str, inputs: str) -> str:
+    return pts(drop("munch-fig14", net=net, robust_columns=robust, tau0=tau0, inputs=inputs))
+
+
+def test_munch_fig14():
+    target = "`munch-fig14` (002)"
+    conv = [_fig14_drop("mlp784x1024x10", "delta40", "60 ns", i) for i in ("bipolar", "unipolar")]
+    quantity = "10-year drop at tau0 60 ns [points, bipolar / unipolar]: conventional net on all-Delta-40"
+    assert results_table(target, quantity) == f"{conv[0]} / {conv[1]}"
+    for net, quantity in (
+            ("mlp784_hrsmin", "HRS-minimised net (`mlp784_hrsmin`), all-Delta-40 / mixed 90/10"),
+            ("mlp784_hrsmin_a10", "002's alpha-10 net (`mlp784_hrsmin_a10`), all-Delta-40 / mixed 90/10")):
+        d40 = [_fig14_drop(net, "delta40", "60 ns", i) for i in ("bipolar", "unipolar")]
+        mixed = [_fig14_drop(net, "delta60", "60 ns", i) for i in ("bipolar", "unipolar")]
+        assert results_table(target, quantity) == f"{d40[0]} / {d40[1]}; mixed {mixed[0]} / {mixed[1]}"
+    runs = [("mlp784x1024x10", "delta40"), ("mlp784_hrsmin", "delta40"), ("mlp784_hrsmin", "delta60"),
+            ("mlp784_hrsmin_a10", "delta40"), ("mlp784_hrsmin_a10", "delta60")]
+    one = "; ".join(f"{i} " + " / ".join(_fig14_drop(n, r, "1 ns", i) for n, r in runs)
+                    for i in ("bipolar", "unipolar"))
+    quantity = "the same at tau0 1 ns: conventional / HRS-min. / mixed / alpha-10 all-40 / alpha-10 mixed"
+    assert results_table(target, quantity) == one
+    u = {key: _fig14_drop(*key, "60 ns", "unipolar") for key in runs}
+    quantity = ("10-year drop (tau0 60 ns, 0/1 pixels): mixed array / conventional / HRS-min. on all "
+                "Delta 40")
+    assert main_table("`munch-fig14`", quantity) == (
+        f"alpha-10 network: {u['mlp784_hrsmin_a10', 'delta60']} < {u['mlp784x1024x10', 'delta40']} < "
+        f"{u['mlp784_hrsmin_a10', 'delta40']} points (`mlp784_hrsmin`: {u['mlp784_hrsmin', 'delta60']} / "
+        f"{u['mlp784x1024x10', 'delta40']} / {u['mlp784_hrsmin', 'delta40']})")
+    # the reproduce README's prose quotes the same ordering
+    assert sentence("results/reproduce/README.md",
+                    r"mixed array ([0-9.]+) < conventional network ([0-9.]+) < HRS-minimised network on "
+                    r"all-Delta-40 cells ([0-9.]+) points") == (
+        u["mlp784_hrsmin_a10", "delta60"], u["mlp784x1024x10", "delta40"], u["mlp784_hrsmin_a10", "delta40"])
+
+
+def test_munch_fig8():
+    f8 = csv("munch-fig8")
+    alphas = (0.0, 1.0, 3.0, 10.0)
+    uni = f8[(f8.tau0 == "60 ns") & (f8.inputs == "unipolar")].set_index("alpha")
+    bi = f8[(f8.tau0 == "60 ns") & (f8.inputs == "bipolar")].set_index("alpha")
+    shares = " / ".join(pct(uni.hrs_fraction[a]) for a in alphas)
+    losses = " / ".join(pts(100 * (uni.accuracy_clean[a] - uni.accuracy_10_years[a])) for a in alphas)
+    assert main_table("`munch-fig8`", "HRS share; 10-year loss at Delta 40 vs alpha 0 / 1 / 3 / 10") == (
+        f"{shares} %; {losses} points (tau0 60 ns, 0/1 pixels)")
+    target = "`munch-fig8` (002)"
+    assert results_table(target, "HRS share of A_1 at alpha 0 / 1 / 3 / 10 / 30") == (
+        " / ".join(pct(uni.hrs_fraction[a]) for a in (*alphas, 30.0)) + " %")
+
+    def pairs(frame):
+        return "; ".join(f"{a:g}: {pct(frame.accuracy_clean[a], 2)} / {pct(frame.accuracy_10_years[a], 2)}"
+                         for a in alphas)
+
+    assert results_table(target, "clean / 10-year accuracy at Delta 40, tau0 60 ns, 0/1 pixels") == (
+        f"alpha {pairs(uni)} %")
+    assert results_table(target, "the same with +-1 pixels") == f"alpha {pairs(bi)} %"
+
+
+def test_walkthrough_and_what_002_assumed():
+    """The retention walkthrough (README.md) and the reproduce README's prose: the printed formula's
+    flip shares, and the accuracies and drops of the committed sweeps they quote."""
+    year = retention_flip_probability(YEAR_S, 40.0, 1e-9)
+    ten = retention_flip_probability(10 * YEAR_S, 40.0, 1e-9)
+    assert sentence("README.md", r"tau0 = 1 ns flips ([0-9.]+) % of Delta-40 AP cells per year "
+                                 r"\(([0-9]+) % in ten\)") == (pct(year), pct(ten, 0))
+    assert sentence("results/reproduce/README.md",
+                    r"With those numbers ([0-9.]+) % of the Delta-40 AP cells flip in the first year and "
+                    r"([0-9]+) % in ten") == (pct(year), pct(ten, 0))
+    conv_uni = pts(drop("munch-fig7", delta=40, tau0="60 ns", inputs="unipolar"))
+    hrsmin_uni = pts(drop("munch-fig9", net="mlp784_hrsmin", delta=40, tau0="60 ns", inputs="unipolar"))
+    a10_uni = pts(drop("munch-fig9", net="mlp784_hrsmin_a10", delta=40, tau0="60 ns", inputs="unipolar"))
+    assert sentence("README.md", r"the conventional network hardly ages \(([0-9.]+) points in 10 years "
+                                 r"at Delta 40, tau0 60 ns\), and the HRS-minimised networks, whose few \+1 "
+                                 r"weights sit on the ink, age worse \(([0-9.]+) and ([0-9.]+) points\)") == (
+        conv_uni, hrsmin_uni, a10_uni)
+    clean10 = accuracy("munch-fig9", False, net="mlp784_hrsmin_a10", delta=40, tau0="1 ns", inputs="bipolar")
+    clean = accuracy("munch-fig9", False, net="mlp784_hrsmin", delta=40, tau0="1 ns", inputs="bipolar")
+    assert sentence("README.md", r"Fig\. 12b, at ([0-9.]+) %\)") == (pct(clean10, 2),)
+    assert sentence("README.md", r"spread over half the columns, at ([0-9.]+) %\)") == (pct(clean, 2),)
+    # "What 002 must have assumed": the 10-year accuracies at tau0 60 ns (bipolar), as munch-fig7 has them
+    got = sentence("results/reproduce/README.md", r"with it accuracy after 10 years is ([0-9.]+) % "
+                                                  r"\(Delta 35\), ([0-9.]+) % \(40, a ([0-9.]+)-point drop")
+    bipolar = dict(tau0="60 ns", inputs="bipolar")
+    assert got == (pct(accuracy("munch-fig7", True, delta=35, **bipolar), 0),
+                   _fig7_end(40, "60 ns", "bipolar"), pts(drop("munch-fig7", delta=40, **bipolar)))
+
+
+# ---------------------------------------------------------------- shipped networks
+
+
+@pytest.mark.parametrize("file, n_images", [("mlp784.npz", "2,000"), ("mlp784_fashion.npz", "10,000"),
+                                            ("lenet4.npz", "2,000")])
+def test_shipped_network_accuracies(file, n_images):
+    """README.md's table of shipped networks quotes each one's test accuracy as recorded by the trainer
+    in the file's description (its own evaluation, before export)."""
+    description = load_network(ROOT / "workloads" / file).description
+    recorded = re.search(r"test ([0-9.]+)% on ([0-9]+) images", description)
+    assert recorded, file
+    row = [r for r in table_rows("README.md") if r[0] == f"`workloads/{file}`"]
+    assert len(row) == 1
+    assert row[0][-1] == f"{float(recorded.group(1)):.2f} % ({n_images} images)"
+    assert int(recorded.group(2)) == int(n_images.replace(",", ""))
+
