@@ -321,3 +321,11 @@ def test_requests_too_large_to_finish_are_refused(tmp_path, tiny_arch_path, tiny
                            "--images", str(10**20)], capsys)
     _one_error_line(code, out, err, r"--images 100000000000000000000: at most 10,000,000 \(100,000 waves of 100\)")
     assert out == ""
+
+
+def test_train_refuses_a_negative_seed_before_reading_data(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "n.npz"), "--seed", "-1"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "argument --seed: expected an integer >= 0, got '-1'" in err
+    assert list(tmp_path.iterdir()) == []

@@ -212,7 +212,7 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         metavar="E",
         help=f"approx-mlp: sign_magnitude or twos_complement (default {_APPROX.encoding})",
     )
-    p.add_argument("--seed", default="0", metavar="N", help="run seed (default 0)")
+    p.add_argument("--seed", type=_seed_text, default="0", metavar="N", help="run seed (integer >= 0, default 0)")
     p.add_argument(
         "--out",
         required=True,
@@ -222,6 +222,13 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     p.add_argument("--quiet", action="store_true", help="no progress line per epoch")
     p.set_defaults(func=run_train)
     return p
+
+
+def _seed_text(text: str) -> str:
+    """``--seed`` as given, once it is known to be an integer >= 0 (argparse reports it otherwise)."""
+    if not text.strip().isdecimal():
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return text
 
 
 def _number(args: argparse.Namespace, attr: str, kind: type) -> float | int:
