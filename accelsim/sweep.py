@@ -48,6 +48,10 @@ _MEASURES = ("network", "device")
 _NAME = re.compile(r"[A-Za-z0-9_.+-]+")
 #: Memory per point of a sweep (its SweepPoint, its rows, its checks), for the points limit.
 _BYTES_PER_POINT = 4096
+#: Memory per device drawn by a device point (its parameters, write error rates, energies, pulses).
+_BYTES_PER_DEVICE = 512
+#: Seeds are written to int64 CSV columns.
+_MAX_SEED = 2**63 - 1
 #: A network sweep may vary the network itself: ``net`` in ``grid`` or ``zip``, paths relative to the spec.
 NET_AXIS = "net"
 #: Environment of local worker processes: one core each, all the way down (numba's and BLAS's own
@@ -149,8 +153,9 @@ def load_spec(path: str | Path) -> SweepSpec:
         raise ConfigError(f"{path}: key 'repeats': expected an integer >= 1, got {repeats!r}")
     seeds = raw.get("seeds", [0])
     if not isinstance(seeds, list) or not seeds or not all(
-            isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
-        raise ConfigError(f"{path}: key 'seeds': expected a non-empty list of integers >= 0")
+            isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= _MAX_SEED for s in seeds):
+        raise ConfigError(f"{path}: key 'seeds': expected a non-empty list of integers from 0 to "
+                          f"{_MAX_SEED}")
     zipped = _axes(raw.get("zip"), "zip", path)
     if len({len(v) for _, v in zipped}) > 1:
         raise ConfigError(f"{path}: key 'zip': lists must have equal lengths, got "
@@ -181,6 +186,9 @@ def check(spec: SweepSpec) -> None:
     n_points = math.prod(len(v) for _, v in spec.grid) * (len(spec.zipped[0][1]) if spec.zipped else 1)
     n_points *= len(spec.seeds)
     limits.check_memory(n_points * _BYTES_PER_POINT, f"{spec.path}: {n_points:,} points", ConfigError)
+    if spec.device is not None:
+        limits.check_memory(spec.device.devices * _BYTES_PER_DEVICE,
+                            f"{spec.path}: key 'device.devices': {spec.device.devices:,} devices", ConfigError)
     for net in {point_net(spec, point) for point in expand(spec)} - {None}:
         if not net.is_file():
             raise ConfigError(f"{spec.path}: key '{NET_AXIS}': no such network file {net}")

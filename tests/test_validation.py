@@ -219,6 +219,7 @@ def _spec(tmp_path: Path, body: str, name: str = "spec.yaml", net: Path | None =
     ("data: 5\n", r"key 'data': expected a path, got 5"),
     ("repeats: 2.5\n", r"key 'repeats': expected an integer"),
     ("seeds: [-1]\n", r"key 'seeds'"),
+    ("seeds: [18446744073709551616]\n", r"key 'seeds': expected a non-empty list of integers from 0 to"),
     ("set: [1]\n", r"key 'set': expected a mapping"),
     ("grid:\n  write.model: [gamma]\n  write.overdrive: [2.0]\n  write.ber: [0.1]\n",
      r"point 0 .*key 'write.ber' \(set by an override\) has no effect with write.model gamma"),
@@ -227,6 +228,15 @@ def test_bad_specs_are_refused(tmp_path, body, match):
     with pytest.raises(ConfigError, match=match) as exc:
         load_spec(_spec(tmp_path, body))
     _one_line(exc)
+
+
+def test_a_device_sweep_drawing_too_many_devices_is_refused(tmp_path):
+    arch = write_yaml(tmp_path, TINY_ARCH, "tiny.yaml")
+    path = write_yaml(tmp_path, f"name: d\nmeasure: device\narch: {arch}\n"
+                                "device:\n  quantities: [cost]\n  devices: 1000000000000\n", "d.yaml")
+    with pytest.raises(ConfigError, match=r"d.yaml: key 'device.devices': 1,000,000,000,000 devices needs "
+                                          r"about .* above the memory limit"):
+        load_spec(path)
 
 
 @pytest.mark.parametrize("name", ["../../x", "a/b", "/tmp/x", "x y", "", "café", 5, ["a"]])
