@@ -8,12 +8,14 @@ Building the parser imports no numerics (numpy aside): each command's module is 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import re
 import shutil
 import socket
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -21,6 +23,9 @@ from accelsim import __version__
 from accelsim.errors import AccelsimError, UsageError
 
 EXIT_BAD_INPUT = 2
+
+#: Seconds between the "still running" lines of a long reproduction target.
+HEARTBEAT_S = 30.0
 
 #: Seconds ``sweep --scheduler`` waits for the scheduler's port to accept a connection.
 SCHEDULER_CONNECT_TIMEOUT_S = 3.0
@@ -127,9 +132,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     row = summary_row(result, run_id=run_id, arch=arch, net_name=net_name, dataset=workload.name,
                       seed=args.seed)
     extra = {"arch_file": str(args.arch), "net_file": str(args.net), "overrides": list(args.set or [])}
-    paths = write_outputs(Path(args.out), run_id, row, result, arch, extra)
-    if args.trace is not None:
-        paths.append(result.trace.write_trace(args.trace))
+    paths = write_outputs(Path(args.out), run_id, row, result, arch, extra, trace=args.trace)
     if not args.quiet:
         print(format_summary(row, result.off_crossbar, arch))
         print("\nwrote " + ", ".join(str(p) for p in paths))
@@ -161,7 +164,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         begun = time.monotonic()
         target = load_target(name)
         print(f"== {name}: {target.summary} [{target.paper}]")
-        comparisons = target.run(out, args.quick, args.seed)
+        with _heartbeat(step, begun):
+            comparisons = target.run(out, args.quick, args.seed)
         width = max([len(c.quantity) for c in comparisons] + [8])
         print(f"  {'quantity':<{width}}  {'paper':>14}  {'accelsim':>14}")
         for c in comparisons:
@@ -174,6 +178,24 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     if len(names) > 1:
         print(f"{len(names)} targets done in {_elapsed(started)}", file=sys.stderr)
     return 0
+
+
+@contextlib.contextmanager
+def _heartbeat(step: str, since: float):
+    """While the block runs, print ``STEP: still running (T)`` on stderr every ``HEARTBEAT_S`` seconds."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT_S):
+            print(f"{step}: still running ({_elapsed(since)})", file=sys.stderr, flush=True)
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _elapsed(since: float) -> str:

@@ -47,7 +47,7 @@ import simpy
 from accelsim.arch.chip import ChipCost, LayerShape, sensing_phases, vectors_per_image
 from accelsim.arch.tile import counter_bits
 from accelsim.arch.timing import TimingConfig
-from accelsim.outputs import atomic_write_text
+from accelsim.outputs import OutputSet, atomic_write_text
 from accelsim.units import seconds_to_cycles
 
 __all__ = ["Engine", "EngineReport", "OpEnergies", "TimingConfig", "TraceRow"]
@@ -399,8 +399,9 @@ class Engine:
             throughput_inf_per_s=inf.n_images * clock / span if span else 0.0,
             utilisation=util, energy_by_activity_j=dict(self.energy))
 
-    def write_trace(self, path: str | Path) -> Path:
-        """Write the trace as CSV: time_cycle, tile, activity, images."""
+    def write_trace(self, path: str | Path, files: OutputSet | None = None) -> Path:
+        """Write the trace as CSV: time_cycle, tile, activity, images (atomically; with ``files``,
+        staged in that set and written with the rest of it)."""
         if self.trace_rows is None:
             raise ValueError("this engine was built without trace=True")
         text = io.StringIO(newline="")
@@ -408,6 +409,8 @@ class Engine:
         writer.writerow(["time_cycle", "tile", "activity", "images"])
         for row in self.trace_rows:
             writer.writerow([row.time_cycle, row.tile, row.activity, row.images])
+        if files is not None:
+            return files.write_text(path, text.getvalue())
         return atomic_write_text(path, text.getvalue())  # the old file or the new one, never half
 
 

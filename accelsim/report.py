@@ -75,10 +75,11 @@ def summary_row(result: RunResult, *, run_id: str, arch: ArchConfig, net_name: s
 
 
 def write_outputs(out_dir: Path, run_id: str, row: dict, result: RunResult, arch: ArchConfig,
-                  extra: dict) -> list[Path]:
-    """Write ``<run_id>.csv``, ``<run_id>_timeline.csv`` and ``<run_id>.json`` into ``out_dir``.
+                  extra: dict, trace: str | Path | None = None) -> list[Path]:
+    """Write ``<run_id>.csv``, ``<run_id>_timeline.csv`` and ``<run_id>.json`` into ``out_dir`` (and
+    the engine's event trace to ``trace``, for a result simulated with ``trace=True``).
 
-    The three appear together or not at all (``accelsim.outputs.OutputSet``); a failed write raises
+    They appear together or not at all (``accelsim.outputs.OutputSet``); a failed write raises
     ``OutputError`` and leaves the previous files, if any, as they were.
     """
     ensure_dir(out_dir)
@@ -110,7 +111,12 @@ def write_outputs(out_dir: Path, run_id: str, row: dict, result: RunResult, arch
         files.write_text(csv_path, pd.DataFrame([row]).to_csv(index=False))
         files.write_text(timeline_path, timeline.to_csv(index=False))
         files.write_text(json_path, json.dumps(doc, indent=2, default=_json_default) + "\n")
-    return [csv_path, timeline_path, json_path]
+        written = [csv_path, timeline_path, json_path]
+        if trace is not None:
+            if result.trace is None:
+                raise ValueError("a trace file needs a result simulated with trace=True")
+            written.append(result.trace.write_trace(trace, files))
+    return written
 
 
 def software_versions() -> dict[str, str]:

@@ -26,7 +26,7 @@ from accelsim.network import save_network
 from accelsim.outputs import OutputError, OutputSet, atomic_write_text
 from accelsim.sweep import load_spec, run_sweep, spec_record_path, timeline_path
 
-RUN_FILES = ("r.csv", "r_timeline.csv", "r.json")
+RUN_FILES = ("r.csv", "r_timeline.csv", "r.json", "r_trace.csv")
 SPEC = """\
 name: k
 arch: tiny.yaml
@@ -70,8 +70,9 @@ def _accelsim(*args: str, cwd: Path) -> subprocess.Popen:
 
 
 def _run_args(out: Path, seed: int) -> list[str]:
+    out.mkdir(exist_ok=True)
     return ["run", "--arch", "tiny.yaml", "--net", "tiny.npz", "--out", str(out), "--name", "r",
-            "--seed", str(seed), "--repeats", "2", "--quiet"]
+            "--seed", str(seed), "--repeats", "2", "--trace", str(out / "r_trace.csv"), "--quiet"]
 
 
 def _finish(proc: subprocess.Popen) -> None:
@@ -130,9 +131,11 @@ def test_a_killed_run_leaves_all_its_files_or_none(inputs, reference_runs):
         if found:  # and they parse
             assert len(pd.read_csv(out / "r.csv")) == 1 and len(pd.read_csv(out / "r_timeline.csv")) > 1
             assert json.loads(found["r.json"])["summary"]["run_id"] == "r"
+            assert list(pd.read_csv(out / "r_trace.csv").columns) == ["time_cycle", "tile", "activity",
+                                                                      "images"]
         # nothing else but, possibly, the killed writer's hidden temporaries
-        assert all(name in RUN_FILES or name.startswith((".r.csv.tmp-", ".r_timeline.csv.tmp-",
-                                                         ".r.json.tmp-")) for name in os.listdir(out))
+        assert all(name in RUN_FILES or name.startswith(tuple(f".{n}.tmp-" for n in RUN_FILES))
+                   for name in os.listdir(out))
 
 
 def test_a_failed_write_leaves_the_previous_set_and_no_temporaries(tmp_path):
