@@ -221,6 +221,28 @@ def test_reproduce_reports_progress_on_stderr(tmp_path, capsys, monkeypatch):
     assert table.to_dict("records") == [{"quantity": "answer", "paper": 42, "accelsim": 42}]
 
 
+def test_a_long_reproduction_says_it_is_still_running(tmp_path, capsys, monkeypatch):
+    import time
+
+    import accelsim.cli
+    from accelsim.reproduce.registry import CATALOG, TARGETS, Comparison, Target, TargetInfo
+
+    def run(out_dir, quick, seed):
+        time.sleep(1.0)
+        return [Comparison(quantity="q", paper="1", ours="1")]
+
+    monkeypatch.setattr(accelsim.cli, "HEARTBEAT_S", 0.1)
+    monkeypatch.setitem(CATALOG, "slow", TargetInfo(name="slow", module="accelsim.errors", paper="p",
+                                                    summary="s"))
+    monkeypatch.setitem(TARGETS, "slow", Target(name="slow", paper="p", summary="s", run=run))
+    code, out, err = _run(["reproduce", "slow", "--out", str(tmp_path)], capsys)
+    lines = err.splitlines()
+    beats = [line for line in lines if "still running" in line]
+    assert code == 0 and 1 <= len(beats) <= 10
+    assert all(re.fullmatch(r"\[1/1\] slow: still running \(\d+\.\d s\)", b) for b in beats)
+    assert lines[0].startswith("[1/1] slow: running") and lines[-1].startswith("[1/1] slow: done in")
+
+
 def _free_port():
     import socket
 
