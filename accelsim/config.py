@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import reprlib
 import types
 import typing
 from dataclasses import dataclass
@@ -310,6 +311,16 @@ def parse_yaml(text: str) -> Any:
     return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 3, 80, 80
+
+
+def show(value: Any) -> str:
+    """``repr(value)`` cut short for a message (a YAML alias can nest a value far beyond a line)."""
+    text = _SHORT.repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
 def printable(text: str) -> str:
     """``text`` for a one-line message: control characters (a newline in a YAML key) escaped."""
     return text if text.isprintable() else repr(text)[1:-1]
@@ -355,7 +366,7 @@ def build(cls: type, data: Any, where: _Where) -> Any:
                                   f.metadata.get("allow_zero", False))
         rule = _RANGE.get(f.name)
         if rule is not None and kwargs[f.name] is not None and not rule[0](kwargs[f.name]):
-            raise sub.error(f"value {data[key]!r} out of range: expected {rule[1]}")
+            raise sub.error(f"value {show(data[key])} out of range: expected {rule[1]}")
     try:
         return cls(**kwargs)
     except Invalid as exc:
@@ -374,18 +385,18 @@ def _convert(tp: Any, value: Any, where: _Where, dimension: str | None,
     if dimension is not None:
         if not isinstance(value, str):
             unit = BASE_UNITS[dimension][0]
-            raise where.error(f"expected a quantity with a unit, e.g. '{value} {unit}', got {value!r}")
+            raise where.error(f"expected a quantity with a unit, e.g. '{show(value)} {unit}', got {show(value)}")
         try:
             result = parse_quantity(value, dimension)
         except ValueError as exc:
             raise where.error(str(exc)) from None
         if result < 0 or (result == 0 and not allow_zero):
             expected = "non-negative" if allow_zero else "positive"
-            raise where.error(f"expected a {expected} quantity, got {value!r}")
+            raise where.error(f"expected a {expected} quantity, got {show(value)}")
         return result
     if origin is Literal:
         if value not in args:
-            raise where.error(f"expected one of {', '.join(map(str, args))}, got {value!r}")
+            raise where.error(f"expected one of {', '.join(map(str, args))}, got {show(value)}")
         return value
     if origin is dict:
         if not isinstance(value, dict) or not value:
@@ -399,25 +410,25 @@ def _convert(tp: Any, value: Any, where: _Where, dimension: str | None,
         return build(tp, value, where)
     if tp is bool:
         if not isinstance(value, bool):
-            raise where.error(f"expected true or false, got {value!r}")
+            raise where.error(f"expected true or false, got {show(value)}")
         return value
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise where.error(f"expected an integer, got {value!r}")
+            raise where.error(f"expected an integer, got {show(value)}")
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise where.error(f"expected a number, got {value!r}")
+            raise where.error(f"expected a number, got {show(value)}")
         try:
             result = float(value)
         except OverflowError:
             result = math.inf
         if not math.isfinite(result):
-            raise where.error(f"expected a finite number, got {value!r}")
+            raise where.error(f"expected a finite number, got {show(value)}")
         return result
     if tp is str:
         if not isinstance(value, str):
-            raise where.error(f"expected a string, got {value!r}")
+            raise where.error(f"expected a string, got {show(value)}")
         return value
     raise TypeError(f"config field type {_type_name(tp)} is not supported by the loader")
 
@@ -438,7 +449,7 @@ def _apply_override(data: dict, override: Override) -> tuple[str, Any]:
         key, _, text = override.partition("=")
         try:
             value = parse_yaml(text)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, RecursionError):
             value = text
     parts = key.strip().split(".")
     node = data

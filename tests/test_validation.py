@@ -160,6 +160,16 @@ def test_non_utf8_and_huge_yaml_are_refused(tmp_path):
         load_arch(big)
 
 
+def test_a_value_of_nested_yaml_aliases_is_quoted_short(tmp_path):
+    """Nine levels of nine aliases (387 million leaves if expanded) are named in one short line."""
+    levels = ["&l0 [x, x, x, x, x, x, x, x, x]"]
+    levels += [f"&l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 9)]
+    path = write_yaml(tmp_path, TINY_ARCH.replace("name: tiny", f"name: tiny\ndescription: [{', '.join(levels)}]"))
+    with pytest.raises(ConfigError, match=r"key 'description': expected a string, got \[\[.*\.\.\.") as exc:
+        load_arch(path)
+    assert len(str(exc.value)) < 400
+
+
 SECTIONS = ("cells", "cells.weak", "tile", "tile.columns", "tile.columns.0", "mapping", "write", "read",
             "retention", "circuit", "timing", "tech", "name", "tile.rows", "write.t_pulse", "cells.weak.mtj")
 
