@@ -3,6 +3,8 @@ cluster) -> one CSV. A point is a network run (``measure: network``) or a device
 
 Rows stream to disk as runs finish (an interrupted sweep keeps them; ``resume`` skips them) and the
 file is rewritten in spec order at the end, so the CSV does not depend on the number of workers.
+``<out>.spec.json`` names the spec a CSV belongs to (``resume`` refuses another's) and ``<out>.lock``
+keeps a second sweep off the same CSV while one runs.
 """
 
 from __future__ import annotations

@@ -249,3 +249,30 @@ def test_a_second_sweep_on_the_same_out_is_refused_and_a_dead_owners_lock_is_tak
                           text=True, check=True).stdout
     lock.write_text(dead)
     assert len(run_sweep(spec, out, progress=False)) == 2 and not lock.exists()
+
+
+def test_the_spec_record_follows_the_data_files_an_idx_pair_included(tmp_path, tiny_arch_path,
+                                                                       tiny_net_path):
+    import dataclasses
+
+    from accelsim.sweep import spec_fingerprint
+
+    spec = load_spec(_spec(tmp_path, tiny_arch_path, tiny_net_path, SMALL))
+    data = tmp_path / "idx"
+    data.mkdir()
+    images, labels = data / "t10k-images-idx3-ubyte", data / "t10k-labels-idx1-ubyte"
+    images.write_bytes(b"images")
+    labels.write_bytes(b"labels")
+    (data / "train-labels-idx1-ubyte").write_bytes(b"another split")
+    by_file = dataclasses.replace(spec, data=images)
+    by_dir = dataclasses.replace(spec, data=data)
+    before = {s.data: spec_fingerprint(s)["sha256"] for s in (spec, by_file, by_dir)}
+    assert len(set(before.values())) == 3
+    labels.write_bytes(b"other labels")  # the images file is named; its labels count too
+    assert spec_fingerprint(by_file)["sha256"] != before[images]
+    assert spec_fingerprint(by_dir)["sha256"] != before[data]
+    labels.write_bytes(b"labels")
+    assert spec_fingerprint(by_file)["sha256"] == before[images]  # same content, same record
+    (data / "train-labels-idx1-ubyte").write_bytes(b"changed")  # another split: not this data
+    assert spec_fingerprint(by_file)["sha256"] == before[images]
+    assert spec_fingerprint(dataclasses.replace(by_file, repeats=3))["sha256"] != before[images]
