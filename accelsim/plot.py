@@ -53,7 +53,8 @@ def save_figure(path: Path, table: pd.DataFrame, *, x: str, y: str, yerr: str | 
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     try:
-        return write_figure(fig, path, *([path.with_suffix(".svg")] if svg else []))
+        also_svg = svg and path.suffix.lower() != ".svg"
+        return write_figure(fig, path, *([path.with_suffix(".svg")] if also_svg else []))
     finally:
         plt.close(fig)
 

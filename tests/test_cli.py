@@ -326,6 +326,10 @@ def test_plot_takes_a_text_x_axis_and_hue(tmp_path, capsys):
     assert code == 0 and err == ""
     assert _contents(tmp_path / "fig") == ["p.png", "p.svg"]
     assert (tmp_path / "fig" / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    code, out, err = _run(["plot", str(tmp_path / "t.csv"), "--x", "key", "--y", "accuracy",
+                           "--out", str(tmp_path / "fig" / "q.svg")], capsys)  # the SVG is the figure
+    assert code == 0 and out.strip() == f"wrote {tmp_path / 'fig' / 'q.svg'}"
+    assert (tmp_path / "fig" / "q.svg").read_text().lstrip().startswith("<?xml")
 
 
 def test_device_out_that_is_a_directory(tmp_path, capsys):
