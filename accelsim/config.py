@@ -514,12 +514,13 @@ def load_arch(path: str | Path, overrides: typing.Sequence[Override] = ()) -> Ar
         missing key, wrong type, value out of range.
     """
     data = read_yaml(path)
-    given_in_file = _paths(data)
+    given_in_file = {key for key in _MODEL_KEYS if _lookup(data, key, _ABSENT) is not _ABSENT}
     switches_in_file = {key: _lookup(data, key, default) for key, default in _SWITCHES.items()}
     overridden: set[str] = set()
     for assignment in overrides:
         key, value = _apply_override(data, assignment)
-        overridden |= {key} | {f"{key}.{sub}" for sub in _paths(value)}
+        overridden |= {k for k in _MODEL_KEYS if k == key or (
+            k.startswith(key + ".") and _lookup(value, k[len(key) + 1:], _ABSENT) is not _ABSENT)}
     arch = build(ArchConfig, data, _Where(str(path)))
     _check_model_keys(str(path), arch, given_in_file, switches_in_file, overridden)
     return arch
@@ -545,14 +546,7 @@ _MODEL_KEYS: dict[str, tuple[typing.Callable[[dict], bool], str]] = {
 }
 
 
-def _paths(data: Any, prefix: str = "") -> set[str]:
-    """Dotted keys of every mapping entry in ``data`` (recursively)."""
-    out: set[str] = set()
-    if isinstance(data, dict):
-        for key, value in data.items():
-            dotted = f"{prefix}{key}"
-            out |= {dotted} | _paths(value, dotted + ".")
-    return out
+_ABSENT = object()
 
 
 def _lookup(data: Any, dotted: str, default: Any) -> Any:

@@ -26,7 +26,7 @@ import pandas as pd
 import yaml
 
 from accelsim import __version__, limits, sweep_device
-from accelsim.config import ArchConfig, load_arch, read_yaml
+from accelsim.config import ArchConfig, load_arch, read_yaml, show
 from accelsim.errors import ConfigError, UsageError
 from accelsim.network import Network, load_network
 from accelsim.outputs import (
@@ -266,7 +266,13 @@ def target_wer(spec: SweepSpec, point: SweepPoint) -> float | None:
 
 
 def _describe(point: SweepPoint) -> str:
-    return ", ".join(f"{k}={v}" for k, v in point.values) or "base"
+    return ", ".join(f"{k}={_short(v)}" for k, v in point.values) or "base"
+
+
+def _short(value: Any) -> str:
+    """A swept value for a message: as written when short, else cut (aliases can nest it deeply)."""
+    text = str(value) if isinstance(value, (str, int, float, bool)) else show(value)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 @functools.lru_cache(maxsize=4)

@@ -168,6 +168,12 @@ def test_a_value_of_nested_yaml_aliases_is_quoted_short(tmp_path):
     with pytest.raises(ConfigError, match=r"key 'description': expected a string, got \[\[.*\.\.\.") as exc:
         load_arch(path)
     assert len(str(exc.value)) < 400
+    maps = ["&m0 {a: 1, b: 1, c: 1, d: 1, e: 1, f: 1, g: 1, h: 1, i: 1}"]
+    maps += [f"&m{i} {{{', '.join(f'{k}: *m{i - 1}' for k in 'abcdefghi')}}}" for i in range(1, 9)]
+    nested = ", ".join(f"m{i}: {m}" for i, m in enumerate(maps))
+    path = write_yaml(tmp_path, TINY_ARCH.replace("name: tiny", f"name: tiny\nwrite_: {{{nested}}}"))
+    with pytest.raises(ConfigError, match=r"key 'write_': unknown key \(did you mean 'write'\?\)"):
+        load_arch(path, [("read", {"model": {"x": "*"}})])
 
 
 SECTIONS = ("cells", "cells.weak", "tile", "tile.columns", "tile.columns.0", "mapping", "write", "read",
