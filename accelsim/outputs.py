@@ -4,6 +4,8 @@ place, so a kill at any moment leaves the old file or the new one; a set of file
 ``atomic_write_text`` / ``atomic_write_bytes`` / ``atomic_write`` write one file; ``OutputSet`` writes
 several: every temporary first, then the renames back to back (no file of the set is replaced before
 all of them are complete on disk). A failed write removes the temporaries and raises ``OutputError``.
+For files that grow while a job runs (a sweep's CSV): ``append_line`` (flush + fsync per line),
+``read_csv_records`` (drops a torn last line) and ``OutputLock`` (one writer per file).
 """
 
 from __future__ import annotations
