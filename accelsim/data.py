@@ -288,7 +288,7 @@ def load_idx_pair(
         raise DataError(
             f"{labels_path}: {labels.shape[0]} labels for {images.shape[0]} images in {path.name}"
         )
-    x = images.reshape(images.shape[0], -1).astype(np.float32) / np.float32(255.0)
+    x = images.reshape(images.shape[0], math.prod(images.shape[1:])).astype(np.float32) / np.float32(255.0)
     return Dataset(
         name=name or path.resolve().parent.name,
         x=x,

@@ -313,8 +313,9 @@ def _conv_shape(npz: dict, prefix: str, path: Path) -> ConvShape:
 
 def _binary_weights(npz: dict, i: int, path: Path) -> np.ndarray:
     w = _get(npz, f"layer{i}_weights", path)
-    if w.ndim != 2:
-        raise NetworkError(f"{path}: layer{i}_weights has shape {w.shape}, expected (n_out, n_in)")
+    if w.ndim != 2 or 0 in w.shape:
+        raise NetworkError(f"{path}: layer{i}_weights has shape {w.shape}, expected (n_out, n_in), "
+                           "both >= 1")
     if not _real(w.dtype) or not np.all(np.abs(w) == 1):
         bad = w[np.abs(w) != 1].ravel()[:3] if _real(w.dtype) else w.dtype
         raise NetworkError(f"{path}: layer{i}_weights must be +1/-1 only, found {bad}")
@@ -429,6 +430,9 @@ def load_network(path: str | Path) -> Network:
         key = "test_x" if front else "test_x_packed"
         raise NetworkError(f"{path}: '{key}' and 'test_y' must come together")
     if images is not None:
+        if images.ndim < 1 or images.shape[0] == 0:
+            raise NetworkError(f"{path}: the bundled test set is empty: store at least one image, or "
+                               "none (then give one with --data)")
         if front is None and (test_x.ndim != 2 or test_x.shape[1] != (net_in + 7) // 8
                               or test_x.dtype != np.uint8):
             raise NetworkError(f"{path}: test_x_packed has shape {test_x.shape} {test_x.dtype}, "

@@ -72,6 +72,8 @@ def load_workload(net: Network, data: str | Path | None) -> Workload:
     from accelsim.data import binarize, load_dataset
 
     dataset = load_dataset(data)
+    if dataset.n_images == 0:
+        raise DataError(f"{data}: no images: a run needs at least one")
     if dataset.x.shape[1] != net.n_inputs:
         raise DataError(f"{data}: images have {dataset.x.shape[1]} features, "
                         f"the network takes {net.n_inputs}")

@@ -388,6 +388,10 @@ def _arrays(path: Path) -> dict:
                                                   r"classes \(labels 0 to 3\)"),
     (lambda d: d.update(test_y=d["test_y"].astype(np.float64)), r"test_y is float64 \(64,\), expected integer"),
     (lambda d: d.update(dataset=np.arange(3)), r"'dataset' is int64 \(3,\), expected a text scalar"),
+    (lambda d: d.update(layer2_weights=d["layer2_weights"][:0], layer2_scale=d["layer2_scale"][:0],
+                        layer2_shift=d["layer2_shift"][:0]), r"layer2_weights has shape \(0, 9\), expected"),
+    (lambda d: d.update(test_x_packed=d["test_x_packed"][:0], test_y=d["test_y"][:0]),
+     r"the bundled test set is empty"),
 ])
 def test_bad_network_scalars_are_refused(tmp_path, rng, edit, match):
     save_network(tmp_path / "n.npz", make_tiny_network(rng))
@@ -457,6 +461,9 @@ def test_labels_the_network_cannot_output_are_refused(tmp_path, rng):
     net = make_tiny_network(rng)  # 20 inputs, 4 classes
     ok = _idx_pair(tmp_path / "ok", np.array([0, 1, 2, 3, 3]))
     assert load_workload(net, ok).n_images == 5
+    empty = _idx_pair(tmp_path / "empty", np.zeros(0, dtype=np.uint8))
+    with pytest.raises(DataError, match=r"t10k-images-idx3-ubyte: no images: a run needs at least one"):
+        load_workload(net, empty)
     bad = _idx_pair(tmp_path / "bad", np.array([0, 1, 7, 3, 9]))
     with pytest.raises(DataError, match=r"t10k-images-idx3-ubyte: label 9 \(2 of 5 images\) is not a class "
                                         r"of the network, which outputs 4 classes \(labels 0 to 3\)"):
@@ -656,6 +663,26 @@ def test_corrupted_idx_files_load_or_raise_data_errors(which, gz, cut, flips, ex
         ds = _within(load_dataset, folder)
         if ds is not None:
             assert ds.n_images == len(ds.y)
+
+
+@_FAST
+@given(images=st.tuples(st.sampled_from([0x08, 0x09, 0x0B, 0x0D]), st.lists(st.integers(0, 4), min_size=1,
+                                                                          max_size=4)),
+       labels=st.tuples(st.sampled_from([0x08, 0x0C]), st.lists(st.integers(0, 4), min_size=1, max_size=2)),
+       fill=st.integers(0, 255))
+def test_well_formed_idx_files_of_any_shape_load_or_raise_data_errors(images, labels, fill):
+    """Headers consistent with their data, but any type, rank and size (empty sets included)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for kind, (code, shape) in (("images", images), ("labels", labels)):
+            itemsize = {0x08: 1, 0x09: 1, 0x0B: 2, 0x0C: 4, 0x0D: 4}[code]
+            header = bytes([0, 0, code, len(shape)]) + struct.pack(f">{len(shape)}I", *shape)
+            nd = 3 if kind == "images" else 1
+            (folder / f"t10k-{kind}-idx{nd}-ubyte").write_bytes(
+                header + bytes([fill]) * (math.prod(shape) * itemsize))
+        ds = _within(load_dataset, folder)
+        if ds is not None:
+            assert ds.x.shape == (images[1][0], math.prod(images[1][1:])) and ds.y.shape == (labels[1][0],)
 
 
 @st.composite
