@@ -295,7 +295,8 @@ PLOT_CSV = "key,arch,accuracy,note,blank\n1,a,0.5,x,\n1,a,0.7,y,\n2,b,0.9,z,\n"
     ("x_is_hue", ["--x", "key", "--y", "accuracy", "--hue", "key"], r"--x and --hue are both 'key'"),
     ("x_is_y", ["--x", "accuracy", "--y", "accuracy"], r"--x and --y are both 'accuracy'"),
     ("log_text_x", ["--x", "arch", "--y", "accuracy", "--logx"], r"--logx: column arch has values"),
-    ("bad_suffix", ["--x", "key", "--y", "accuracy", "--out", "{tmp}/p.xyz"], r"expected a file name ending in"),
+    ("bad_suffix", ["--x", "key", "--y", "accuracy", "--out", "{tmp}/p.xyz"],
+     r"expected a file name ending in"),
     ("out_is_dir", ["--x", "key", "--y", "accuracy", "--out", "{tmp}/d.png"], r"d\.png: is a directory"),
     ("out_under_file", ["--x", "key", "--y", "accuracy", "--out", "{tmp}/t.csv/p.png"],
      r"t\.csv is a file, not a directory"),
@@ -345,7 +346,8 @@ def test_requests_too_large_to_finish_are_refused(tmp_path, tiny_arch_path, tiny
     _one_error_line(code, out, err, r"--n-devices: expected 1\.\.1000000, got 2000000000")
     code, out, err = _run(["inspect", "--arch", str(tiny_arch_path), "--net", str(tiny_net_path),
                            "--images", str(10**20)], capsys)
-    _one_error_line(code, out, err, r"--images 100000000000000000000: at most 10,000,000 \(100,000 waves of 100\)")
+    _one_error_line(code, out, err,
+                    r"--images 100000000000000000000: at most 10,000,000 \(100,000 waves of 100\)")
     assert out == ""
 
 

@@ -212,7 +212,9 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         metavar="E",
         help=f"approx-mlp: sign_magnitude or twos_complement (default {_APPROX.encoding})",
     )
-    p.add_argument("--seed", type=_seed_text, default="0", metavar="N", help="run seed (integer >= 0, default 0)")
+    p.add_argument(
+        "--seed", type=_seed_text, default="0", metavar="N", help="run seed (integer >= 0, default 0)"
+    )
     p.add_argument(
         "--out",
         required=True,
