@@ -112,16 +112,19 @@ def reference_runs(inputs) -> tuple[dict[str, bytes], dict[str, bytes], float]:
 def test_a_killed_run_leaves_all_its_files_or_none(inputs, reference_runs):
     new, old, wall_s = reference_runs
     rng = random.Random(13)
-    for k in range(6):
+    # (an older run's set already there?, kill as soon as the directory changes?)
+    tries = [(False, False), (True, True), (False, True), (True, False), (False, True), (True, True)]
+    for k, (over_old, at_first_change) in enumerate(tries):
         out = inputs / f"kill{k}"
         out.mkdir()
-        previous = old if k % 2 else {}  # odd tries: an older run's set is there already
+        previous = old if over_old else {}
         for name, data in previous.items():
             (out / name).write_bytes(data)
         proc = _accelsim(*_run_args(out, 0), cwd=inputs)
-        if k % 3 == 2:  # in the middle of the writes: once the first temporary is there
-            _wait_for(lambda out=out: any(".tmp-" in name for name in os.listdir(out)), proc)
-            time.sleep(rng.uniform(0.0, 0.005))
+        if at_first_change:  # in the middle of the writes: as soon as the directory changes in any way
+            _wait_for(lambda out=out, before=previous: (set(os.listdir(out)) != set(before)
+                                                        or _contents(out) != before), proc)
+            time.sleep(rng.uniform(0.0, 0.002))
         else:  # at a random moment around the end of the run, where the writes are
             time.sleep(rng.uniform(0.5, 1.1) * wall_s)
         proc.send_signal(signal.SIGKILL)
