@@ -276,3 +276,17 @@ def test_the_spec_record_follows_the_data_files_an_idx_pair_included(tmp_path, t
     (data / "train-labels-idx1-ubyte").write_bytes(b"changed")  # another split: not this data
     assert spec_fingerprint(by_file)["sha256"] == before[images]
     assert spec_fingerprint(dataclasses.replace(by_file, repeats=3))["sha256"] != before[images]
+
+
+def test_resume_refuses_rows_with_other_columns(tmp_path, tiny_arch_path, tiny_net_path):
+    """Same spec, but the CSV's columns are not the ones this accelsim writes (another version)."""
+    from accelsim.errors import UsageError
+
+    spec = load_spec(_spec(tmp_path, tiny_arch_path, tiny_net_path, SMALL))
+    out = tmp_path / "s.csv"
+    run_sweep(spec, out, progress=False)
+    lines = out.read_text().splitlines(keepends=True)
+    out.write_text(lines[0].replace("accuracy_ideal,", "accuracy_ideal_old,") + lines[1] + lines[2])
+    with pytest.raises(UsageError, match=r"s\.csv: its columns differ from this sweep's"):
+        run_sweep(spec, out, resume=True, progress=False)
+    assert out.read_text() == lines[0].replace("accuracy_ideal,", "accuracy_ideal_old,") + lines[1] + lines[2]
