@@ -216,6 +216,9 @@ class OutputLock:
                 raise OutputError(f"{self.path}: in use by another accelsim process (pid {owner}, lock "
                                   f"{self.lock_path}); wait for it to finish or choose another output"
                                   ) from None
+            except OSError as exc:  # a file system without locks
+                os.close(fd)
+                raise OutputError(f"{self.lock_path}: cannot lock ({exc.strerror or exc})") from None
             if _same_file(fd, self.lock_path):
                 break
             os.close(fd)  # an owner removed the file between our open and our lock: lock the new one
