@@ -1,10 +1,14 @@
 """002's retention study on the shipped 784-1024-10 networks: which one ages worse depends on how the
-first layer reads its input pixels (results/reproduce/README.md, "Where our retention study departs")."""
+first layer reads its input pixels (results/reproduce/README.md, "Which network ages worse")."""
+
+import re
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from conftest import ROOT
 
 from accelsim.config import load_arch
+from accelsim.device.retention import retention_flip_probability
 from accelsim.network import load_network
 from accelsim.simulate import simulate
 from accelsim.workload import bundled_workload
@@ -51,3 +55,19 @@ def test_fault_free_encodings_agree():
         result = simulate(arch, net, workload, seed=0, repeats=1)
         accuracy[encoding] = result.accuracy_programmed[0]
     assert accuracy["bipolar"] == accuracy["unipolar"] == result.accuracy_ideal
+
+
+def test_the_reproduce_readme_quotes_these_drops(drops):
+    """results/reproduce/README.md quotes this file's four drops and its flip rate, as printed."""
+    text = re.sub(r"\s+", " ", (ROOT / "results" / "reproduce" / "README.md").read_text())
+    found = re.search(r"checks both orderings at a ([0-9]+) % flip rate \(Delta 40, tau0 25 ns\): unipolar, "
+                      r"conventional ([0-9.]+) vs HRS-minimised ([0-9.]+) points; bipolar, ([0-9.]+) vs "
+                      r"([0-9.]+)\.", text)
+    rate = retention_flip_probability(10 * 365.25 * 86400, 40.0, 25e-9)
+    # a drop is k images of 2,000, i.e. k x 0.05 points: round the exact value half up, as printed
+    def half_up(drop: float) -> str:
+        return str((Decimal(round(drop * 2000)) * Decimal("0.05")).quantize(Decimal("0.1"), ROUND_HALF_UP))
+
+    pct = [half_up(drops[net, enc]) for enc in ("unipolar", "bipolar")
+           for net in ("mlp784x1024x10.npz", "mlp784_hrsmin.npz")]
+    assert found.groups() == (f"{100 * rate:.0f}", *pct)
