@@ -526,3 +526,60 @@ def test_munch_fig8_and_fig9_notes():
     notes = [r[4] for r in table_rows(path) if r[0] == "`munch-fig9` (002)"]
     assert any(f"`mlp784_hrsmin_a10.npz` (002's alpha 10) has {pct(_hrs_share('munch-fig9', **a10), 2)} % at "
                f"{pct(accuracy('munch-fig9', False, **a10), 2)} %" in n for n in notes)
+
+
+# ---------------------------------------------------------------- training with errors (001, 003)
+
+
+def comparison(name: str, quantity: str) -> str:
+    """accelsim's value for ``quantity`` as ``accelsim reproduce`` printed it (NAME_comparison.csv)."""
+    frame = pd.read_csv(OUT / f"{name}_comparison.csv")
+    found = frame[frame.quantity == quantity].accelsim
+    assert len(found) == 1, (name, quantity)
+    return str(found.iloc[0])
+
+
+def _lead(printed: str) -> str:
+    """The leading signed number of a printed value ('+0.23 points (se 0.20)' -> '+0.23')."""
+    return re.match(r"[-+]?[0-9.]+", printed).group(0)
+
+
+def test_training_table():
+    fig1 = [_lead(comparison("tzoufras-fig1", f"accuracy at BER {b} % minus BER 0"))
+            for b in (1, 2, 4, 8, 16)]
+    clean = _lead(comparison("tzoufras-fig1", "test accuracy, error-free training (last 3 epochs)"))
+    quantity = "accuracy with activation BER 1 / 2 / 4 % minus error-free"
+    assert results_table("`tzoufras-fig1` (001)", quantity) == (
+        f"{fig1[0]} / {fig1[1]} / {fig1[2]} points (error-free {clean} %)")
+    assert results_table("`tzoufras-fig1` (001)", "BER 8 / 16 %") == (
+        f"{float(fig1[3]):.1f} / {float(fig1[4]):.1f} points")
+    acc = csv("locatelli-fig3").set_index("ber").accuracy_mean
+    assert results_table("`locatelli-fig3` (003)", "accuracy error-free / BER 0.1 / 1 %") == (
+        f"{pct(acc[0.0])} / {pct(acc[1e-3])} / {pct(acc[1e-2])} %")
+    tolerated = [_lead(comparison("locatelli-fig4", f"{n} LSBs: highest LSB BER within 1 point of LSBs "
+                                                    "at 1 %")) for n in (8, 10, 12, 14)]
+    assert results_table("`locatelli-fig4` (003)", "LSB BER tolerated with 8 / 10 / 12 / 14 LSBs") == (
+        " / ".join(tolerated) + " %")
+    f5 = csv("locatelli-fig5")
+    uniform = f5[(f5.n_lsb == 0) & (f5.ber_lsb == 0)].set_index("ber_hsb").saving_per_write
+    assert results_table("`locatelli-fig5` (003)", "energy saved at uniform BER 0.1 / 1 %") == (
+        f"{pct(uniform[1e-3])} / {pct(uniform[1e-2])} %")
+    saved = _lead(comparison("locatelli-fig5", "HSB 1 % / LSB 50 %, 10 LSBs: energy saved (same three)"))
+    accuracy_10 = comparison("locatelli-fig5", "HSB 1 % / LSB 50 %, 10 LSBs: accuracy (change vs error-free)")
+    got = re.fullmatch(r"([0-9.]+) % \(([-+][0-9.]+) points\)", accuracy_10).groups()
+    assert results_table("`locatelli-fig5` (003)", "HSB 1 % / LSB 50 % (10 LSBs): saved, accuracy") == (
+        f"{saved} %, {got[0]} % ({got[1]} point)")
+
+
+def test_hirtzlin_fig5_note_and_the_variability_preset():
+    from accelsim.device.presets import LOCATELLI_2018
+
+    acc = csv("hirtzlin-fig2").set_index("ber").accuracy_mean
+    note = [r[4] for r in table_rows("results/reproduce/README.md") if r[0] == "`hirtzlin-fig5` (000)"][0]
+    assert (f"({pct(acc[1e-3], 2)} vs {pct(acc[0.0], 2)} %); at 1e-2 we lose "
+            f"{pts(100 * (acc[0.0] - acc[1e-2]), 2)} points, where the saving is "
+            f"{_ratio(1e-2, 'energy_j'):.2f} x / {_ratio(1e-2, 'energy_var_j'):.2f} x") in note
+    v = LOCATELLI_2018
+    assert v.sigma_r_p_rel == v.sigma_tmr_rel
+    assert sentence("README.md", r"`locatelli2018`: ([0-9.]+) % R_P and TMR, ([0-9.]+) % Ic\)") == (
+        pct(v.sigma_r_p_rel, 0), pct(v.sigma_v_c_rel))
