@@ -691,3 +691,108 @@ def test_lenet_on_the_crossbar_as_quoted():
                        pct(faulty.accuracy_programmed[0], 2))
     assert float(got[3]) == load_arch(arch_path).write.ber
     assert clean.accuracy_programmed[0] == clean.accuracy_ideal and clean.chip.n_tiles == 2
+
+
+# ---------------------------------------------------------------- accelsim/device/README.md
+
+
+def device_table(quantity: str) -> str:
+    """accelsim/device/README.md, "Our numbers vs the papers": quantity | paper | accelsim."""
+    found = [r[2] for r in table_rows("accelsim/device/README.md") if r[0] == quantity]
+    assert len(found) == 1, quantity
+    return found[0]
+
+
+def test_device_readme_reproduction_rows():
+    e10 = _energy(1e-10)
+    assert device_table("pulse for BER 1e-10 at 2.0 Vc (calibration of tau_D)") == (
+        f"{_energy(1e-10, 'pulse_s') * 1e9:.2f} ns")
+    assert device_table("energy per bit at BER 1e-10, 15 ns, 2.0 Vc").startswith(f"{e10 * 1e12:.3f} pJ (")
+    assert device_table("energy saved at BER 1e-4 / 1e-3 / 1e-2 vs 1e-10") == (
+        " / ".join(pct(1 - _energy(b) / e10) for b in (1e-4, 1e-3, 1e-2)) + " %")
+    assert device_table("pulse for BER 1e-10 with variability") == (
+        f"{_energy(1e-10, 'pulse_var_s') * 1e9:.2f} ns (2e5 devices)")
+    penalty = [pct(_energy(b, "energy_var_j") / _energy(b) - 1) for b in (1e-10, 1e-4)]
+    assert device_table("energy increase from variability at 1e-10 / 1e-4") == (
+        f"+{penalty[0]} / +{penalty[1]} %")
+    assert device_table("energy ratio BER 1e-6 / 1e-2 (ideal / variability)") == (
+        f"{_ratio(1e-2, 'energy_j'):.2f} / {_ratio(1e-2, 'energy_var_j'):.2f} "
+        f"({_ratio(1e-1, 'energy_j'):.2f} / {_ratio(1e-1, 'energy_var_j'):.2f} at 1e-1)")
+    t = csv("tzoufras-table1")
+    ref = pick(t, row="reference")
+    same = [pick(t, row="same pulse", target_wer=w) for w in (0.01, 0.1)]
+    cut = [pick(t, row="0.8 x voltage", target_wer=w) for w in (0.01, 0.1)]
+    assert device_table("V/Vc0 for WER 1e-6 at tau = 5 tau_D") == f"{ref.v_over_vc0:.3f}"
+    assert device_table("voltage change for WER 1e-2 / 0.1, same pulse") == (
+        f"{pct(same[0].voltage_change)} / {pct(same[1].voltage_change)} %")
+    assert device_table("pulse change for WER 1e-2 / 0.1 at 0.8 V(1e-6)") == (
+        f"{pct(cut[0].pulse_change)} / {pct(cut[1].pulse_change)} %")
+    assert device_table("endurance gain at 0.8 V").startswith(
+        f"{cut[0].endurance_gain:.1e} / {cut[1].endurance_gain:.1e} ".replace("e+06", "e6"))
+    assert sentence("accelsim/device/README.md", r"with variability the factor is ([0-9.]+) at 1e-2") == (
+        f"{_ratio(1e-2, 'energy_var_j'):.2f}",)
+
+
+# ---------------------------------------------------------------- accelsim/arch/README.md
+
+SAVINGS = ("cell_area_saving", "cell_leakage_saving", "array_area_saving", "array_leakage_saving")
+
+
+def _variant(monkeypatch, tech=None, mtj=None, node="lp40") -> str:
+    """munch-area's four savings with one assumption changed, as the sensitivity table prints them."""
+    import dataclasses
+
+    from accelsim.reproduce import munch
+
+    load_tech, table_i_mtj = munch.load_tech, munch.table_i_mtj
+    with monkeypatch.context() as m:
+        if tech:
+            m.setattr(munch, "load_tech",
+                      lambda name: dataclasses.replace(load_tech(name), **tech(load_tech(name))))
+        if mtj:
+            m.setattr(munch, "table_i_mtj", lambda delta: dataclasses.replace(table_i_mtj(delta), **mtj))
+        s = munch.savings(node)
+    return " | ".join(pct(s[k]) for k in SAVINGS)
+
+
+def test_arch_readme_numbers_and_sensitivity_table(monkeypatch):
+    path = "accelsim/arch/README.md"
+    a = csv("munch-area").iloc[0]
+    rows = {r[0]: r[1:] for r in table_rows(path)}
+    assert rows["cell area saved, Delta 40 vs 60"][1] == f"{pct(a.cell_area_saving)} %"
+    assert rows["cell leakage saved"][1] == f"{pct(a.cell_leakage_saving)} %"
+    assert rows["array (cell matrix) area saved, 90/10 vs all Delta 60"][1] == (
+        f"{pct(a.array_area_saving)} %")
+    assert rows["array leakage saved"][1] == f"{pct(a.array_leakage_saving)} %"
+    assert rows["whole tile area saved (with periphery)"][1] == f"{pct(a.tile_area_saving)} %"
+    assert rows["whole tile leakage saved"][1] == f"{pct(a.tile_leakage_saving)} %"
+    assert sentence(path, r"W_access = ([0-9.]+) F \(Delta 40\) and ([0-9.]+) F \(Delta 60\); the W ratio "
+                          r"([0-9.]+) is below the current ratio ([0-9.]+)") == (
+        f"{a.w_access_delta40_f:.2f}", f"{a.w_access_delta60_f:.2f}",
+        f"{a.w_access_delta40_f / a.w_access_delta60_f:.2f}",
+        f"{a.i_write_delta40_a / a.i_write_delta60_a:.2f}")
+    # 002's implied widths: leakage ~ W gives W40/W60 = 1 - 0.43; area 3 (W/F + 1) gives W60 from 37 %
+    ratio = 1 - 0.43
+    w60 = (1 - (1 - 0.37)) / ((1 - 0.37) - ratio)
+    assert sentence(path, r"The implied ratio of 002 \(([0-9.]+)\) and W_60 = ([0-9.]+) F") == (
+        f"{ratio:.2f}", f"{w60:.1f}")
+    from accelsim.arch.tech import load_tech
+
+    tech = load_tech("lp40")
+    drop_v = [a.i_write_delta60_a * a.r_ap_write_delta60_ohm, a.i_write_delta40_a * a.r_ap_write_delta40_ohm]
+    assert sentence(path, r"IR drop takes \(([0-9.]+) V of ([0-9.]+) V for Delta 60, ([0-9.]+) V for "
+                          r"Delta 40\)") == (
+        f"{drop_v[0]:.2f}", f"{tech.vdd_v - tech.vth_v:.2f}", f"{drop_v[1]:.2f}")
+    variants = {
+        "as shipped": {},
+        "bias-independent R_AP (Table I values)": dict(mtj=dict(v_half_tmr_v=None)),
+        "no velocity saturation (I ~ V_ov)": dict(tech=lambda t: dict(v_dsat_v=1e-12)),
+        "V_dsat x 2": dict(tech=lambda t: dict(v_dsat_v=2 * t.v_dsat_v)),
+        "VDD 1.0 V instead of 1.1 V": dict(tech=lambda t: dict(vdd_v=1.0)),
+        "Vth - 50 mV": dict(tech=lambda t: dict(vth_v=t.vth_v - 0.05)),
+        "Vth + 50 mV": dict(tech=lambda t: dict(vth_v=t.vth_v + 0.05)),
+        "same MTJs on n28 (0.92 V)": dict(node="n28"),
+    }
+    for name, change in variants.items():
+        assert " | ".join(rows[name]) == _variant(monkeypatch, **change), name
+    assert f"same MTJs on n28 ({load_tech('n28').vdd_v:g} V)" in rows
