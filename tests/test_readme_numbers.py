@@ -796,3 +796,68 @@ def test_arch_readme_numbers_and_sensitivity_table(monkeypatch):
     for name, change in variants.items():
         assert " | ".join(rows[name]) == _variant(monkeypatch, **change), name
     assert f"same MTJs on n28 ({load_tech('n28').vdd_v:g} V)" in rows
+
+
+# ---------------------------------------------------------------- accelsim/train/README_errors.md
+
+
+def half_up(points: float, step: float, digits: int = 1) -> str:
+    """A difference of accuracies that is an exact multiple of ``step`` points (means over whole images),
+    rounded half up as the README prints it (float formatting would round 7.35 down)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    exact = Decimal(round(points / step)) * Decimal(str(step))
+    return str(exact.quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP))
+
+
+def test_train_readme_errors_tables():
+    path = "accelsim/train/README_errors.md"
+    rows = {r[0]: r[1:] for r in table_rows(path)}
+    fig1 = [comparison("tzoufras-fig1", f"accuracy at BER {b} % minus BER 0") for b in (1, 2, 4, 8, 16)]
+    assert rows["error-free training"][1] == comparison(
+        "tzoufras-fig1", "test accuracy, error-free training (last 3 epochs)")
+    assert rows["BER 1 % minus 0"][1] == fig1[0]
+    for b, printed in zip((2, 4, 8, 16), fig1[1:]):
+        assert rows[f"BER {b} % minus 0"][1] == printed.replace(" points", ""), b
+    f3 = csv("locatelli-fig3").set_index("ber")
+    rng = lambda b: f"{pct(f3.accuracy_min[b], 2)}-{pct(f3.accuracy_max[b], 2)}".replace(".00", ".0")  # noqa: E731
+    assert rows["error-free"][1] == f"{pct(f3.accuracy_mean[0.0])} % ({rng(0.0)})"
+    change = comparison("locatelli-fig3", "change 0 -> 1 %")
+    assert rows["BER 1 %"][1] == f"{pct(f3.accuracy_mean[1e-2])} % ({change})"
+    assert rows["BER 10 %"][1] == f"{pct(f3.accuracy_mean[0.1])} % ({rng(0.1)})"
+    spread = [pts(100 * (f3.accuracy_max[b] - f3.accuracy_min[b])) for b in (0.3, 0.5)]
+    assert rows["BER 30 % / 50 %"][1] == (f"{pct(f3.accuracy_mean[0.3])} % / {pct(f3.accuracy_mean[0.5])} % "
+                                          f"(ranges {spread[0]} / {spread[1]} points)")
+    f5 = csv("locatelli-fig5")
+    uniform = f5[(f5.n_lsb == 0) & (f5.ber_lsb == 0)].set_index("ber_hsb").saving_per_write
+    assert rows["energy saved per write at 0.1 % / 1 %"][1] == (
+        f"{pct(uniform[1e-3])} % / {pct(uniform[1e-2])} %")
+    # fig4: each LSB count's tolerated BER, and the two notes measured against "LSBs at 1 %"
+    f4 = csv("locatelli-fig4")
+    f4 = f4[f4.ber_hsb == 0.01].set_index(["n_lsb", "ber_lsb"]).accuracy_mean
+    for n in (8, 10, 12, 14):
+        tolerated = _lead(comparison("locatelli-fig4",
+                                     f"{n} LSBs: highest LSB BER within 1 point of LSBs at 1 %"))
+        assert rows[str(n)][1].startswith(f"{tolerated} %"), n
+    step = 100 / 4000  # 2 initialisations x 2,000 images
+    assert rows["8"][1] == (f"70 % (90 %: {half_up(100 * (f4[8, 0.9] - f4[8, 0.01]), step)} points, "
+                            f"{pct(f4[8, 0.9], 2)} %)")
+    assert rows["14"][1] == f"10 % (50 %: {half_up(100 * (f4[14, 0.5] - f4[14, 0.01]), step)} points)"
+    assert sentence(path, r"BER_LSB = 100 % \(\"never updated\"\) against 90 %, 8 LSBs: ([0-9.]+) % vs "
+                          r"([0-9.]+) %") == (
+        pct(f4[8, 1.0], 2), pct(f4[8, 0.9], 2))
+    # fig5: the three energy counts as printed
+    assert rows["one 16-bit write at 1e-10 (with variability)"][1] == comparison(
+        "locatelli-fig5", "energy of one 16-bit weight write at BER 1e-10 (with variability)")
+    three = lambda q: comparison("locatelli-fig5", q).replace(" % / ", " / ")  # noqa: E731
+    assert rows["saved at uniform 0.1 %"][1] == three(
+        "energy saved, uniform BER 0.1 % (per write / training / training, changed bits only)")
+    assert rows["saved at uniform 1 %"][1] == three(
+        "energy saved, uniform BER 1 % (per write / training / training, changed bits only)")
+    assert rows["HSB 1 % / LSB 50 %, 10 LSBs: saved"][1] == three(
+        "HSB 1 % / LSB 50 %, 10 LSBs: energy saved (same three)")
+    assert rows["same, accuracy (change vs error-free)"][1] == comparison(
+        "locatelli-fig5", "HSB 1 % / LSB 50 %, 10 LSBs: accuracy (change vs error-free)")
+    acc8 = comparison("locatelli-fig5", "HSB 1 % / LSB 50 %, 8 LSBs: accuracy (change vs error-free)")
+    assert rows["HSB 1 % / LSB 50 %, 8 LSBs: saved, accuracy"][1] == (
+        three("HSB 1 % / LSB 50 %, 8 LSBs: energy saved (same three)") + ", " + acc8.replace(" points)", ")"))
