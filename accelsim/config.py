@@ -277,6 +277,8 @@ _RANGE = {
     "t_adder_s": (lambda v: v <= 1e-3, "at most 1 ms"),
     "batch_images": (lambda v: v <= 10**7, "at most 10,000,000 images per wave"),
     "link_bits_per_cycle": (lambda v: v <= 2**20, "at most 1,048,576 bits per cycle"),
+    "feature_size_m": (lambda v: 1e-9 <= v <= 1e-5, "a feature size from 1 nm to 10 um"),
+    "vdd_v": (lambda v: v <= 10.0, "a supply of at most 10 V"),
 }
 
 

@@ -208,6 +208,10 @@ def test_duplicate_keys_are_refused_in_every_yaml_the_package_reads(tmp_path):
     spec = _spec(tmp_path, "grid:\n  tile.rows: [4]\ngrid:\n  tile.cols: [4]\n")
     with pytest.raises(ConfigError, match=r"spec.yaml: malformed YAML at line \d+: duplicate key 'grid'"):
         load_spec(spec)
+    absurd = tmp_path / "absurd.yaml"
+    absurd.write_text(tech.replace("feature_size: 40 nm", "feature_size: 40 m"))
+    with pytest.raises(ConfigError, match=r"absurd.yaml: key 'feature_size': value '40 m' out of range"):
+        load_yaml_as(TechNode, absurd)
     # merge keys (<<) are not duplicates
     merged = write_yaml(tmp_path, TINY_ARCH.replace("  weak:\n", "  weak: &w\n").replace(
         "  strong:\n    mtj: muench-delta60\n    delta_ap: 60\n    tau0: 1 ns\n",
