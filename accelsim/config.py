@@ -387,7 +387,8 @@ def _convert(tp: Any, value: Any, where: _Where, dimension: str | None,
     if dimension is not None:
         if not isinstance(value, str):
             unit = BASE_UNITS[dimension][0]
-            raise where.error(f"expected a quantity with a unit, e.g. '{show(value)} {unit}', got {show(value)}")
+            raise where.error(f"expected a quantity with a unit, e.g. '{show(value)} {unit}', "
+                              f"got {show(value)}")
         try:
             result = parse_quantity(value, dimension)
         except ValueError as exc:

@@ -189,8 +189,9 @@ def check(spec: SweepSpec) -> None:
     n_points *= len(spec.seeds)
     limits.check_memory(n_points * _BYTES_PER_POINT, f"{spec.path}: {n_points:,} points", ConfigError)
     if spec.device is not None:
-        limits.check_memory(spec.device.devices * _BYTES_PER_DEVICE,
-                            f"{spec.path}: key 'device.devices': {spec.device.devices:,} devices", ConfigError)
+        devices = spec.device.devices
+        limits.check_memory(devices * _BYTES_PER_DEVICE,
+                            f"{spec.path}: key 'device.devices': {devices:,} devices", ConfigError)
     for net in {point_net(spec, point) for point in expand(spec)} - {None}:
         if not net.is_file():
             raise ConfigError(f"{spec.path}: key '{NET_AXIS}': no such network file {net}")

@@ -60,7 +60,8 @@ def _one_line(exc: pytest.ExceptionInfo) -> str:
 @pytest.mark.parametrize("overrides, match", [
     (["write.ber=0.5"], r"key 'write.ber' \(set by an override\) has no effect with write.model gamma.*"
                         r"only by write.model constant_ber"),
-    (["read.scheme=differential"], r"key 'read.scheme' .* read.model ideal: it is read only by read.model device"),
+    (["read.scheme=differential"],
+     r"key 'read.scheme' .* read.model ideal: it is read only by read.model device"),
     (["read.sigma_offset_ln=0.2"], r"key 'read.sigma_offset_ln'"),
     (["read.disturbs=ap"], r"key 'read.disturbs'"),
     (["write.model=constant_ber", "write.driver=ideal"], r"key 'write.driver' .* device write models"),
@@ -130,7 +131,8 @@ def test_shipped_configs_and_specs_still_load():
     ("name: tiny\ntile:\n\trows: 7\n", r"malformed YAML at line 3"),
     (TINY_ARCH.replace("tau0: 1 ns\n  strong", "tau0: 1e999 ns\n  strong"),
      r"key 'cells.weak.tau0': number '1e999' is too large"),
-    (TINY_ARCH.replace("fraction: 0.6", "fraction: .nan"), r"key 'tile.columns.0.fraction': expected a finite"),
+    (TINY_ARCH.replace("fraction: 0.6", "fraction: .nan"),
+     r"key 'tile.columns.0.fraction': expected a finite"),
     (TINY_ARCH.replace("delta_ap: 60", "delta_ap: .inf"), r"key 'cells.strong.delta_ap': expected a finite"),
     (TINY_ARCH.replace("delta_ap: 60", "delta_ap: NaN"), r"key 'cells.strong.delta_ap': expected a number"),
     (TINY_ARCH.replace("  rows: 7", "  rows: 1000000000"), r"key 'tile.rows': value 1000000000 out of range"),
@@ -164,7 +166,8 @@ def test_a_value_of_nested_yaml_aliases_is_quoted_short(tmp_path):
     """Nine levels of nine aliases (387 million leaves if expanded) are named in one short line."""
     levels = ["&l0 [x, x, x, x, x, x, x, x, x]"]
     levels += [f"&l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 9)]
-    path = write_yaml(tmp_path, TINY_ARCH.replace("name: tiny", f"name: tiny\ndescription: [{', '.join(levels)}]"))
+    description = f"name: tiny\ndescription: [{', '.join(levels)}]"
+    path = write_yaml(tmp_path, TINY_ARCH.replace("name: tiny", description))
     with pytest.raises(ConfigError, match=r"key 'description': expected a string, got \[\[.*\.\.\.") as exc:
         load_arch(path)
     assert len(str(exc.value)) < 400
@@ -262,7 +265,8 @@ def test_a_device_sweep_drawing_too_many_devices_is_refused(tmp_path):
 @pytest.mark.parametrize("name", ["../../x", "a/b", "/tmp/x", "x y", "", "café", 5, ["a"]])
 def test_spec_names_must_be_plain(tmp_path, name):
     path = _spec(tmp_path, "")
-    path.write_text(path.read_text().replace("name: s", f"name: {yaml.safe_dump(name, default_flow_style=True).splitlines()[0]}"))
+    flow = yaml.safe_dump(name, default_flow_style=True).splitlines()[0]
+    path.write_text(path.read_text().replace("name: s", f"name: {flow}"))
     with pytest.raises(ConfigError, match=r"key 'name': .* use letters, digits and _ \. \+ - only"):
         load_spec(path)
 
@@ -281,7 +285,8 @@ def test_run_estimate_refuses_huge_repeats_and_steps(monkeypatch):
     net = load_network(ROOT / "workloads" / "mlp784.npz")
     limits.check_run(arch, net, 2000, repeats=5)  # the reproductions' size passes
     with pytest.raises(UsageError, match=r"1000000 repeat\(s\) x 11 evaluation\(s\) x 2000 image\(s\) .* "
-                                         r"takes at least .* above the time limit of 1 days .*ACCELSIM_MAX_TIME"):
+                                         r"takes at least .* above the time limit of 1 days "
+                                         r".*ACCELSIM_MAX_TIME"):
         limits.check_run(arch, net, 2000, repeats=1_000_000)
     steps = load_arch(ROOT / "arch_configs" / "mixed_retention.yaml", ["retention.n_steps=1000000"])
     with pytest.raises(UsageError, match="above the time limit"):
@@ -289,7 +294,8 @@ def test_run_estimate_refuses_huge_repeats_and_steps(monkeypatch):
     monkeypatch.setenv(limits.TIME_ENV, "1000 years")
     limits.check_run(arch, net, 2000, repeats=1_000_000)  # the user raised the limit
     monkeypatch.setenv(limits.MEMORY_ENV, "100 MB")
-    with pytest.raises(UsageError, match=r"needs about .* above the memory limit of 100.0 MB .*ACCELSIM_MAX_MEMORY"):
+    with pytest.raises(UsageError,
+                       match=r"needs about .* above the memory limit of 100.0 MB .*ACCELSIM_MAX_MEMORY"):
         limits.check_run(arch, net, 2000, repeats=1)
     monkeypatch.setenv(limits.MEMORY_ENV, "lots")
     with pytest.raises(UsageError, match=r"ACCELSIM_MAX_MEMORY='lots': expected a positive size"):
@@ -387,10 +393,12 @@ def _arrays(path: Path) -> dict:
     (lambda d: d.update(input_threshold=np.array([0.5, 0.5])), r"'input_threshold' is an array"),
     (lambda d: d.update(input_threshold=np.float64(np.nan)), r"'input_threshold' is nan"),
     (lambda d: d.update(layer0_weights=d["layer0_weights"] * 1j), r"must be \+1/-1 only"),
-    (lambda d: d.update(layer0_threshold=d["layer0_threshold"] + 0j), r"'layer0_threshold' must hold finite real"),
+    (lambda d: d.update(layer0_threshold=d["layer0_threshold"] + 0j),
+     r"'layer0_threshold' must hold finite real"),
     (lambda d: d.update(test_y=d["test_y"] + 10), r"test_y holds label 1[0-3], but the network outputs 4 "
                                                   r"classes \(labels 0 to 3\)"),
-    (lambda d: d.update(test_y=d["test_y"].astype(np.float64)), r"test_y is float64 \(64,\), expected integer"),
+    (lambda d: d.update(test_y=d["test_y"].astype(np.float64)),
+     r"test_y is float64 \(64,\), expected integer"),
     (lambda d: d.update(dataset=np.arange(3)), r"'dataset' is int64 \(3,\), expected a text scalar"),
     (lambda d: d.update(layer2_weights=d["layer2_weights"][:0], layer2_scale=d["layer2_scale"][:0],
                         layer2_shift=d["layer2_shift"][:0]), r"layer2_weights has shape \(0, 9\), expected"),
