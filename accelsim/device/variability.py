@@ -232,7 +232,8 @@ def array_write_error_rate(
     Failure counts of an array are binomial with this mean (Arai et al., AIP Advances 2024).
     """
     return _mean_over_polarities(
-        lambda p: device_write_error_rate(v_src_v, t_pulse_s, devices, mtj, model, p), polarity)
+        lambda p: device_write_error_rate(v_src_v, t_pulse_s, devices, mtj, model, p), polarity
+    )
 
 
 def device_write_energy_j(
@@ -253,7 +254,8 @@ def array_write_energy_j(
 ) -> float:
     """Mean programming energy per bit over the devices (and polarities for ``"both"``) (J)."""
     return _mean_over_polarities(
-        lambda p: device_write_energy_j(v_src_v, t_pulse_s, devices, mtj, driver, p), polarity)
+        lambda p: device_write_energy_j(v_src_v, t_pulse_s, devices, mtj, driver, p), polarity
+    )
 
 
 def pulse_for_array_wer_s(

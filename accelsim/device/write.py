@@ -228,8 +228,7 @@ _BRIDGE_NODES = 65
 _DELTA_LEVELS = 32
 
 
-def _gamma_raw(i, t_s, mtj: MTJ, model: WriteModel, polarity: Polarity, delta, switching: bool,
-               regime=None):
+def _gamma_raw(i, t_s, mtj: MTJ, model: WriteModel, polarity: Polarity, delta, switching: bool, regime=None):
     """gammaincc(k, k t / <t>) (or gammainc for P_switch), <t> and k from one :func:`_regime` pass."""
     if regime is None:
         regime = _regime(i, mtj, model, polarity, delta)
@@ -288,8 +287,9 @@ def _gamma_probabilities(i, t_s, mtj: MTJ, model: WriteModel, polarity: Polarity
 _CHUNK = 1 << 14
 
 
-def _gamma_uniform(i, t_s: float, delta: float, mtj: MTJ, model: WriteModel, polarity: Polarity,
-                   switching: bool) -> np.ndarray:
+def _gamma_uniform(
+    i, t_s: float, delta: float, mtj: MTJ, model: WriteModel, polarity: Polarity, switching: bool
+) -> np.ndarray:
     """:func:`_gamma_probabilities` for 1-D drives ``i`` at one pulse and one Delta, chunk by chunk.
 
     Every step is elementwise in the cells (the shape k is 'constant' or 'sun_thermal', a function
@@ -298,7 +298,7 @@ def _gamma_uniform(i, t_s: float, delta: float, mtj: MTJ, model: WriteModel, pol
     out = np.empty(i.size)
     envelope = None
     for start in range(0, i.size, _CHUNK):
-        i_part = i[start:start + _CHUNK]
+        i_part = i[start : start + _CHUNK]
         regime = _regime(i_part, mtj, model, polarity, delta)
         raw = _gamma_raw(i_part, t_s, mtj, model, polarity, delta, switching, regime)
         x, _, _, i_c, x_lo, x_hi, _, _ = regime
@@ -306,10 +306,11 @@ def _gamma_uniform(i, t_s: float, delta: float, mtj: MTJ, model: WriteModel, pol
         if sel.size:
             if envelope is None:
                 envelope = _bridge_envelope(t_s, delta, mtj, model, polarity, i_c, x_hi)
-            raw_wer = (_gamma_raw(i_part[sel], t_s, mtj, model, polarity, delta, False) if switching
-                       else raw[sel])
+            raw_wer = (
+                _gamma_raw(i_part[sel], t_s, mtj, model, polarity, delta, False) if switching else raw[sel]
+            )
             _clip_to_envelope(raw, sel, x[sel], raw_wer, *envelope, x_hi, switching)
-        out[start:start + _CHUNK] = raw
+        out[start : start + _CHUNK] = raw
     return out
 
 
@@ -352,8 +353,9 @@ def _gamma_general(i_a, t_a, d_a, mtj: MTJ, model: WriteModel, polarity: Polarit
     return out
 
 
-def _bridge_envelope(t_s, delta, mtj: MTJ, model: WriteModel, polarity: Polarity, i_c: float,
-                     x_hi: float) -> tuple[np.ndarray, np.ndarray]:
+def _bridge_envelope(
+    t_s, delta, mtj: MTJ, model: WriteModel, polarity: Polarity, i_c: float, x_hi: float
+) -> tuple[np.ndarray, np.ndarray]:
     """(nodes in i / i_c, running minimum of the raw WER on them) across the bridge, for one pulse
     and one Delta."""
     x_lo = float(_regime(x_hi, mtj, model, polarity, delta)[4])

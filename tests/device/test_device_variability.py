@@ -51,8 +51,13 @@ def test_draws_are_frozen_by_the_seed():
 def test_draws_follow_the_documented_distributions(spreads):
     # The standard normals z[0..4] (R_P, TMR, Vc, Delta, R_series) of the run's stream, transformed
     # as the docstring says; the clips at 5 % of nominal are reached with the 45 % spreads.
-    v = Variability(sigma_r_p_rel=spreads[0], sigma_tmr_rel=spreads[1], sigma_v_c_rel=spreads[2],
-                    sigma_delta_rel=spreads[3], sigma_r_series_rel=spreads[4])
+    v = Variability(
+        sigma_r_p_rel=spreads[0],
+        sigma_tmr_rel=spreads[1],
+        sigma_v_c_rel=spreads[2],
+        sigma_delta_rel=spreads[3],
+        sigma_r_series_rel=spreads[4],
+    )
     got = draw_devices(MTJ, v, 3000, stream(5, "variation"), DRV)
     z = stream(5, "variation").standard_normal((5, 3000))
     delta = MTJ.delta * np.maximum(1.0 + v.sigma_delta_rel * z[3], 0.05)
@@ -72,10 +77,12 @@ def test_wer_and_energy_from_one_drive_equal_the_separate_functions(rng):
     devices = draw_devices(MTJ, LOCATELLI_2018, 500, rng, DRV)
     for polarity in ("p_to_ap", "ap_to_p"):
         wer, energy = device_write_error_rate_and_energy_j(V_SRC, 9e-9, devices, MTJ, DRV, polarity=polarity)
-        np.testing.assert_allclose(wer, device_write_error_rate(V_SRC, 9e-9, devices, MTJ, polarity=polarity),
-                                   rtol=1e-12, atol=0.0)
         np.testing.assert_allclose(
-            energy, device_write_energy_j(V_SRC, 9e-9, devices, MTJ, DRV, polarity), rtol=1e-12, atol=0.0)
+            wer, device_write_error_rate(V_SRC, 9e-9, devices, MTJ, polarity=polarity), rtol=1e-12, atol=0.0
+        )
+        np.testing.assert_allclose(
+            energy, device_write_energy_j(V_SRC, 9e-9, devices, MTJ, DRV, polarity), rtol=1e-12, atol=0.0
+        )
         assert wer.shape == energy.shape == (500,) and np.all(energy > 0)
 
 

@@ -166,8 +166,10 @@ def test_unique_pairs_equals_numpy_row_unique(n):
     from accelsim.device.write import _unique_pairs
 
     gen = np.random.default_rng(n)
-    for a, b in ((np.full(n, 15e-9), gen.normal(40.0, 1.0, n)),
-                 (gen.choice([1e-9, 2e-9], n), gen.choice(np.linspace(39.0, 41.0, 32), n))):
+    for a, b in (
+        (np.full(n, 15e-9), gen.normal(40.0, 1.0, n)),
+        (gen.choice([1e-9, 2e-9], n), gen.choice(np.linspace(39.0, 41.0, 32), n)),
+    ):
         keys, inv = np.unique(np.stack([a, b], axis=1), axis=0, return_inverse=True)
         got_keys, got_inv = _unique_pairs(a, b)
         np.testing.assert_array_equal(got_keys, keys)

@@ -14,8 +14,7 @@ from accelsim.device.presets import HIRTZLIN_32NM, MUENCH_DELTA40
 
 # A junction with a stray field (i_c = 1 +- h, Delta_s != Delta) and a low-Delta one whose bridge
 # starts below x_thermal_max (the thermal time already meets Sun's there: the flat-bridge branch).
-STRAY = MTJ(diameter_m=32e-9, ra_ohm_m2=4e-12, tmr0=1.5, v_c_v=0.19, delta=45.0, tau_d_s=1.5e-9,
-            h_stray=0.05)
+STRAY = MTJ(diameter_m=32e-9, ra_ohm_m2=4e-12, tmr0=1.5, v_c_v=0.19, delta=45.0, tau_d_s=1.5e-9, h_stray=0.05)
 LOW_DELTA = MTJ(diameter_m=32e-9, ra_ohm_m2=4e-12, tmr0=1.5, v_c_v=0.19, delta=15.0, tau_d_s=1.5e-9)
 MODELS = [WriteModel(), WriteModel(shape_model="sun_thermal", thermal_beta=1.0)]
 
