@@ -59,9 +59,10 @@ def format_bytes(n: float) -> str:
 
 
 def _format_time(t_s: float) -> str:
-    for unit, size in (("years", 365.25 * 86400), ("days", 86400), ("h", 3600), ("min", 60)):
+    for unit, size in (("year", 365.25 * 86400), ("day", 86400), ("h", 3600), ("min", 60)):
         if t_s >= size:
-            return f"{t_s / size:.3g} {unit}"
+            value = f"{t_s / size:.3g}"
+            return f"{value} {unit}" + ("s" if unit in ("year", "day") and value != "1" else "")
     return f"{t_s:.3g} s"
 
 

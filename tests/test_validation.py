@@ -285,7 +285,7 @@ def test_run_estimate_refuses_huge_repeats_and_steps(monkeypatch):
     net = load_network(ROOT / "workloads" / "mlp784.npz")
     limits.check_run(arch, net, 2000, repeats=5)  # the reproductions' size passes
     with pytest.raises(UsageError, match=r"1000000 repeat\(s\) x 11 evaluation\(s\) x 2000 image\(s\) .* "
-                                         r"takes at least .* above the time limit of 1 days "
+                                         r"takes at least .* above the time limit of 1 day "
                                          r".*ACCELSIM_MAX_TIME"):
         limits.check_run(arch, net, 2000, repeats=1_000_000)
     steps = load_arch(ROOT / "arch_configs" / "mixed_retention.yaml", ["retention.n_steps=1000000"])
