@@ -128,7 +128,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not re.fullmatch(r"[A-Za-z0-9_.+-]+", run_id):
         raise UsageError(f"--name {run_id!r}: use letters, digits and _ . + - only")
     result = simulate(arch, net, workload, seed=args.seed, repeats=args.repeats,
-                      trace=args.trace is not None)
+                      trace=args.trace is not None, progress=not args.quiet)
     row = summary_row(result, run_id=run_id, arch=arch, net_name=net_name, dataset=workload.name,
                       seed=args.seed)
     extra = {"arch_file": str(args.arch), "net_file": str(args.net), "overrides": list(args.set or [])}

@@ -9,10 +9,12 @@ the order in which the engine happens to call back.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from accelsim import rng as rngs
 from accelsim.arch import crossbar
@@ -20,7 +22,7 @@ from accelsim.arch.chip import ChipCost, build_chip
 from accelsim.arch.tile import sensing_energy_j
 from accelsim.config import ArchConfig
 from accelsim.engine import Engine, EngineReport, OpEnergies
-from accelsim.kernels.sensing import sense_two_phase
+from accelsim.kernels.sensing import PackedStates, SenseResult, sense_two_phase
 from accelsim.kernels.xnor import count_ones, pack_bits, unpack_bits
 from accelsim.mapping import LayerMap, map_network, unipolar_popcount
 from accelsim.network import (
@@ -63,13 +65,27 @@ class RunResult:
     off_crossbar: tuple[str, ...] = ()  # what the network computed off the crossbar (Network.off_crossbar)
 
 
+@dataclass(frozen=True, slots=True)
+class _Campaign:
+    """One layer's sensing of every image in one campaign, served to the engine wave by wave."""
+
+    result: SenseResult
+    rows_per_image: int  # input vectors (patches for a convolution) per image
+
+
 def _hrs(states: list[np.ndarray], n_aged: int) -> int:
     """AP (HRS) cells in the layers subject to retention."""
     return sum(int(s.sum()) for s in states[:n_aged])
 
 
 class _Repeat:
-    """The callbacks one repeat gives the engine: program, sense a wave, age."""
+    """The callbacks one repeat gives the engine: program, sense a wave, age.
+
+    A campaign's cells change only by read disturb, which the sensing kernel applies image after
+    image, so a layer's first wave of a campaign senses every image at once (one kernel call on all
+    cores) and later waves take their slice; activity, hence energy, is still counted per wave. Each
+    layer keeps its states packed for the kernel, re-packing only the columns that ageing changed.
+    """
 
     def __init__(self, arch: ArchConfig, net: Network, maps: tuple[LayerMap, ...], chip: ChipCost,
                  x_words: np.ndarray, seed: int, r: int) -> None:
@@ -89,6 +105,8 @@ class _Repeat:
         self.age_rngs = [rngs.stream(seed, "retention", r, lm.index) for lm in aged]
         self.p_flip = None
         self.flips = (0, 0)
+        self.packed: list[PackedStates | None] = [None] * len(maps)
+        self.campaign: list[_Campaign | None] = [None] * len(maps)
 
     def program(self, li: int) -> dict[str, float]:
         lm, layer = self.maps[li], self.net.layers[li]
@@ -97,6 +115,8 @@ class _Repeat:
         probs = crossbar.write_probabilities(self.arch, lm, chip_rng)
         self.states[li], stats = crossbar.program_layer(
             layer.weights, before, self.arch, probs, rngs.stream(self.seed, "write", self.r, lm.index))
+        self.packed[li] = PackedStates.from_states(self._states2d(li))
+        self.campaign[li] = None
         self.n_switches += stats.n_switches
         self.n_failures += stats.n_failures
         self.n_wrong += stats.n_wrong
@@ -105,19 +125,26 @@ class _Repeat:
         counts = np.bincount(lm.neuron_group, minlength=len(self.chip.tile.groups)) * lm.n_in
         return {"write": float(sum(n * g.e_write_j for n, g in zip(counts, self.chip.tile.groups)))}
 
-    def sense(self, li: int, start: int, stop: int) -> dict[str, float]:
+    def _states2d(self, li: int) -> np.ndarray:
+        lm = self.maps[li]
+        return self.states[li].reshape(lm.n_out, lm.n_in)
+
+    def _sense_layer(self, li: int) -> _Campaign:
+        """Sense every image through layer ``li`` and set the next layer's inputs (or predictions)."""
         lm, layer = self.maps[li], self.net.layers[li]
         rd = self.read
-        x = self.acts[li][start:stop]
+        x = self.acts[li]
+        n = len(x)
         conv = getattr(layer, "conv", None)
         if conv is not None:  # im2col on the +-1 maps: one input vector per patch, image by image
             x = pack_bits(patches(unpack_bits(x, conv.n_inputs), conv))
         result = sense_two_phase(
-            x, self.states[li].reshape(lm.n_out, lm.n_in), self.arch.tile.rows,
+            x, self._states2d(li), self.arch.tile.rows,
             plus_one_ap=self.arch.mapping.convention == "plus_one_ap", n_phases=lm.n_phases,
             neuron_group=lm.neuron_group,
             n_groups=len(self.arch.tile.columns), p_misread_p=rd.misread_p, p_misread_ap=rd.misread_ap,
-            p_disturb_p=rd.disturb_p, p_disturb_ap=rd.disturb_ap, rng=self.read_rng if rd.any else None)
+            p_disturb_p=rd.disturb_p, p_disturb_ap=rd.disturb_ap, rng=self.read_rng if rd.any else None,
+            packed=self.packed[li])
         self.n_misreads += result.n_misreads
         self.n_disturbed += result.n_disturbed
         self.n_reads += int(result.n_active_cells.sum())
@@ -126,29 +153,47 @@ class _Repeat:
             n_on = count_ones(x)  # per input vector (patch, for a convolution)
             popcount = unipolar_popcount(popcount, n_on, lm.n_plus, lm.n_in)
         if li + 1 < len(self.maps):
-            self.acts[li + 1][start:stop] = pack_bits(layer_activations(popcount, layer, stop - start))
+            self.acts[li + 1][:] = pack_bits(layer_activations(popcount, layer, n))
+            self.campaign[li + 1] = None
         else:
-            self.predictions[start:stop] = np.argmax(class_scores(popcount, layer), axis=1)
-        rows = int(result.n_active_rows.sum()) * lm.col_tiles
-        return {"sense_cells": sensing_energy_j(self.chip.tile, result.n_active_cells, rows, 0)}
+            self.predictions[:] = np.argmax(class_scores(popcount, layer), axis=1)
+        return _Campaign(result=result, rows_per_image=len(x) // max(n, 1))
+
+    def sense(self, li: int, start: int, stop: int) -> dict[str, float]:
+        if self.campaign[li] is None:
+            self.campaign[li] = self._sense_layer(li)
+        c = self.campaign[li]
+        lo, hi = start * c.rows_per_image, stop * c.rows_per_image
+        cells = c.result.active_cells[lo:hi].sum(axis=0)
+        rows = int(c.result.active_rows[lo:hi].sum()) * self.maps[li].col_tiles
+        return {"sense_cells": sensing_energy_j(self.chip.tile, cells, rows, 0)}
 
     def age(self, dt_s: float) -> None:
         if self.p_flip is None:
             self.p_flip = [crossbar.retention_probabilities(self.arch, lm, dt_s)
                            for lm in self.maps[: self.n_aged]]
         to_p = to_ap = 0
-        for s, (p_to_p, p_to_ap), g in zip(self.states, self.p_flip, self.age_rngs):
+        for li, ((p_to_p, p_to_ap), g) in enumerate(zip(self.p_flip, self.age_rngs)):
+            s = self.states[li]
+            before = s.copy()
             a, b = crossbar.age_layer(s, p_to_p, p_to_ap, g)
             to_p, to_ap = to_p + a, to_ap + b
+            if a or b:
+                now = self._states2d(li)
+                changed = np.flatnonzero(np.any(now != before.reshape(now.shape), axis=1))
+                self.packed[li].refresh(now, changed)
         self.flips = (to_p, to_ap)
+        self.campaign = [None] * len(self.maps)
 
 
 def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 0,
-             repeats: int = 1, first_repeat: int = 0, trace: bool = False) -> RunResult:
+             repeats: int = 1, first_repeat: int = 0, trace: bool = False,
+             progress: bool = False) -> RunResult:
     """Run ``net`` on ``arch`` over ``workload``: program, evaluate, age in steps, evaluate.
 
     Repeats ``first_repeat .. first_repeat + repeats - 1`` are run; repeat r draws from the seed's
     streams keyed by r, so repeat 3 of one run equals ``simulate(..., repeats=1, first_repeat=3)``.
+    ``progress`` shows a bar on stderr over the inference campaigns (repeats x steps).
     """
     if workload.x.shape[1] != net.n_inputs or (workload.x_real is not None) != net.real_input:
         raise ValueError("workload inputs (size, real or +-1) do not match the network")
@@ -166,6 +211,9 @@ def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 
     e_junction = e_program = e_infer = 0.0
     by_activity: dict[str, float] = {}
     first_engine = report = None
+    campaigns = 1 + (n_steps if dt_s > 0 else 0)
+    bar = tqdm(total=repeats * campaigns, desc="campaigns", unit="campaign", file=sys.stderr,
+               disable=not progress, leave=False)
     for r in range(first_repeat, first_repeat + repeats):
         rep = _Repeat(arch, net, maps, chip, x_words, seed, r)
         engine = Engine(maps, tile_rows=arch.tile.rows, tile_cols=arch.tile.cols,
@@ -174,6 +222,7 @@ def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 
         engine.program(rep.program)
         after_program = dict(engine.energy)
         engine.infer(n, rep.sense)
+        bar.update()
         after_infer = dict(engine.energy)
         e_program += sum(after_program.values())
         campaign = {k: v - after_program.get(k, 0.0) for k, v in after_infer.items()}
@@ -190,6 +239,7 @@ def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 
                 flips_to_p += rep.flips[0]
                 flips_to_ap += rep.flips[1]
                 engine.infer(n, rep.sense)
+                bar.update()
                 acc = float(np.mean(rep.predictions == y))
                 rows.append((r, step, step * dt_s, acc, flips_to_p + flips_to_ap, flips_to_p,
                              flips_to_ap, _hrs(rep.states, rep.n_aged)))
@@ -203,6 +253,7 @@ def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 
         if first_engine is None:
             first_engine, report = engine, engine.report()
 
+    bar.close()
     timeline = pd.DataFrame(rows, columns=["repeat", "step", "time_s", "accuracy", "flips_total",
                                            "flips_ap_to_p", "flips_p_to_ap", "hrs_cells"])
     return RunResult(

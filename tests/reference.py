@@ -70,3 +70,53 @@ def real_conv(x: np.ndarray, w: np.ndarray) -> np.ndarray:
                 for j in range(f):
                     out[i, y, xx, j] = float(np.sum(x[i, y:y + k, xx:xx + k, :] * w[:, :, :, j]))
     return out
+
+
+def sense(x_pm1, states, *, plus_one_ap=True, n_phases=2, p_misread_p=0.0, p_misread_ap=0.0,
+          p_disturb_p=0.0, p_disturb_ap=0.0, rng=None):
+    """Two-phase (or phase-1-only) sensing read by read, images in order.
+
+    Phase 1 reads the rows of +1 inputs, phase 2 those of -1 inputs (none with one phase). Each read of
+    a cell in state s (1 = AP) comes out as the other state with p_misread_s; a read counts when it
+    shows the phase's counted state (phase 1: AP if ``plus_one_ap``, phase 2: the other). After the
+    image, each read cell in state s flips with p_disturb_s. Probabilities are per neuron arrays or
+    scalars; ``rng`` draws one uniform per read and per read cell (none needed when every p is 0 or 1).
+    Returns (popcount (n_img, n_out), activity [phase, state], rows [phase], misreads, flips) and
+    updates ``states``.
+    """
+    n_img, n_in = x_pm1.shape
+    n_out = states.shape[0]
+    probs = [np.broadcast_to(np.asarray(p, dtype=float), (n_out,))
+             for p in (p_misread_p, p_misread_ap, p_disturb_p, p_disturb_ap)]
+    mis, dis = (probs[0], probs[1]), (probs[2], probs[3])
+
+    def happens(p):
+        return p >= 1.0 or (p > 0.0 and rng.random() < p)
+
+    pop = np.zeros((n_img, n_out), dtype=np.int64)
+    act = np.zeros((2, 2), dtype=np.int64)
+    rows = np.zeros(2, dtype=np.int64)
+    misreads = flips = 0
+    counted = (1, 0) if plus_one_ap else (0, 1)  # state counted in phase 1, phase 2
+    for i in range(n_img):
+        read_rows = np.zeros(n_in, dtype=bool)
+        for phase, sign in enumerate((1, -1)[:n_phases]):
+            active = [k for k in range(n_in) if x_pm1[i, k] == sign]
+            rows[phase] += len(active)
+            read_rows[active] = True
+            for j in range(n_out):
+                for k in active:
+                    s = int(states[j, k])
+                    act[phase, s] += 1
+                    shown = s
+                    if happens(mis[s][j]):
+                        shown = 1 - s
+                        misreads += 1
+                    pop[i, j] += shown == counted[phase]
+        for j in range(n_out):
+            for k in np.flatnonzero(read_rows):
+                s = int(states[j, k])
+                if happens(dis[s][j]):
+                    states[j, k] = 1 - s
+                    flips += 1
+    return pop, act, rows, misreads, flips

@@ -4,10 +4,22 @@ Phase 1 activates the rows whose input is +1 and counts the cells in the +1 weig
 activates the rows whose input is -1 and counts the cells in the -1 weight's state (with 002's
 convention, +1 = AP/HRS: HRS cells in phase 1, LRS cells in phase 2). Each tile of ``tile_rows`` rows
 senses its own partial count; the counts add up to the XNOR popcount when every read is right.
-Per-cell misreads and read disturb are drawn with numba's generator from a per-call seed.
 
 With ``n_phases = 1`` (unipolar 0/1 inputs, bit 1 = input 1) only phase 1 runs: the rows of the 1
 inputs are read and the neuron's count is that of phase 1 alone; the rows of 0 inputs are never read.
+
+How it is computed. The row tiles partition the rows, so a neuron's counts summed over its tiles are
+counts over all its rows. One AND-popcount per word gives ap1 = #{AP cells on +1 rows}; the other
+phase follows from cached per-neuron totals (``PackedStates.n_ap`` = #{AP cells}): ap2 = n_ap - ap1,
+p1 = a1 - ap1, p2 = a2 - ap2 with a1, a2 the rows of each phase. The kernels run over blocks of
+images x neurons on all threads (numba prange) and vectorise the popcount across neurons.
+
+Per-read errors. Every read of a cell in state s is misread with p_misread_s[j] and, after the
+image's phases, flips the cell with p_disturb_s[j], independently of every other read: a Bernoulli
+process over a neuron's reads, image after image. The kernels walk it by geometric gaps between
+events (cost per event, not per read) with a counter-based generator (splitmix64) keyed by (call
+seed, block), so results do not depend on the number of threads. A misread of a counted cell loses
+one count, of an uncounted read cell gains one.
 """
 
 from __future__ import annotations
@@ -15,147 +27,500 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from accelsim.kernels.xnor import _popcount64, pack_bits
 from accelsim.rng import kernel_seed
 
 _ONE = np.uint64(1)
 _ZERO = np.uint64(0)
+_IMG_BLOCK = 64  # images per block: the neuron block's accumulators and outputs stay in L1
+_OUT_BLOCK = 256  # neurons per block: its transposed weights (n_words x 256 words) stay in L1/L2
+_NO_EVENT = 1 << 62  # a gap beyond any block's reads: no event in this block
+_PARALLEL_WORDS = 1 << 24  # word popcounts (images x neurons x words) worth a parallel region
+
+
+# ---------------------------------------------------------------- random numbers
 
 
 @njit(cache=True, inline="always")
-def _binomial(n, p):
-    if n <= 0 or p <= 0.0:
-        return 0
-    if p >= 1.0:
-        return n
-    return np.random.binomial(n, p)
+def _mix64(z):
+    """splitmix64's output function (Steele, Lea & Flood 2014): a bijective 64-bit mix."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
 
 
-@njit(cache=True)
-def _sense_image(i, x_words, w_words, masks, word_lo, word_hi, counted_ap_phase1, n_phases, group,
-                 p_mis_p, p_mis_ap, stochastic, out_pop, act_cells, act_rows):
-    """Sense image ``i`` on every tile; returns the number of misread cells.
+@njit(cache=True, inline="always")
+def _block_state(seed, block):
+    """Initial splitmix64 state of block ``block`` of a call seeded with ``seed``."""
+    return _mix64(np.uint64(seed) ^ _mix64(np.uint64(block) + np.uint64(0x9E3779B97F4A7C15)))
 
-    out_pop[i, j] = sum over tiles and the n_phases phases of neuron j's sensed counts. Misreads are drawn per
-    neuron and state over all its tiles and phases at once: a sum of independent binomials with one p
-    is one binomial. act_cells[i, phase, group, state] and act_rows[i, phase] accumulate activity
-    (state 1 = AP).
-    """
-    n_out = w_words.shape[0]
-    n_tiles = masks.shape[0]
-    misreads = 0
-    a1 = 0
-    a2 = 0
-    for t in range(n_tiles):
-        for k in range(word_lo[t], word_hi[t]):
-            m = masks[t, k]
-            a1 += _popcount64(x_words[i, k] & m)
-            if n_phases == 2:
-                a2 += _popcount64(~x_words[i, k] & m)
-    act_rows[i, 0] += a1
-    act_rows[i, 1] += a2
-    for j in range(n_out):
-        ap1 = 0
-        ap2 = 0
-        for t in range(n_tiles):
-            for k in range(word_lo[t], word_hi[t]):
-                m = masks[t, k]
-                w = w_words[j, k]
-                ap1 += _popcount64(x_words[i, k] & m & w)
-                if n_phases == 2:
-                    ap2 += _popcount64(~x_words[i, k] & m & w)
-        p1 = a1 - ap1
-        p2 = a2 - ap2
-        g = group[j]
-        act_cells[i, 0, g, 1] += ap1
-        act_cells[i, 0, g, 0] += p1
-        act_cells[i, 1, g, 1] += ap2
-        act_cells[i, 1, g, 0] += p2
-        # Phase 2 reads nothing with one phase (a2 = ap2 = p2 = 0).
-        if counted_ap_phase1:
-            c_ap, c_p, n_ap, n_p = ap1, p2, ap2, p1  # counted: AP in phase 1, P in phase 2
+
+@njit(cache=True, inline="always")
+def _uniform(st):
+    """Advance splitmix64 state ``st``: (new state, a uniform double in (0, 1])."""
+    st += np.uint64(0x9E3779B97F4A7C15)
+    z = _mix64(st)
+    return st, (np.float64(z >> np.uint64(11)) + 1.0) * (1.0 / 9007199254740992.0)
+
+
+def _ziggurat_tables(n: int = 256) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Layers of the exponential ziggurat (Marsaglia & Tsang 2000, J. Stat. Softw. 5(8), REXP),
+    scaled to 53-bit integers as in numpy's ``standard_exponential``: (ke, we, fe, tail start)."""
+    m = 2.0**53
+    de = te = 7.697117470131487
+    ve = 3.949659822581572e-3
+    q = ve / np.exp(-de)
+    ke = np.zeros(n, dtype=np.uint64)
+    we = np.zeros(n)
+    fe = np.zeros(n)
+    ke[0] = np.uint64(de / q * m)
+    we[0], we[n - 1] = q / m, de / m
+    fe[0], fe[n - 1] = 1.0, np.exp(-de)
+    for i in range(n - 2, 0, -1):
+        de = -np.log(ve / de + np.exp(-de))
+        ke[i + 1] = np.uint64(de / te * m)
+        te = de
+        fe[i] = np.exp(-de)
+        we[i] = de / m
+    return ke, we, fe, 7.697117470131487
+
+
+_ZIG_K, _ZIG_W, _ZIG_F, _ZIG_R = _ziggurat_tables()
+
+
+@njit(cache=True, inline="always")
+def _exponential(st):
+    """A standard exponential variate by the ziggurat (exact; a log only in the rare slow path).
+    Returns (new state, variate)."""
+    while True:
+        st += np.uint64(0x9E3779B97F4A7C15)
+        r = _mix64(st) >> np.uint64(3)
+        idx = np.int64(r & np.uint64(0xFF))
+        r >>= np.uint64(8)
+        x = np.float64(r) * _ZIG_W[idx]
+        if r < _ZIG_K[idx]:
+            return st, x
+        if idx == 0:
+            st, u = _uniform(st)
+            return st, _ZIG_R - np.log(u)
+        st, u = _uniform(st)
+        if (_ZIG_F[idx - 1] - _ZIG_F[idx]) * u + _ZIG_F[idx] < np.exp(-x):
+            return st, x
+
+
+@njit(cache=True, inline="always")
+def _gap(st, scale):
+    """Reads before the next event of a Bernoulli(p) process: floor(E * scale), E ~ Exp(1), scale =
+    -1 / log(1 - p), is geometric, P(gap >= k) = exp(k log(1 - p)) = (1 - p)^k; _NO_EVENT for p = 0
+    (scale = inf), 0 for p = 1 (scale = 0). Returns (new state, gap)."""
+    if scale == np.inf:
+        return st, _NO_EVENT
+    st, e = _exponential(st)
+    g = e * scale
+    if g >= _NO_EVENT:
+        return st, _NO_EVENT
+    return st, np.int64(g)
+
+
+@njit(cache=True, inline="always")
+def _walk(st, gap, length, counted, scale):
+    """Events of a Bernoulli process among ``length`` reads whose first ``counted`` are counted, the
+    next event ``gap`` reads ahead. Returns (state, gap after these reads, counted events, others)."""
+    lost = 0
+    gained = 0
+    while gap < length:
+        if gap < counted:
+            lost += 1
         else:
-            c_ap, c_p, n_ap, n_p = ap2, p1, ap1, p2  # counted: P in phase 1, AP in phase 2
-        count = c_ap + c_p
-        if stochastic:
-            lost = _binomial(c_ap, p_mis_ap[j]) + _binomial(c_p, p_mis_p[j])
-            gained = _binomial(n_ap, p_mis_ap[j]) + _binomial(n_p, p_mis_p[j])
-            misreads += lost + gained
-            count += gained - lost
-        out_pop[i, j] = count
-    return misreads
+            gained += 1
+        st, g = _gap(st, scale)
+        gap += 1 + g
+    return st, gap - length, lost, gained
+
+
+# ---------------------------------------------------------------- popcounts
+
+
+@njit(cache=True, inline="always")
+def _and_popcounts(x_words, i, w_t, j0, nb, acc):
+    """acc[jj] = popcount(x[i] & w[j0 + jj]) for jj < nb (w transposed: w_t[k, j])."""
+    for jj in range(nb):
+        acc[jj] = 0
+    for k in range(w_t.shape[0]):
+        xv = x_words[i, k]
+        for jj in range(nb):
+            acc[jj] += _popcount64(xv & w_t[k, j0 + jj])
+
+
+@njit(cache=True, inline="always")
+def _count(ap1, a1, a2, n_ap, n_phases, counted_ap_phase1):
+    """Sensed count from ap1 without read errors: AP in phase 1 + P in phase 2, or the converse."""
+    if n_phases == 1:
+        return ap1 if counted_ap_phase1 else a1 - ap1
+    if counted_ap_phase1:
+        return ap1 + a2 - (n_ap - ap1)
+    return (n_ap - ap1) + a1 - ap1
 
 
 @njit(cache=True)
-def _disturb_image(i, x_words, w_words, masks, word_lo, word_hi, n_phases, p_dist_p, p_dist_ap):
-    """Read disturb after image ``i``'s phases: every activated cell in state s flips with
-    probability p_dist_s[j]; the k flips of a (tile, neuron, phase, state) are a uniform k-subset of
-    its activated cells in that state (selection sampling). Flips w_words in place; returns the count."""
-    n_out = w_words.shape[0]
-    flips = 0
-    for t in range(masks.shape[0]):
-        for phase in range(n_phases):
-            for j in range(n_out):
-                for state in range(2):
-                    p = p_dist_ap[j] if state == 1 else p_dist_p[j]
-                    if p <= 0.0:
-                        continue
-                    n_s = 0
-                    for k in range(word_lo[t], word_hi[t]):
-                        act = x_words[i, k] if phase == 0 else ~x_words[i, k]
-                        w = w_words[j, k] if state == 1 else ~w_words[j, k]
-                        n_s += _popcount64(act & masks[t, k] & w)
-                    left = _binomial(n_s, p)
-                    if left == 0:
-                        continue
-                    flips += left
-                    pool = n_s
-                    for k in range(word_lo[t], word_hi[t]):
-                        act = x_words[i, k] if phase == 0 else ~x_words[i, k]
-                        w = w_words[j, k] if state == 1 else ~w_words[j, k]
-                        cand = act & masks[t, k] & w
-                        toggle = _ZERO
-                        while cand != _ZERO and left > 0:
-                            low = cand & (~cand + _ONE)
-                            if np.random.random() * pool < left:
-                                toggle |= low
-                                left -= 1
-                            pool -= 1
-                            cand ^= low
-                        w_words[j, k] ^= toggle
-                        if left == 0:
-                            break
-    return flips
-
-
-@njit(cache=True)
-def _sense(x_words, w_words, masks, word_lo, word_hi, counted_ap_phase1, n_phases, group, p_mis_p,
-           p_mis_ap, p_dist_p, p_dist_ap, stochastic, disturb, seed, out_pop, act_cells, act_rows,
-           misreads):
-    """Sense every image in order (read disturb changes the cells the next image sees).
-
-    x_words (n_img, n_words) uint64 inputs (bit 1 = +1); w_words (n_out, n_words) uint64 cell states
-    (bit 1 = AP), flipped in place by disturb; masks (n_tiles, n_words) uint64 row sets of the tiles;
-    word_lo/word_hi (n_tiles,) int64 word ranges; n_phases 2 (XNOR) or 1 (phase 1 only); group
-    (n_out,) int64; p_mis_* and p_dist_* (n_out,) float64 per-read misread and disturb probabilities
-    of a P / AP cell; numba's generator is seeded
-    once with ``seed`` when ``stochastic`` or ``disturb``. Outputs zero-initialised: out_pop
-    (n_img, n_out) int32, act_cells (n_img, 2, n_groups, 2) int64, act_rows (n_img, 2) int64,
-    misreads (n_img,) int64. Returns the number of disturbed cells.
-    """
-    if stochastic or disturb:
-        np.random.seed(np.uint32(seed & 0xFFFFFFFF))
-    flips = 0
+def _rows_read(x_words, valid, n_phases, a1, a2):
+    """a1[i] = rows read in phase 1 (+1 inputs), a2[i] in phase 2 (0 with one phase)."""
+    n_in = 0
+    for k in range(valid.size):
+        n_in += _popcount64(valid[k])
     for i in range(x_words.shape[0]):
-        misreads[i] = _sense_image(i, x_words, w_words, masks, word_lo, word_hi, counted_ap_phase1,
-                                   n_phases, group, p_mis_p, p_mis_ap, stochastic, out_pop, act_cells,
-                                   act_rows)
-        if disturb:
-            flips += _disturb_image(i, x_words, w_words, masks, word_lo, word_hi, n_phases, p_dist_p,
-                                    p_dist_ap)
-    return flips
+        c = 0
+        for k in range(valid.size):
+            c += _popcount64(x_words[i, k] & valid[k])
+        a1[i] = c
+        a2[i] = n_in - c if n_phases == 2 else 0
+
+
+# ---------------------------------------------------------------- kernels
+
+
+@njit(cache=True, parallel=True)
+def _sense_blocks(x_words, w_t, n_ap, a1, a2, n_in, counted_ap_phase1, n_phases, group, sc_mis_p,
+                  sc_mis_ap, stochastic, seed, out_pop, g1, misreads):
+    """Sensing without read disturb (cells do not change): blocks of images x neurons in parallel.
+
+    x_words (n_img, n_words) uint64 inputs (bit 1 = +1, padding 0); w_t (n_words, n_out) uint64 cell
+    states transposed (bit 1 = AP, padding 0); n_ap (n_out,) int64 AP cells per neuron; a1, a2
+    (n_img,) int64 rows read per phase; group (n_out,) int64 column groups; sc_mis_p, sc_mis_ap
+    (n_out,) float64 gap scales (``_gap_scale``) of the misreads of a P / AP cell read. Outputs:
+    out_pop (n_img, n_out) int32 sensed counts; g1 (n_img, n_out_blocks, n_groups) int64, the AP
+    cells read in phase 1 per image, neuron block and group; misreads (n_img_blocks, n_out_blocks)
+    int64. Misreads (when ``stochastic``) use the block's own stream keyed by (seed, block).
+    """
+    n_blocks = -(-x_words.shape[0] // _IMG_BLOCK) * -(-w_t.shape[1] // _OUT_BLOCK)
+    for blk in prange(n_blocks):
+        _sense_block(blk, x_words, w_t, n_ap, a1, a2, n_in, counted_ap_phase1, n_phases, group,
+                     sc_mis_p, sc_mis_ap, stochastic, seed, out_pop, g1, misreads)
+
+
+@njit(cache=True)
+def _sense_blocks_serial(x_words, w_t, n_ap, a1, a2, n_in, counted_ap_phase1, n_phases, group,
+                         sc_mis_p, sc_mis_ap, stochastic, seed, out_pop, g1, misreads):
+    """``_sense_blocks`` on one thread, for batches too small to pay for a parallel region."""
+    n_blocks = -(-x_words.shape[0] // _IMG_BLOCK) * -(-w_t.shape[1] // _OUT_BLOCK)
+    for blk in range(n_blocks):
+        _sense_block(blk, x_words, w_t, n_ap, a1, a2, n_in, counted_ap_phase1, n_phases, group,
+                     sc_mis_p, sc_mis_ap, stochastic, seed, out_pop, g1, misreads)
+
+
+@njit(cache=True)
+def _sense_block(blk, x_words, w_t, n_ap, a1, a2, n_in, counted_ap_phase1, n_phases, group,
+                 sc_mis_p, sc_mis_ap, stochastic, seed, out_pop, g1, misreads):
+    """Block ``blk`` (image block blk // n_out_blocks, neuron block blk % n_out_blocks); a function
+    of its own so that the parallel driver stays small (numba's parfor passes compile slowly)."""
+    n_img = x_words.shape[0]
+    n_out = w_t.shape[1]
+    n_jb = -(-n_out // _OUT_BLOCK)
+    ib = blk // n_jb
+    jb = blk % n_jb
+    i0 = ib * _IMG_BLOCK
+    i1 = min(i0 + _IMG_BLOCK, n_img)
+    j0 = jb * _OUT_BLOCK
+    nb = min(_OUT_BLOCK, n_out - j0)
+    acc = np.empty(_OUT_BLOCK, dtype=np.int64)
+    for i in range(i0, i1):
+        _and_popcounts(x_words, i, w_t, j0, nb, acc)
+        for jj in range(nb):
+            out_pop[i, j0 + jj] = _count(acc[jj], a1[i], a2[i], n_ap[j0 + jj], n_phases,
+                                         counted_ap_phase1)
+        for g in range(g1.shape[2]):  # a branch-free reduction per column group
+            gsum = 0
+            for jj in range(nb):
+                gsum += acc[jj] * (group[j0 + jj] == g)
+            g1[i, jb, g] = gsum
+    if not stochastic:
+        return
+    # Misreads, neuron by neuron over the block's images, from the block's own stream; out_pop
+    # keeps the error-free counts (whence ap1) until the changes in delta are added.
+    st = _block_state(seed, blk)
+    total = 0
+    delta = np.zeros((_IMG_BLOCK, _OUT_BLOCK), dtype=np.int32)
+    for jj in range(nb):
+        j = j0 + jj
+        if n_phases == 2:
+            # Every image reads all n_ap[j] AP and n_in - n_ap[j] P cells: walk each state's
+            # events over the block's reads, without a branch per image.
+            st, n_ev = _events_two_phase(st, out_pop, a1, a2, i0, i1, j, jj, n_ap[j], n_in, True,
+                                         counted_ap_phase1, sc_mis_ap[j], delta)
+            total += n_ev
+            st, n_ev = _events_two_phase(st, out_pop, a1, a2, i0, i1, j, jj, n_ap[j], n_in,
+                                         False, counted_ap_phase1, sc_mis_p[j], delta)
+            total += n_ev
+        else:
+            st, gap_ap = _gap(st, sc_mis_ap[j])
+            st, gap_p = _gap(st, sc_mis_p[j])
+            if gap_ap == _NO_EVENT and gap_p == _NO_EVENT:
+                continue
+            for i in range(i0, i1):
+                ap1 = _ap1(out_pop[i, j], a1[i], a2[i], n_ap[j], n_phases, counted_ap_phase1)
+                ap2, p1, p2 = _split(ap1, a1[i], a2[i], n_ap[j], n_phases)
+                st, d, n_ev, gap_ap, gap_p = _misread(st, ap1, ap2, p1, p2, counted_ap_phase1,
+                                                      gap_ap, gap_p, sc_mis_p[j], sc_mis_ap[j])
+                delta[i - i0, jj] = d
+                total += n_ev
+    for i in range(i0, i1):
+        for jj in range(nb):
+            out_pop[i, j0 + jj] += delta[i - i0, jj]
+    misreads[ib, jb] = total
+
+
+@njit(cache=True, inline="always")
+def _events_two_phase(st, counts, a1, a2, i0, i1, j, jj, n_ap, n_in, ap_state, counted_ap_phase1,
+                      scale, delta):
+    """Misreads of neuron j's cells in one state (AP if ``ap_state``) over images i0..i1 - 1 of a
+    two-phase pass: each image reads all L of them (L = n_ap or n_in - n_ap), the counted ones first;
+    an event at read q of the block is read q % L of image q // L. counts[i, j] holds the error-free
+    count; delta[i - i0, jj] gets +1 per misread uncounted read, -1 per misread counted read.
+    Returns (state, misreads)."""
+    if scale == np.inf:
+        return st, 0
+    length = n_ap if ap_state else n_in - n_ap
+    end = (i1 - i0) * length
+    inv_length = 1.0 / max(length, 1)
+    st, q = _gap(st, scale)
+    n_ev = 0
+    while q < end:
+        ii = np.int64(np.float64(q) * inv_length)  # q // length, corrected for rounding
+        r = q - ii * length
+        if r < 0:
+            ii -= 1
+            r += length
+        elif r >= length:
+            ii += 1
+            r -= length
+        i = i0 + ii
+        ap1 = _ap1(counts[i, j], a1[i], a2[i], n_ap, 2, counted_ap_phase1)
+        if ap_state:
+            c = ap1 if counted_ap_phase1 else n_ap - ap1
+        else:
+            c = a2[i] - (n_ap - ap1) if counted_ap_phase1 else a1[i] - ap1
+        delta[ii, jj] += 1 - 2 * np.int32(r < c)
+        n_ev += 1
+        st, g = _gap(st, scale)
+        q += 1 + g
+    return st, n_ev
+
+
+@njit(cache=True, inline="always")
+def _ap1(count, a1, a2, n_ap, n_phases, counted_ap_phase1):
+    """ap1 back from an error-free count (the inverse of ``_count``)."""
+    count = np.int64(count)
+    if n_phases == 1:
+        return count if counted_ap_phase1 else a1 - count
+    if counted_ap_phase1:
+        return (count - a2 + n_ap) // 2
+    return (n_ap + a1 - count) // 2
+
+
+@njit(cache=True, inline="always")
+def _split(ap1, a1, a2, n_ap, n_phases):
+    """(ap2, p1, p2): the other cells read per phase and state, given ap1 (phase 2 reads every row
+    phase 1 does not, so its AP cells are the neuron's AP cells less those of phase 1)."""
+    ap2 = n_ap - ap1 if n_phases == 2 else 0
+    return ap2, a1 - ap1, a2 - ap2
+
+
+@njit(cache=True, inline="always")
+def _misread(st, ap1, ap2, p1, p2, counted_ap_phase1, gap_ap, gap_p, sc_mis_p, sc_mis_ap):
+    """One image's misreads of one neuron: AP reads (ap1 + ap2), P reads (p1 + p2), counted ones
+    first. Returns (state, count change, misreads, next gap of AP reads, next gap of P reads)."""
+    if counted_ap_phase1:
+        c_ap, c_p = ap1, p2
+    else:
+        c_ap, c_p = ap2, p1
+    st, gap_ap, lost_ap, gained_ap = _walk(st, gap_ap, ap1 + ap2, c_ap, sc_mis_ap)
+    st, gap_p, lost_p, gained_p = _walk(st, gap_p, p1 + p2, c_p, sc_mis_p)
+    lost = lost_ap + lost_p
+    gained = gained_ap + gained_p
+    return st, gained - lost, lost + gained, gap_ap, gap_p
+
+
+@njit(cache=True, inline="always")
+def _nth_read_cell(x_words, i, w_t, j, valid, n_phases, ap_state, nth):
+    """Row of the ``nth`` (from 0) cell of neuron j read by image i in state AP (``ap_state``) or P."""
+    for k in range(valid.size):
+        read = valid[k] if n_phases == 2 else x_words[i, k] & valid[k]
+        cand = read & (w_t[k, j] if ap_state else ~w_t[k, j])
+        c = _popcount64(cand)
+        if nth >= c:
+            nth -= c
+            continue
+        while True:
+            low = cand & (~cand + _ONE)
+            if nth == 0:
+                b = 0
+                while low != _ONE:
+                    low >>= _ONE
+                    b += 1
+                return 64 * k + b
+            nth -= 1
+            cand ^= low
+    return -1
+
+
+@njit(cache=True, parallel=True)
+def _sense_disturb(x_words, w_t, n_ap, a1, a2, valid, counted_ap_phase1, n_phases, group, sc_mis_p,
+                   sc_mis_ap, sc_dis_p, sc_dis_ap, stochastic, seed, out_pop, g1, g2, misreads, flips,
+                   flipped):
+    """Sensing with read disturb: every image's reads may flip cells the next images read, so each
+    block of neurons runs through the images in order (neurons are independent, run in parallel).
+
+    As ``_sense_blocks``, plus sc_dis_p, sc_dis_ap (n_out,) float64 gap scales of the disturbs of a P / AP
+    cell read; w_t and n_ap are updated in place; g2 (n_img, n_out_blocks, n_groups) int64 as g1
+    for the AP cells read in phase 2 (n_ap changes); flips (n_out_blocks,) int64 cells flipped;
+    flipped (n_out,) bool marks the neurons with a flipped cell. One stream per neuron block keyed
+    by (seed, block).
+    """
+    n_jb = -(-w_t.shape[1] // _OUT_BLOCK)
+    for jb in prange(n_jb):
+        _disturb_block(jb, x_words, w_t, n_ap, a1, a2, valid, counted_ap_phase1, n_phases, group,
+                       sc_mis_p, sc_mis_ap, sc_dis_p, sc_dis_ap, stochastic, seed, out_pop, g1, g2,
+                       misreads, flips, flipped)
+
+
+@njit(cache=True)
+def _disturb_block(jb, x_words, w_t, n_ap, a1, a2, valid, counted_ap_phase1, n_phases, group,
+                   sc_mis_p, sc_mis_ap, sc_dis_p, sc_dis_ap, stochastic, seed, out_pop, g1, g2,
+                   misreads, flips, flipped):
+    """Neuron block ``jb`` of ``_sense_disturb`` through every image in order."""
+    n_img = x_words.shape[0]
+    n_out = w_t.shape[1]
+    n_ib = -(-n_img // _IMG_BLOCK)
+    j0 = jb * _OUT_BLOCK
+    nb = min(_OUT_BLOCK, n_out - j0)
+    acc = np.empty(_OUT_BLOCK, dtype=np.int64)
+    ap1_blk = np.empty((_IMG_BLOCK, _OUT_BLOCK), dtype=np.int64)
+    st = _block_state(seed, jb)
+    gaps = np.empty((_OUT_BLOCK, 4), dtype=np.int64)  # misread AP, P; disturb AP, P
+    for jj in range(nb):
+        j = j0 + jj
+        st, gaps[jj, 0] = _gap(st, sc_mis_ap[j] if stochastic else np.inf)
+        st, gaps[jj, 1] = _gap(st, sc_mis_p[j] if stochastic else np.inf)
+        st, gaps[jj, 2] = _gap(st, sc_dis_ap[j])
+        st, gaps[jj, 3] = _gap(st, sc_dis_p[j])
+    rows = np.empty(64, dtype=np.int64)  # cells one image flips in one neuron, grown on need
+    n_flips = 0
+    total = 0
+    for ib in range(n_ib):
+        i0 = ib * _IMG_BLOCK
+        i1 = min(i0 + _IMG_BLOCK, n_img)
+        for i in range(i0, i1):
+            _and_popcounts(x_words, i, w_t, j0, nb, acc)
+            for jj in range(nb):
+                ap1_blk[i - i0, jj] = acc[jj]
+        for jj in range(nb):
+            j = j0 + jj
+            grp = group[j]
+            for i in range(i0, i1):
+                ap1 = ap1_blk[i - i0, jj]
+                count = _count(ap1, a1[i], a2[i], n_ap[j], n_phases, counted_ap_phase1)
+                ap2, p1, p2 = _split(ap1, a1[i], a2[i], n_ap[j], n_phases)
+                g1[i, jb, grp] += ap1
+                g2[i, jb, grp] += ap2
+                if stochastic:
+                    st, delta, n_events, g_ap, g_p = _misread(
+                        st, ap1, ap2, p1, p2, counted_ap_phase1, gaps[jj, 0], gaps[jj, 1],
+                        sc_mis_p[j], sc_mis_ap[j])
+                    gaps[jj, 0] = g_ap
+                    gaps[jj, 1] = g_p
+                    count += delta
+                    total += n_events
+                out_pop[i, j] = count
+                # Disturb: events among this image's AP reads, then its P reads (pre-flip states).
+                n_new = 0
+                for ap_state in (True, False):
+                    col = 2 if ap_state else 3
+                    length = ap1 + ap2 if ap_state else p1 + p2
+                    sc_dis = sc_dis_ap[j] if ap_state else sc_dis_p[j]
+                    g = gaps[jj, col]
+                    while g < length:
+                        if n_new == rows.size:
+                            grown = np.empty(2 * rows.size, dtype=np.int64)
+                            grown[:n_new] = rows[:n_new]
+                            rows = grown
+                        r = _nth_read_cell(x_words, i, w_t, j, valid, n_phases, ap_state, g)
+                        rows[n_new] = r if ap_state else -1 - r
+                        n_new += 1
+                        st, dg = _gap(st, sc_dis)
+                        g += 1 + dg
+                    gaps[jj, col] = g - length
+                for f in range(n_new):
+                    to_p = rows[f] >= 0
+                    r = rows[f] if to_p else -1 - rows[f]
+                    k = r // 64
+                    bit = _ONE << np.uint64(r % 64)
+                    w_t[k, j] ^= bit
+                    step = -1 if to_p else 1
+                    n_ap[j] += step
+                    for i2 in range(i + 1, i1):  # later images of the block saw the old cell
+                        if x_words[i2, k] & bit:
+                            ap1_blk[i2 - i0, jj] += step
+                if n_new:
+                    flipped[j] = True
+                    n_flips += n_new
+    flips[jb] = n_flips
+    misreads[0, jb] = total
+
+
+# ---------------------------------------------------------------- packed cell states
+
+
+def valid_mask(n_in: int) -> np.ndarray:
+    """(ceil(n_in / 64),) uint64 words with the bits of the n_in real rows set (padding 0)."""
+    return pack_bits(np.ones((1, n_in), dtype=np.uint8))[0]
+
+
+@dataclass(slots=True)
+class PackedStates:
+    """A layer's cell states as the sensing kernels read them, kept with the states they mirror.
+
+    ``w_t`` (n_words, n_out) uint64 holds neuron j's cells in column j, 64 rows a word (bit 1 = AP,
+    padding 0); ``n_ap`` (n_out,) int64 counts each neuron's AP cells, from which the second phase's
+    counts follow. Build it once per programmed state; after cells change (retention, a fault),
+    ``refresh`` the changed columns. Sensing with read disturb updates it with the states.
+    """
+
+    w_t: np.ndarray
+    n_ap: np.ndarray
+    n_in: int
+
+    @classmethod
+    def from_states(cls, states: np.ndarray) -> PackedStates:
+        """Pack (n_out, n_in) uint8 states (1 = AP)."""
+        states = _check_states(states)
+        w_t = np.ascontiguousarray(pack_bits(states).T)
+        n_ap = states.sum(axis=1, dtype=np.int64)
+        return cls(w_t=w_t, n_ap=n_ap, n_in=states.shape[1])
+
+    def refresh(self, states: np.ndarray, columns: np.ndarray) -> None:
+        """Re-pack the neurons ``columns`` (int indices) from ``states`` after their cells changed."""
+        states = _check_states(states)
+        if states.shape != (self.n_ap.size, self.n_in):
+            raise ValueError(f"states {states.shape} do not match the packed layer "
+                             f"({self.n_ap.size}, {self.n_in})")
+        columns = np.asarray(columns, dtype=np.int64)
+        if columns.size == 0:
+            return
+        sub = states[columns]
+        self.w_t[:, columns] = pack_bits(sub).T
+        self.n_ap[columns] = sub.sum(axis=1, dtype=np.int64)
+
+
+def _check_states(states: np.ndarray) -> np.ndarray:
+    states = np.asarray(states)
+    if states.ndim != 2 or states.dtype != np.uint8:
+        raise TypeError("states must be a (n_out, n_in) uint8 array")
+    return states
+
+
+# ---------------------------------------------------------------- public wrapper
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -167,6 +532,9 @@ class SenseResult:
     n_active_rows: np.ndarray  # (2,) int64: activated rows per phase over the batch (one tile column)
     n_misreads: int  # cell reads that came out wrong
     n_disturbed: int  # cells flipped by read disturb (already applied to ``states``)
+    disturbed_columns: np.ndarray  # (k,) int64: the neurons with a cell flipped by read disturb
+    active_cells: np.ndarray  # (n_images, 2, n_groups, 2) int64: n_active_cells image by image
+    active_rows: np.ndarray  # (n_images, 2) int64: n_active_rows image by image
 
 
 def tile_masks(n_in: int, tile_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -196,17 +564,25 @@ def _per_neuron(value, n_out: int, group: np.ndarray, name: str) -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
+def _gap_scale(p: np.ndarray) -> np.ndarray:
+    """-1 / log(1 - p), the scale from exponential to geometric gaps: inf for p = 0 (no events), 0 for
+    p = 1 (every read)."""
+    with np.errstate(divide="ignore"):
+        return -1.0 / np.log1p(-p)
+
+
 def sense_two_phase(x_words: np.ndarray, states: np.ndarray, tile_rows: int, *,
                     plus_one_ap: bool = True, n_phases: int = 2,
                     neuron_group: np.ndarray | None = None, n_groups: int = 1,
                     p_misread_p=0.0, p_misread_ap=0.0, p_disturb_p=0.0, p_disturb_ap=0.0,
-                    rng: np.random.Generator | None = None) -> SenseResult:
+                    rng: np.random.Generator | None = None,
+                    packed: PackedStates | None = None) -> SenseResult:
     """Two-phase (or phase-1-only) sensing of one layer for a batch of images.
 
     Parameters
     ----------
     x_words : (n_images, n_words) uint64
-        Bit-packed +-1 inputs from ``xnor.pack_bits`` (bit 1 = +1).
+        Bit-packed +-1 inputs from ``xnor.pack_bits`` (bit 1 = +1, padding bits 0).
     states : (n_out, n_in) uint8
         Cell states, 1 = AP/HRS, one row per neuron (column of the crossbar). Updated in place where
         read disturb flips cells.
@@ -227,16 +603,18 @@ def sense_two_phase(x_words: np.ndarray, states: np.ndarray, tile_rows: int, *,
         state is at risk, PHYSICS.md section 7). Applied after each image's reads.
     rng : numpy Generator
         Source of the kernel's seed; required when any probability is non-zero.
+    packed : PackedStates, optional
+        ``states`` already packed (a cache kept across calls while the cells do not change); packed
+        here when absent. Read disturb updates it together with ``states``.
 
     Returns
     -------
     SenseResult
         With all probabilities zero and two phases the popcount equals ``xnor.xnor_popcount`` exactly,
-        for any tiling; with one phase it equals #{k : x_k = 1 and w_k = +1}.
+        for any tiling; with one phase it equals #{k : x_k = 1 and w_k = +1}. Results do not depend
+        on the number of threads.
     """
-    states = np.asarray(states)
-    if states.ndim != 2 or states.dtype != np.uint8:
-        raise TypeError("states must be a (n_out, n_in) uint8 array")
+    states = _check_states(states)
     n_out, n_in = states.shape
     if x_words.dtype != np.uint64 or x_words.ndim != 2 or x_words.shape[1] != -(-n_in // 64):
         raise ValueError(f"x_words must be (n_images, {-(-n_in // 64)}) uint64 for {n_in} inputs")
@@ -257,22 +635,72 @@ def sense_two_phase(x_words: np.ndarray, states: np.ndarray, tile_rows: int, *,
     if (stochastic or disturb) and rng is None:
         raise ValueError("a Generator (rng) is required when misread or disturb probabilities are set")
     seed = kernel_seed(rng) if (stochastic or disturb) else 0
+    if packed is None:
+        packed = PackedStates.from_states(states)
+    elif packed.w_t.shape != (-(-n_in // 64), n_out) or packed.n_in != n_in:
+        raise ValueError(f"packed states {packed.w_t.shape} do not match states {states.shape}")
 
-    w_words = pack_bits(states)
-    masks, lo, hi = tile_masks(n_in, tile_rows)
     x = np.ascontiguousarray(x_words)
     n_img = x.shape[0]
-    pop = np.zeros((n_img, n_out), dtype=np.int32)
-    act = np.zeros((n_img, 2, n_groups, 2), dtype=np.int64)
-    rows = np.zeros((n_img, 2), dtype=np.int64)
-    mis = np.zeros(n_img, dtype=np.int64)
-    flips = int(_sense(x, w_words, masks, lo, hi, plus_one_ap, n_phases, group, p_mis_p, p_mis_ap,
-                       p_dis_p, p_dis_ap, stochastic, disturb, seed, pop, act, rows, mis))
-    if flips:
-        as_bytes = w_words.view(np.uint8).reshape(n_out, -1)
-        states[:] = np.unpackbits(as_bytes, axis=1, count=n_in)
+    valid = valid_mask(n_in)
+    a1 = np.empty(n_img, dtype=np.int64)
+    a2 = np.empty(n_img, dtype=np.int64)
+    _rows_read(x, valid, n_phases, a1, a2)
+    n_ib = -(-n_img // _IMG_BLOCK)
+    n_jb = -(-n_out // _OUT_BLOCK)
+    pop = np.empty((n_img, n_out), dtype=np.int32)
+    g1 = np.zeros((n_img, n_jb, n_groups), dtype=np.int64)
+    mis = np.zeros((n_ib, n_jb), dtype=np.int64)
+    flips = 0
+    columns = np.zeros(0, dtype=np.int64)
+    if disturb:
+        g2 = np.zeros((n_img, n_jb, n_groups), dtype=np.int64)
+        per_block = np.zeros(n_jb, dtype=np.int64)
+        flipped = np.zeros(n_out, dtype=np.bool_)
+        _sense_disturb(x, packed.w_t, packed.n_ap, a1, a2, valid, plus_one_ap, n_phases, group,
+                       _gap_scale(p_mis_p), _gap_scale(p_mis_ap), _gap_scale(p_dis_p),
+                       _gap_scale(p_dis_ap), stochastic, seed, pop, g1, g2, mis, per_block, flipped)
+        flips = int(per_block.sum())
+        if flips:
+            columns = np.flatnonzero(flipped)
+            w = np.ascontiguousarray(packed.w_t[:, columns].T)
+            states[columns] = np.unpackbits(w.view(np.uint8).reshape(len(columns), -1), axis=1,
+                                            count=n_in)
+        ap2 = g2.sum(axis=1)
+    else:
+        big = n_img * n_out * x.shape[1] >= _PARALLEL_WORDS
+        kernel = _sense_blocks if big else _sense_blocks_serial
+        kernel(x, packed.w_t, packed.n_ap, a1, a2, n_in, plus_one_ap, n_phases, group,
+               _gap_scale(p_mis_p), _gap_scale(p_mis_ap), stochastic, seed, pop, g1, mis)
+        ap2 = None
+    rows = np.stack([a1, a2], axis=1)
+    act = activity(g1.sum(axis=1), ap2, rows, group, n_groups, packed.n_ap, n_phases)
     return SenseResult(popcount=pop, n_active_cells=act.sum(axis=0), n_active_rows=rows.sum(axis=0),
-                       n_misreads=int(mis.sum()), n_disturbed=flips)
+                       n_misreads=int(mis.sum()), n_disturbed=flips, disturbed_columns=columns,
+                       active_cells=act, active_rows=rows)
 
 
-__all__ = ["SenseResult", "sense_two_phase", "tile_masks"]
+def activity(ap1: np.ndarray, ap2: np.ndarray | None, rows: np.ndarray, group: np.ndarray,
+             n_groups: int, n_ap: np.ndarray, n_phases: int) -> np.ndarray:
+    """Activated cells per image (n_img, phase, group, state 1 = AP) from the AP cells read per
+    image and group in phase 1 (``ap1``, (n_img, n_groups)) and phase 2 (``ap2``; None when the
+    cells did not change: each group's AP cells less ``ap1``) and the rows read per phase (rows,
+    (n_img, 2)): a read row activates one cell of each neuron."""
+    n_img = rows.shape[0]
+    size = np.bincount(group, minlength=n_groups).astype(np.int64)
+    if ap2 is None:
+        if n_phases == 2:
+            ap_cells = np.zeros(n_groups, dtype=np.int64)
+            np.add.at(ap_cells, group, n_ap)
+            ap2 = ap_cells[None, :] - ap1
+        else:
+            ap2 = np.zeros_like(ap1)
+    act = np.empty((n_img, 2, n_groups, 2), dtype=np.int64)
+    act[:, 0, :, 1] = ap1
+    act[:, 1, :, 1] = ap2
+    act[:, 0, :, 0] = rows[:, 0:1] * size[None, :] - ap1
+    act[:, 1, :, 0] = rows[:, 1:2] * size[None, :] - ap2
+    return act
+
+
+__all__ = ["PackedStates", "SenseResult", "activity", "sense_two_phase", "tile_masks", "valid_mask"]

@@ -1,0 +1,196 @@
+"""The sensing kernel's fast paths: packed states with cached AP counts, thread-count independence,
+and per-read error statistics against the read-by-read reference (tests/reference.py)."""
+
+import math
+
+import numba
+import numpy as np
+import pytest
+import reference
+from scipy import stats
+
+from accelsim.kernels import sensing
+from accelsim.kernels.sensing import PackedStates, _exponential, _gap, sense_two_phase
+from accelsim.kernels.xnor import pack_bits, xnor_popcount
+
+
+def _case(rng, n_img, n_in, n_out, p_plus=0.4):
+    x = np.where(rng.random((n_img, n_in)) < 0.5, 1, -1).astype(np.int8)
+    w = np.where(rng.random((n_out, n_in)) < p_plus, 1, -1).astype(np.int8)
+    return x, (w > 0).astype(np.uint8)
+
+
+def _result_tuple(r, states):
+    return (r.popcount.copy(), r.n_active_cells.copy(), r.n_active_rows.copy(), r.n_misreads,
+            r.n_disturbed, states.copy())
+
+
+# ---------------------------------------------------------------- packed states, cached complement
+
+
+@pytest.mark.parametrize("n_phases", [1, 2])
+@pytest.mark.parametrize("plus_one_ap", [True, False])
+def test_error_free_sensing_equals_reference(rng, n_phases, plus_one_ap):
+    """Counts and activity as the reference counts them read by read; 300 images span several
+    image blocks of the kernel."""
+    x, states = _case(rng, 300, 97, 70)
+    pop, act, rows, _, _ = reference.sense(x[:40], states.copy(), plus_one_ap=plus_one_ap,
+                                            n_phases=n_phases)
+    r = sense_two_phase(pack_bits(x), states, 50, plus_one_ap=plus_one_ap, n_phases=n_phases)
+    np.testing.assert_array_equal(r.popcount[:40], pop)
+    sub = sense_two_phase(pack_bits(x[:40]), states, 50, plus_one_ap=plus_one_ap, n_phases=n_phases)
+    np.testing.assert_array_equal(sub.n_active_cells[:, 0, :], act)
+    np.testing.assert_array_equal(sub.n_active_rows, rows)
+    if n_phases == 2:
+        w = np.where(states == 1, 1, -1) if plus_one_ap else np.where(states == 1, -1, 1)
+        np.testing.assert_array_equal(r.popcount, xnor_popcount(pack_bits(x), pack_bits(w), 97))
+
+
+def test_packed_states_cache_n_ap_and_refresh_only_changed_columns(rng):
+    x, states = _case(rng, 20, 130, 300)
+    packed = PackedStates.from_states(states)
+    np.testing.assert_array_equal(packed.n_ap, states.sum(axis=1))
+    cols = np.array([0, 17, 255, 256, 299])
+    states[cols, rng.integers(0, 130, cols.size)] ^= 1
+    stale = sense_two_phase(pack_bits(x), states, 64, packed=packed)
+    packed.refresh(states, cols)
+    fresh = PackedStates.from_states(states)
+    np.testing.assert_array_equal(packed.w_t, fresh.w_t)
+    np.testing.assert_array_equal(packed.n_ap, fresh.n_ap)
+    r = sense_two_phase(pack_bits(x), states, 64, packed=packed)
+    np.testing.assert_array_equal(r.popcount, sense_two_phase(pack_bits(x), states, 64).popcount)
+    # the stale cache sensed the old cells: only the changed columns differ
+    changed = np.flatnonzero(np.any(stale.popcount != r.popcount, axis=0))
+    assert set(changed) <= set(cols) and len(changed) > 0
+    with pytest.raises(ValueError, match="match"):
+        sense_two_phase(pack_bits(x), states[:10], 64, packed=packed)
+
+
+def test_disturb_updates_the_packed_cache_with_the_states(rng):
+    x, states = _case(rng, 30, 100, 300)
+    before = states.copy()
+    packed = PackedStates.from_states(states)
+    r = sense_two_phase(pack_bits(x), states, 64, p_disturb_ap=0.001, rng=rng,
+                        packed=packed)
+    assert r.n_disturbed == int((states != before).sum()) > 0
+    fresh = PackedStates.from_states(states)
+    np.testing.assert_array_equal(packed.w_t, fresh.w_t)
+    np.testing.assert_array_equal(packed.n_ap, fresh.n_ap)
+    np.testing.assert_array_equal(r.disturbed_columns, np.flatnonzero(np.any(states != before, axis=1)))
+    assert r.disturbed_columns.size < 300
+
+
+# ---------------------------------------------------------------- thread-count independence
+
+
+@pytest.mark.parametrize("n_phases", [1, 2])
+@pytest.mark.parametrize("disturb", [False, True])
+@pytest.mark.parametrize("parallel_from", [0, 1 << 62])
+def test_results_do_not_depend_on_the_thread_count(monkeypatch, n_phases, disturb, parallel_from):
+    """1, 2, then 1 thread again; the parallel kernel and (parallel_from huge) its serial twin."""
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one thread available")
+    monkeypatch.setattr(sensing, "_PARALLEL_WORDS", parallel_from)
+    rng = np.random.default_rng(3)
+    x, states = _case(rng, 333, 200, 600)  # several image and neuron blocks
+    kwargs = dict(n_phases=n_phases, p_misread_p=0.003, p_misread_ap=0.01,
+                  p_disturb_ap=0.002 if disturb else 0.0, p_disturb_p=0.001 if disturb else 0.0)
+    results = []
+    old = numba.get_num_threads()
+    try:
+        for threads in (1, 2, 1):
+            numba.set_num_threads(threads)
+            s = states.copy()
+            r = sense_two_phase(pack_bits(x), s, 64, rng=np.random.default_rng(5), **kwargs)
+            results.append(_result_tuple(r, s))
+    finally:
+        numba.set_num_threads(old)
+    assert results[0][3] > 0 and (results[0][4] > 0 or not disturb)
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            np.testing.assert_array_equal(a, b)
+    if not disturb:  # the serial twin and the parallel kernel draw alike
+        monkeypatch.setattr(sensing, "_PARALLEL_WORDS", (1 << 62) - parallel_from)
+        s = states.copy()
+        r = sense_two_phase(pack_bits(x), s, 64, rng=np.random.default_rng(5), **kwargs)
+        for a, b in zip(results[0], _result_tuple(r, s)):
+            np.testing.assert_array_equal(a, b)
+
+
+# ---------------------------------------------------------------- per-read statistics
+
+
+def test_exponential_and_geometric_gaps_have_their_distributions():
+    @numba.njit
+    def draw(n, scale):
+        st = np.uint64(12345)
+        e = np.empty(n)
+        g = np.empty(n, dtype=np.int64)
+        for k in range(n):
+            st, e[k] = _exponential(st)
+        for k in range(n):
+            st, g[k] = _gap(st, scale)
+        return e, g
+
+    n, p = 200_000, 0.3
+    e, g = draw(n, -1.0 / math.log1p(-p))
+    assert stats.kstest(e, "expon").pvalue > 1e-4
+    ks = np.arange(12)
+    observed = np.array([np.sum(g == k) for k in ks] + [np.sum(g >= 12)])
+    expected = n * np.append(p * (1 - p) ** ks, (1 - p) ** 12)
+    assert stats.chisquare(observed, expected).pvalue > 1e-4
+    _, zero = draw(10, 0.0)  # p = 1: every read is an event
+    assert not zero.any()
+
+
+@pytest.mark.parametrize("n_phases", [1, 2])
+@pytest.mark.parametrize("plus_one_ap", [True, False])
+def test_per_image_misread_counts_match_the_reference_distribution(n_phases, plus_one_ap):
+    """Same inputs for every image, so each image's count change is i.i.d.: its distribution
+    (lost ~ Bin(counted reads, p_s), gained ~ Bin(other reads, p_s) per state) against the
+    read-by-read reference's, two-sample, for one neuron of each cell mix."""
+    rng = np.random.default_rng(11)
+    n_in, n_out = 120, 3
+    x1, states = _case(rng, 1, n_in, n_out)
+    p_p, p_ap = 0.02, 0.07
+    kw = dict(plus_one_ap=plus_one_ap, n_phases=n_phases, p_misread_p=p_p, p_misread_ap=p_ap)
+    exact = sense_two_phase(pack_bits(x1), states, 64, plus_one_ap=plus_one_ap,
+                            n_phases=n_phases).popcount[0]
+    x = np.repeat(x1, 4000, axis=0)
+    fast = sense_two_phase(pack_bits(x), states, 64, rng=np.random.default_rng(2), **kw).popcount
+    slow, _, _, _, _ = reference.sense(x[:1500], states.copy(), rng=np.random.default_rng(4), **kw)
+    for j in range(n_out):
+        assert stats.ks_2samp(fast[:, j] - exact[j], slow[:, j] - exact[j]).pvalue > 1e-4
+        # and the exact mean: p (uncounted - counted reads) per state
+        pop, act, _, _, _ = reference.sense(x1, states[j:j + 1].copy(), plus_one_ap=plus_one_ap,
+                                            n_phases=n_phases)
+        read = n_in if n_phases == 2 else int((x1 == 1).sum())
+        n_ap_read = int(act[:, 1].sum())
+        c = int(pop[0, 0])
+        counted_ap = int(act[0, 1]) if plus_one_ap else int(act[1, 1])
+        counted_p = c - counted_ap
+        mean = p_ap * (n_ap_read - 2 * counted_ap) + p_p * (read - n_ap_read - 2 * counted_p)
+        var = p_ap * (1 - p_ap) * n_ap_read + p_p * (1 - p_p) * (read - n_ap_read)
+        d = fast[:, j] - exact[j]
+        assert abs(d.mean() - mean) < 5 * math.sqrt(var / d.size)
+
+
+def test_partial_disturb_matches_the_reference_distribution():
+    """Flips per image of a read-disturbed layer (AP cells at 0.02, P at 0.005 per read) against the
+    reference, over independent short runs; and the cells that flipped are the read ones."""
+    n_in, n_out, n_img, runs = 40, 5, 4, 300
+    rng = np.random.default_rng(17)
+    x, states = _case(rng, n_img, n_in, n_out, p_plus=0.5)
+    kw = dict(n_phases=1, p_disturb_ap=0.02, p_disturb_p=0.005, p_misread_ap=0.01)
+    fast, slow = [], []
+    for k in range(runs):
+        s = states.copy()
+        r = sense_two_phase(pack_bits(x), s, 16, rng=np.random.default_rng(100 + k), **kw)
+        fast.append((r.n_disturbed, int(r.popcount.sum()), r.n_misreads))
+        assert not np.any(s[:, ~np.any(x == 1, axis=0)] != states[:, ~np.any(x == 1, axis=0)])
+        s = states.copy()
+        pop, _, _, mis, flips = reference.sense(x, s, rng=np.random.default_rng(900 + k), **kw)
+        slow.append((flips, int(pop.sum()), mis))
+    fast, slow = np.array(fast), np.array(slow)
+    for col in range(3):
+        assert stats.mannwhitneyu(fast[:, col], slow[:, col]).pvalue > 1e-4
