@@ -22,7 +22,7 @@ from accelsim.arch.chip import ChipCost, build_chip
 from accelsim.arch.tile import sensing_energy_j
 from accelsim.config import ArchConfig
 from accelsim.engine import Engine, EngineReport, OpEnergies
-from accelsim.kernels.sensing import PackedStates, SenseResult, sense_two_phase
+from accelsim.kernels.sensing import PackedStates, SenseResult, apply_flips, sense_two_phase
 from accelsim.kernels.xnor import count_ones, pack_bits, unpack_bits
 from accelsim.mapping import LayerMap, map_network, unipolar_popcount
 from accelsim.network import (
@@ -65,11 +65,14 @@ class RunResult:
     off_crossbar: tuple[str, ...] = ()  # what the network computed off the crossbar (Network.off_crossbar)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Campaign:
     """One layer's sensing of every image in one campaign, served to the engine wave by wave."""
 
-    result: SenseResult
+    x: np.ndarray  # (n_rows, n_words) uint64: the packed input vectors sensed
+    popcount: np.ndarray  # (n_rows, n_out) int32: sensed counts
+    active_cells: np.ndarray  # (n_rows, 2, n_groups, 2) int64: activity per input vector
+    active_rows: np.ndarray  # (n_rows, 2) int64
     rows_per_image: int  # input vectors (patches for a convolution) per image
 
 
@@ -85,10 +88,16 @@ class _Repeat:
     image, so a layer's first wave of a campaign senses every image at once (one kernel call on all
     cores) and later waves take their slice; activity, hence energy, is still counted per wave. Each
     layer keeps its states packed for the kernel, re-packing only the columns that ageing changed.
+
+    Sparse changes (``incremental``, reads without errors): when few cells changed since a layer's
+    previous campaign, its counts and activity are that campaign's, moved by +-1 per changed cell
+    for the inputs that read it (``sensing.apply_flips``), and only the input vectors that changed
+    (the previous layer's activations) are sensed again. Exact: equal to a full pass bit for bit.
+    With misreads or read disturb on every campaign is a full pass (each read draws anew).
     """
 
     def __init__(self, arch: ArchConfig, net: Network, maps: tuple[LayerMap, ...], chip: ChipCost,
-                 x_words: np.ndarray, seed: int, r: int) -> None:
+                 x_words: np.ndarray, seed: int, r: int, incremental: bool = True) -> None:
         self.arch, self.net, self.maps, self.chip = arch, net, maps, chip
         self.seed, self.r = seed, r
         self.states: list[np.ndarray] = [np.empty(0, np.uint8)] * len(maps)
@@ -107,6 +116,9 @@ class _Repeat:
         self.flips = (0, 0)
         self.packed: list[PackedStates | None] = [None] * len(maps)
         self.campaign: list[_Campaign | None] = [None] * len(maps)
+        self.incremental = incremental and not self.read.any
+        self.previous: list[_Campaign | None] = [None] * len(maps)  # the last campaign sensed
+        self.snapshot: list[np.ndarray | None] = [None] * len(maps)  # the cells it sensed
 
     def program(self, li: int) -> dict[str, float]:
         lm, layer = self.maps[li], self.net.layers[li]
@@ -116,7 +128,7 @@ class _Repeat:
         self.states[li], stats = crossbar.program_layer(
             layer.weights, before, self.arch, probs, rngs.stream(self.seed, "write", self.r, lm.index))
         self.packed[li] = PackedStates.from_states(self._states2d(li))
-        self.campaign[li] = None
+        self.campaign[li] = self.previous[li] = None
         self.n_switches += stats.n_switches
         self.n_failures += stats.n_failures
         self.n_wrong += stats.n_wrong
@@ -132,12 +144,33 @@ class _Repeat:
     def _sense_layer(self, li: int) -> _Campaign:
         """Sense every image through layer ``li`` and set the next layer's inputs (or predictions)."""
         lm, layer = self.maps[li], self.net.layers[li]
-        rd = self.read
         x = self.acts[li]
         n = len(x)
         conv = getattr(layer, "conv", None)
         if conv is not None:  # im2col on the +-1 maps: one input vector per patch, image by image
             x = pack_bits(patches(unpack_bits(x, conv.n_inputs), conv))
+        elif self.incremental:
+            x = x.copy()  # acts[li] is rewritten by the next campaign; the copy is what was sensed
+        c = self._update(li, x) if self.incremental and self.previous[li] is not None else None
+        if c is None:
+            c = self._full(li, x, len(x) // max(n, 1))
+        if self.incremental:
+            self.previous[li] = c
+            self.snapshot[li] = self._states2d(li).copy()
+        self.n_reads += int(c.active_cells.sum())
+        popcount = c.popcount
+        if lm.n_phases == 1:
+            n_on = count_ones(x)  # per input vector (patch, for a convolution)
+            popcount = unipolar_popcount(popcount, n_on, lm.n_plus, lm.n_in)
+        if li + 1 < len(self.maps):
+            self.acts[li + 1][:] = pack_bits(layer_activations(popcount, layer, n))
+            self.campaign[li + 1] = None
+        else:
+            self.predictions[:] = np.argmax(class_scores(popcount, layer), axis=1)
+        return c
+
+    def _sense(self, li: int, x: np.ndarray) -> SenseResult:
+        lm, rd = self.maps[li], self.read
         result = sense_two_phase(
             x, self._states2d(li), self.arch.tile.rows,
             plus_one_ap=self.arch.mapping.convention == "plus_one_ap", n_phases=lm.n_phases,
@@ -147,25 +180,43 @@ class _Repeat:
             packed=self.packed[li])
         self.n_misreads += result.n_misreads
         self.n_disturbed += result.n_disturbed
-        self.n_reads += int(result.n_active_cells.sum())
-        popcount = result.popcount
-        if lm.n_phases == 1:
-            n_on = count_ones(x)  # per input vector (patch, for a convolution)
-            popcount = unipolar_popcount(popcount, n_on, lm.n_plus, lm.n_in)
-        if li + 1 < len(self.maps):
-            self.acts[li + 1][:] = pack_bits(layer_activations(popcount, layer, n))
-            self.campaign[li + 1] = None
-        else:
-            self.predictions[:] = np.argmax(class_scores(popcount, layer), axis=1)
-        return _Campaign(result=result, rows_per_image=len(x) // max(n, 1))
+        return result
+
+    def _full(self, li: int, x: np.ndarray, rows_per_image: int) -> _Campaign:
+        r = self._sense(li, x)
+        return _Campaign(x=x, popcount=r.popcount, active_cells=r.active_cells,
+                         active_rows=r.active_rows, rows_per_image=rows_per_image)
+
+    def _update(self, li: int, x: np.ndarray) -> _Campaign | None:
+        """The previous campaign moved by the cells and inputs that changed since; None when a full
+        pass is cheaper (word popcounts compared: images per changed cell, a full row per changed
+        input vector)."""
+        prev, lm = self.previous[li], self.maps[li]
+        states = self._states2d(li)
+        cj, ck = np.nonzero(states != self.snapshot[li])
+        rows = np.flatnonzero(np.any(x != prev.x, axis=1))
+        n_rows, n_words = x.shape
+        cost = len(cj) * n_rows + len(rows) * lm.n_out * n_words
+        if 2 * cost > n_rows * lm.n_out * n_words:
+            return None
+        pop, act = prev.popcount.copy(), prev.active_cells.copy()
+        active_rows = prev.active_rows.copy()
+        apply_flips(prev.x, pop, act, (cj, ck), states[cj, ck],
+                    plus_one_ap=self.arch.mapping.convention == "plus_one_ap", n_phases=lm.n_phases,
+                    neuron_group=lm.neuron_group)
+        if rows.size:
+            r = self._sense(li, x[rows])
+            pop[rows], act[rows], active_rows[rows] = r.popcount, r.active_cells, r.active_rows
+        return _Campaign(x=x, popcount=pop, active_cells=act, active_rows=active_rows,
+                         rows_per_image=prev.rows_per_image)
 
     def sense(self, li: int, start: int, stop: int) -> dict[str, float]:
         if self.campaign[li] is None:
             self.campaign[li] = self._sense_layer(li)
         c = self.campaign[li]
         lo, hi = start * c.rows_per_image, stop * c.rows_per_image
-        cells = c.result.active_cells[lo:hi].sum(axis=0)
-        rows = int(c.result.active_rows[lo:hi].sum()) * self.maps[li].col_tiles
+        cells = c.active_cells[lo:hi].sum(axis=0)
+        rows = int(c.active_rows[lo:hi].sum()) * self.maps[li].col_tiles
         return {"sense_cells": sensing_energy_j(self.chip.tile, cells, rows, 0)}
 
     def age(self, dt_s: float) -> None:
@@ -188,12 +239,14 @@ class _Repeat:
 
 def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 0,
              repeats: int = 1, first_repeat: int = 0, trace: bool = False,
-             progress: bool = False) -> RunResult:
+             progress: bool = False, incremental: bool = True) -> RunResult:
     """Run ``net`` on ``arch`` over ``workload``: program, evaluate, age in steps, evaluate.
 
     Repeats ``first_repeat .. first_repeat + repeats - 1`` are run; repeat r draws from the seed's
     streams keyed by r, so repeat 3 of one run equals ``simulate(..., repeats=1, first_repeat=3)``.
     ``progress`` shows a bar on stderr over the inference campaigns (repeats x steps).
+    ``incremental`` re-evaluates a campaign from the previous one where few cells changed (exact,
+    see ``_Repeat``); False forces full passes (the same results, for checking).
     """
     if workload.x.shape[1] != net.n_inputs or (workload.x_real is not None) != net.real_input:
         raise ValueError("workload inputs (size, real or +-1) do not match the network")
@@ -215,7 +268,7 @@ def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 
     bar = tqdm(total=repeats * campaigns, desc="campaigns", unit="campaign", file=sys.stderr,
                disable=not progress, leave=False)
     for r in range(first_repeat, first_repeat + repeats):
-        rep = _Repeat(arch, net, maps, chip, x_words, seed, r)
+        rep = _Repeat(arch, net, maps, chip, x_words, seed, r, incremental)
         engine = Engine(maps, tile_rows=arch.tile.rows, tile_cols=arch.tile.cols,
                         timing=arch.engine_timing, energies=OpEnergies.from_chip(chip),
                         trace=trace and first_engine is None)

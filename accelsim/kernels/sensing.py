@@ -344,7 +344,8 @@ def _misread(st, ap1, ap2, p1, p2, counted_ap_phase1, gap_ap, gap_p, sc_mis_p, s
 
 @njit(cache=True, inline="always")
 def _nth_read_cell(x_words, i, w_t, j, valid, n_phases, ap_state, nth):
-    """Row of the ``nth`` (from 0) cell of neuron j read by image i in state AP (``ap_state``) or P."""
+    """Position (64 x word + bit, not the row) of the ``nth`` (from 0) cell of neuron j read by
+    image i in state AP (``ap_state``) or P."""
     for k in range(valid.size):
         read = valid[k] if n_phases == 2 else x_words[i, k] & valid[k]
         cand = read & (w_t[k, j] if ap_state else ~w_t[k, j])
@@ -467,6 +468,59 @@ def _disturb_block(jb, x_words, w_t, n_ap, a1, a2, valid, counted_ap_phase1, n_p
                     n_flips += n_new
     flips[jb] = n_flips
     misreads[0, jb] = total
+
+
+@njit(cache=True)
+def _apply_flips(x_words, cell_j, cell_k, new_state, group, n_phases, counted_ap_phase1, pop, act):
+    """Error-free counts and activity after cells (cell_j[f], row cell_k[f]) changed to new_state[f]
+    (1 = AP), for every image: a changed cell moves its neuron's count by +-1 for the images that
+    read it and its activity from one state to the other. pop (n_img, n_out) int32 and act (n_img,
+    2, n_groups, 2) int64 are updated in place."""
+    for f in range(cell_j.size):
+        j = cell_j[f]
+        k = cell_k[f]
+        new = new_state[f]
+        old = 1 - new
+        g = group[j]
+        word = k // 64
+        # pack_bits: row 8 b + t of a word is bit 7 - t of its byte b (packbits is big-endian)
+        bit = _ONE << np.uint64(8 * ((k % 64) // 8) + 7 - k % 8)
+        # counted in phase 1 when AP (counted_ap_phase1) else P; phase 2 counts the other state
+        c1 = 1 if counted_ap_phase1 else 0
+        for i in range(x_words.shape[0]):
+            plus = (x_words[i, word] & bit) != _ZERO
+            if plus:
+                phase = 0
+                counted_state = c1
+            elif n_phases == 2:
+                phase = 1
+                counted_state = 1 - c1
+            else:
+                continue  # one phase: the rows of 0 inputs are not read
+            pop[i, j] += np.int32(new == counted_state) - np.int32(old == counted_state)
+            act[i, phase, g, old] -= 1
+            act[i, phase, g, new] += 1
+
+
+def apply_flips(x_words: np.ndarray, popcount: np.ndarray, active_cells: np.ndarray,
+                cells: tuple[np.ndarray, np.ndarray], new_state: np.ndarray, *,
+                plus_one_ap: bool = True, n_phases: int = 2,
+                neuron_group: np.ndarray | None = None) -> None:
+    """Update an error-free sensing of ``x_words`` (its ``popcount`` and per-image ``active_cells``,
+    as ``SenseResult`` gives them) in place for cells that changed since: ``cells`` = (neurons,
+    rows) int arrays, ``new_state`` their states now (uint8, 1 = AP). Equal to sensing again with
+    the new states (exact: a changed cell moves one column's count by +-1 for the inputs that read
+    it); costs O(images) per changed cell instead of O(images x neurons x words)."""
+    j = np.ascontiguousarray(cells[0], dtype=np.int64)
+    k = np.ascontiguousarray(cells[1], dtype=np.int64)
+    new = np.ascontiguousarray(new_state, dtype=np.int64)
+    if not (j.shape == k.shape == new.shape) or j.ndim != 1:
+        raise ValueError("cells and new_state must be equal-length 1-d arrays")
+    n_out = popcount.shape[1]
+    group = (np.zeros(n_out, dtype=np.int64) if neuron_group is None
+             else np.ascontiguousarray(neuron_group, dtype=np.int64))
+    _apply_flips(np.ascontiguousarray(x_words), j, k, new, group, n_phases, plus_one_ap, popcount,
+                 active_cells)
 
 
 # ---------------------------------------------------------------- packed cell states
@@ -703,4 +757,5 @@ def activity(ap1: np.ndarray, ap2: np.ndarray | None, rows: np.ndarray, group: n
     return act
 
 
-__all__ = ["PackedStates", "SenseResult", "activity", "sense_two_phase", "tile_masks", "valid_mask"]
+__all__ = ["PackedStates", "SenseResult", "activity", "apply_flips", "sense_two_phase", "tile_masks",
+           "valid_mask"]
