@@ -115,6 +115,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.trace is not None:
         check_output_file("--trace", Path(args.trace))
     from accelsim.config import load_arch
+    from accelsim.limits import check_run
     from accelsim.network import load_network
     from accelsim.report import format_summary, summary_row, write_outputs
     from accelsim.simulate import simulate
@@ -127,6 +128,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     run_id = args.name or f"{arch.name}_{net_name}_seed{args.seed}"
     if not re.fullmatch(r"[A-Za-z0-9_.+-]+", run_id):
         raise UsageError(f"--name {run_id!r}: use letters, digits and _ . + - only")
+    check_run(arch, net, workload.n_images, args.repeats)
     result = simulate(arch, net, workload, seed=args.seed, repeats=args.repeats,
                       trace=args.trace is not None, progress=not args.quiet)
     row = summary_row(result, run_id=run_id, arch=arch, net_name=net_name, dataset=workload.name,

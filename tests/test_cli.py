@@ -357,3 +357,14 @@ def test_train_refuses_a_negative_seed_before_reading_data(tmp_path, capsys):
     err = capsys.readouterr().err
     assert exc.value.code == 2 and "argument --seed: expected an integer >= 0, got '-1'" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_run_refuses_a_run_above_the_time_limit_before_any_work(tmp_path, tiny_arch_path, tiny_net_path,
+                                                                 capsys, monkeypatch):
+    monkeypatch.setenv("ACCELSIM_MAX_TIME", "1 s")
+    out = tmp_path / "out"
+    code, stdout, err = _run(["run", "--arch", str(tiny_arch_path), "--net", str(tiny_net_path),
+                              "--repeats", "1000000", "--out", str(out)], capsys)
+    assert code == 2 and stdout == ""
+    assert err.count("\n") == 1 and "ACCELSIM_MAX_TIME" in err and "1000000 repeat(s)" in err
+    assert not out.exists()
