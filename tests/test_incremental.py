@@ -17,7 +17,7 @@ def _run(arch, net, wl, incremental):
     return res
 
 
-@pytest.mark.parametrize("horizon", ["2 years", "40 years", "3000 years"])
+@pytest.mark.parametrize("horizon", ["60 days", "2 years", "3000 years"])
 @pytest.mark.parametrize("convention", ["plus_one_ap", "plus_one_p"])
 @pytest.mark.parametrize("encoding", ["bipolar", "unipolar"])
 def test_incremental_campaigns_equal_full_passes(tiny_arch_path, horizon, convention, encoding,
@@ -46,7 +46,8 @@ def test_incremental_campaigns_equal_full_passes(tiny_arch_path, horizon, conven
     for field in ("n_reads", "energy_inference_j", "energy_by_activity_j", "n_misreads"):
         assert getattr(fast, field) == getattr(full, field), field
     np.testing.assert_array_equal(fast.accuracy_end_of_life, full.accuracy_end_of_life)
-    assert any(updates)  # the incremental path ran (few flips) ...
+    if horizon == "60 days":
+        assert any(updates)  # the incremental path ran (few flips) ...
     if horizon == "3000 years":
         assert not all(updates)  # ... and fell back to full passes where many cells flipped
 

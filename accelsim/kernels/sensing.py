@@ -471,25 +471,19 @@ def _disturb_block(jb, x_words, w_t, n_ap, a1, a2, valid, counted_ap_phase1, n_p
 
 
 @njit(cache=True)
-def _apply_flips(x_words, cell_j, cell_k, new_state, group, n_phases, counted_ap_phase1, pop, act):
-    """Error-free counts and activity after cells (cell_j[f], row cell_k[f]) changed to new_state[f]
-    (1 = AP), for every image: a changed cell moves its neuron's count by +-1 for the images that
-    read it and its activity from one state to the other. pop (n_img, n_out) int32 and act (n_img,
-    2, n_groups, 2) int64 are updated in place."""
-    for f in range(cell_j.size):
-        j = cell_j[f]
-        k = cell_k[f]
-        new = new_state[f]
-        old = 1 - new
-        g = group[j]
-        word = k // 64
-        # pack_bits: row 8 b + t of a word is bit 7 - t of its byte b (packbits is big-endian)
-        bit = _ONE << np.uint64(8 * ((k % 64) // 8) + 7 - k % 8)
-        # counted in phase 1 when AP (counted_ap_phase1) else P; phase 2 counts the other state
-        c1 = 1 if counted_ap_phase1 else 0
-        for i in range(x_words.shape[0]):
-            plus = (x_words[i, word] & bit) != _ZERO
-            if plus:
+def _apply_flips(x_words, word, mask, cell_j, new_state, group, n_phases, counted_ap_phase1, pop,
+                 act):
+    """Error-free counts and activity after cells (neuron cell_j[f], bit mask[f] of word word[f])
+    changed to new_state[f] (1 = AP), for every image: a changed cell moves its neuron's count by
+    +-1 for the images that read it and its activity from one state to the other. Image by image
+    (its counts stay in cache). pop (n_img, n_out) int32 and act (n_img, 2, n_groups, 2) int64 are
+    updated in place."""
+    c1 = 1 if counted_ap_phase1 else 0  # the state phase 1 counts; phase 2 counts the other
+    for i in range(x_words.shape[0]):
+        for f in range(cell_j.size):
+            new = new_state[f]
+            old = 1 - new
+            if (x_words[i, word[f]] & mask[f]) != _ZERO:
                 phase = 0
                 counted_state = c1
             elif n_phases == 2:
@@ -497,9 +491,10 @@ def _apply_flips(x_words, cell_j, cell_k, new_state, group, n_phases, counted_ap
                 counted_state = 1 - c1
             else:
                 continue  # one phase: the rows of 0 inputs are not read
+            j = cell_j[f]
             pop[i, j] += np.int32(new == counted_state) - np.int32(old == counted_state)
-            act[i, phase, g, old] -= 1
-            act[i, phase, g, new] += 1
+            act[i, phase, group[j], old] -= 1
+            act[i, phase, group[j], new] += 1
 
 
 def apply_flips(x_words: np.ndarray, popcount: np.ndarray, active_cells: np.ndarray,
@@ -519,8 +514,10 @@ def apply_flips(x_words: np.ndarray, popcount: np.ndarray, active_cells: np.ndar
     n_out = popcount.shape[1]
     group = (np.zeros(n_out, dtype=np.int64) if neuron_group is None
              else np.ascontiguousarray(neuron_group, dtype=np.int64))
-    _apply_flips(np.ascontiguousarray(x_words), j, k, new, group, n_phases, plus_one_ap, popcount,
-                 active_cells)
+    # pack_bits: row 8 b + t of a word is bit 7 - t of its byte b (packbits is big-endian)
+    mask = np.left_shift(np.uint64(1), (8 * ((k % 64) // 8) + 7 - k % 8).astype(np.uint64))
+    _apply_flips(np.ascontiguousarray(x_words), k // 64, mask, j, new, group, n_phases, plus_one_ap,
+                 popcount, active_cells)
 
 
 # ---------------------------------------------------------------- packed cell states
