@@ -575,10 +575,33 @@ def crossbar_inputs(net: Network, x: np.ndarray) -> np.ndarray:
     return np.asarray(x, dtype=np.int8)
 
 
+def _fires(count: np.ndarray, threshold: np.ndarray, flip: np.ndarray) -> np.ndarray:
+    """count >= threshold, or count <= threshold where ``flip`` (broadcast), as a bool array.
+
+    Integer counts (every count the crossbar senses, all below 2**31 - 1) are compared exactly in their
+    own type against integer bounds: count >= t iff count >= ceil(t), and count <= t iff not
+    count >= floor(t) + 1, so one comparison and an exclusive or decide every neuron; other counts
+    are compared with the thresholds as given.
+    """
+    if count.dtype.kind not in "iu":
+        return np.where(flip, count <= threshold, count >= threshold)
+    info = np.iinfo(count.dtype)
+    bound = np.where(flip, np.floor(threshold) + 1.0, np.ceil(threshold))
+    bound = np.clip(bound, info.min, info.max).astype(count.dtype)
+    return (count >= bound) ^ flip
+
+
+def _pm1(fire: np.ndarray) -> np.ndarray:
+    """+1 / -1 (int8) from a bool array."""
+    out = fire.astype(np.int8)
+    out *= 2
+    out -= 1
+    return out
+
+
 def neuron_output(popcount: np.ndarray, layer: HiddenLayer) -> np.ndarray:
     """Binary activations (+1/-1 int8) of a dense hidden layer from its XNOR popcounts (n_images, n_out)."""
-    fire = np.where(layer.flip, popcount <= layer.threshold, popcount >= layer.threshold)
-    return np.where(fire, 1, -1).astype(np.int8)
+    return _pm1(_fires(np.asarray(popcount), layer.threshold, layer.flip))
 
 
 def layer_activations(popcount: np.ndarray, layer: HiddenLayer, n_images: int) -> np.ndarray:
@@ -592,8 +615,7 @@ def layer_activations(popcount: np.ndarray, layer: HiddenLayer, n_images: int) -
     thr = layer.threshold.reshape(-1, f)  # (1, F) per filter or (map positions, F)
     flip = layer.flip.reshape(-1, f)
     p = pooled.reshape(n_images, -1, f)
-    fire = np.where(flip, p <= thr, p >= thr)
-    return np.where(fire, 1, -1).astype(np.int8).reshape(n_images, -1)
+    return _pm1(_fires(p, thr, flip)).reshape(n_images, -1)
 
 
 def class_scores(popcount: np.ndarray, layer: OutputLayer) -> np.ndarray:

@@ -3,7 +3,7 @@ import pytest
 from conftest import make_tiny_network
 
 from accelsim.errors import NetworkError
-from accelsim.network import load_network, reference_predict, save_network
+from accelsim.network import HiddenLayer, load_network, neuron_output, reference_predict, save_network
 
 
 def _arrays(path):
@@ -61,3 +61,21 @@ def test_missing_and_unreadable(tmp_path):
     (tmp_path / "junk.npz").write_text("not a zip")
     with pytest.raises(NetworkError, match="not a readable .npz"):
         load_network(tmp_path / "junk.npz")
+
+
+def test_neuron_output_equals_a_plain_loop_for_integer_and_fractional_thresholds():
+    rng = np.random.default_rng(5)
+    n_in = 40
+    weights = np.ones((12, n_in), dtype=np.int8)
+    threshold = np.concatenate([rng.integers(-3, n_in + 4, 6).astype(float), rng.uniform(-3, n_in + 3, 4),
+                                [1e300, -1e300]])
+    flip = rng.random(12) < 0.5
+    layer = HiddenLayer(weights=weights, threshold=threshold, flip=flip)
+    for dtype in (np.int32, np.int64, np.float64):
+        pop = rng.integers(0, n_in + 1, (30, 12)).astype(dtype)
+        got = neuron_output(pop, layer)
+        assert got.dtype == np.int8
+        for i in range(30):
+            for j in range(12):
+                fires = pop[i, j] <= threshold[j] if flip[j] else pop[i, j] >= threshold[j]
+                assert got[i, j] == (1 if fires else -1)
