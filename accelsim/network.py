@@ -578,7 +578,7 @@ def crossbar_inputs(net: Network, x: np.ndarray) -> np.ndarray:
 def _fires(count: np.ndarray, threshold: np.ndarray, flip: np.ndarray) -> np.ndarray:
     """count >= threshold, or count <= threshold where ``flip`` (broadcast), as a bool array.
 
-    Integer counts (every count the crossbar senses, all below 2**31 - 1) are compared exactly in their
+    Integer counts (every count the crossbar senses, all far below 2**31) are compared exactly in their
     own type against integer bounds: count >= t iff count >= ceil(t), and count <= t iff not
     count >= floor(t) + 1, so one comparison and an exclusive or decide every neuron; other counts
     are compared with the thresholds as given.
@@ -587,7 +587,7 @@ def _fires(count: np.ndarray, threshold: np.ndarray, flip: np.ndarray) -> np.nda
         return np.where(flip, count <= threshold, count >= threshold)
     info = np.iinfo(count.dtype)
     bound = np.where(flip, np.floor(threshold) + 1.0, np.ceil(threshold))
-    bound = np.clip(bound, info.min, info.max).astype(count.dtype)
+    bound = np.clip(bound, max(info.min, -2**52), min(info.max, 2**52)).astype(count.dtype)
     return (count >= bound) ^ flip
 
 
