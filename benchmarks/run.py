@@ -106,7 +106,7 @@ def _real_vectors(net, n: int) -> np.ndarray:
 
 
 def _sensing_figures(repeats: int) -> None:
-    from accelsim.kernels.sensing import sense_two_phase
+    from accelsim.kernels.sensing import PackedStates, sense_two_phase
     from accelsim.kernels.xnor import pack_bits
     from accelsim.network import class_scores, load_network, neuron_output
 
@@ -114,15 +114,17 @@ def _sensing_figures(repeats: int) -> None:
     layers = list(net.hidden) + [net.output]
     x = _real_vectors(net, N_VECTORS)
     states = [np.ascontiguousarray((layer.weights > 0).astype(np.uint8)) for layer in layers]
+    # Packed once, as the simulator does when a layer is programmed (refreshed only where cells change).
+    packed = [PackedStates.from_states(s) for s in states]
     w32 = [layer.weights.astype(np.float32) for layer in layers]
     rng = np.random.default_rng(0)
 
     def accelsim_pass(p_misread: float):
         a = pack_bits(x)
         pops = []
-        for layer, s in zip(layers, states):
+        for layer, s, ps in zip(layers, states, packed):
             res = sense_two_phase(a, s, 1024, p_misread_p=p_misread, p_misread_ap=p_misread,
-                                  rng=rng if p_misread else None)
+                                  rng=rng if p_misread else None, packed=ps)
             pops.append(res.popcount)
             if layer is not net.output:
                 a = pack_bits(neuron_output(res.popcount, layer))
