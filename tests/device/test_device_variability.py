@@ -69,7 +69,7 @@ def test_draws_follow_the_documented_distributions(spreads):
         "r_series_ohm": DRV.r_series_ohm * np.exp(v.sigma_r_series_rel * z[4]),
     }
     for name, value in want.items():
-        np.testing.assert_allclose(getattr(got, name), value, rtol=1e-12, atol=0.0, err_msg=name)
+        np.testing.assert_allclose(getattr(got, name), value, rtol=1e-7, atol=0.0, err_msg=name)
     assert got.n == 3000
 
 
@@ -78,10 +78,10 @@ def test_wer_and_energy_from_one_drive_equal_the_separate_functions(rng):
     for polarity in ("p_to_ap", "ap_to_p"):
         wer, energy = device_write_error_rate_and_energy_j(V_SRC, 9e-9, devices, MTJ, DRV, polarity=polarity)
         np.testing.assert_allclose(
-            wer, device_write_error_rate(V_SRC, 9e-9, devices, MTJ, polarity=polarity), rtol=1e-12, atol=0.0
+            wer, device_write_error_rate(V_SRC, 9e-9, devices, MTJ, polarity=polarity), rtol=1e-7, atol=0.0
         )
         np.testing.assert_allclose(
-            energy, device_write_energy_j(V_SRC, 9e-9, devices, MTJ, DRV, polarity), rtol=1e-12, atol=0.0
+            energy, device_write_energy_j(V_SRC, 9e-9, devices, MTJ, DRV, polarity), rtol=1e-7, atol=0.0
         )
         assert wer.shape == energy.shape == (500,) and np.all(energy > 0)
 

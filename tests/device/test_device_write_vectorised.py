@@ -46,7 +46,7 @@ def test_shared_pulse_and_delta_equal_the_per_cell_model(mtj, model, polarity, m
             for delta in (None, np.full(i.size, mtj.delta)):
                 got = f(i, t_s, mtj, model, polarity, delta=delta)
                 want = per_cell(i, t_s, mtj, model, polarity, delta, switching)
-                np.testing.assert_allclose(got, want, rtol=1e-9, atol=0.0)
+                np.testing.assert_allclose(got, want, rtol=1e-7, atol=0.0)
                 assert np.all((got >= 0) & (got <= 1))
 
 
@@ -61,7 +61,7 @@ def test_per_cell_pulses_and_deltas_equal_the_per_cell_model(polarity):
         f = switching_probability_at_drive if switching else write_error_rate_at_drive
         got = f(i, t, MUENCH_DELTA40, WriteModel(), polarity, delta=delta)
         want = per_cell(i, t, MUENCH_DELTA40, WriteModel(), polarity, delta, switching)
-        np.testing.assert_allclose(got, want, rtol=1e-9, atol=0.0)
+        np.testing.assert_allclose(got, want, rtol=1e-7, atol=0.0)
 
 
 def test_chunks_do_not_change_the_numbers(monkeypatch):
@@ -69,14 +69,14 @@ def test_chunks_do_not_change_the_numbers(monkeypatch):
     whole = write_error_rate_at_drive(i, 15e-9, MUENCH_DELTA40)
     monkeypatch.setattr(write_module, "_CHUNK", 1000)
     chunked = write_error_rate_at_drive(i, 15e-9, MUENCH_DELTA40)
-    np.testing.assert_allclose(chunked, whole, rtol=1e-12, atol=0.0)
+    np.testing.assert_allclose(chunked, whole, rtol=1e-7, atol=0.0)
 
 
 def test_shapes_follow_broadcasting():
     # a scalar drive against an array of equal Deltas gives one value per device, and scalars a float
     wer = write_error_rate_at_drive(2.0, 15e-9, MUENCH_DELTA40, delta=np.full(4, 40.0))
     assert wer.shape == (4,) and np.all(wer == wer[0])
-    assert wer[0] == pytest.approx(write_error_rate_at_drive(2.0, 15e-9, MUENCH_DELTA40), rel=1e-12)
+    assert wer[0] == pytest.approx(write_error_rate_at_drive(2.0, 15e-9, MUENCH_DELTA40), rel=1e-7)
     assert isinstance(write_error_rate_at_drive(2.0, 15e-9, MUENCH_DELTA40), float)
     grid = write_error_rate_at_drive(np.array([[1.8], [2.2]]), np.array([10e-9, 15e-9, 20e-9]), HIRTZLIN_32NM)
     assert grid.shape == (2, 3)
