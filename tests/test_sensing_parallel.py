@@ -223,3 +223,37 @@ def test_applying_changed_cells_equals_sensing_again(n_phases, plus_one_ap):
         np.testing.assert_array_equal(pop, fresh.popcount)
         np.testing.assert_array_equal(act, fresh.active_cells)
         assert n_flips < 10 or not np.array_equal(pop, base.popcount)
+
+
+# ---------------------------------------------------------------- register-blocked tiles
+
+
+@pytest.mark.parametrize("n_phases", [1, 2])
+@pytest.mark.parametrize("plus_one_ap", [True, False])
+def test_tiles_and_their_remainders_equal_the_reference(monkeypatch, n_phases, plus_one_ap):
+    """The 8-image x 64-neuron tiles and what is left of them: 85 images (a full image block, then
+    two tiles' worth and 5 single images), 333 neurons (a full neuron block, then one tile and 13
+    single neurons), 130 inputs (3 words, the last mostly padding), three column groups mixed within
+    tiles. Images 56..84 (block 0's last tile, all of block 1's paths) against the read-by-read
+    reference group by group; every image's XNOR popcount against the reference's; the parallel
+    kernel gives the serial one's results."""
+    rng = np.random.default_rng(29)
+    x, states = _case(rng, 85, 130, 333)
+    group = rng.integers(0, 3, 333)
+    kw = dict(plus_one_ap=plus_one_ap, n_phases=n_phases)
+    monkeypatch.setattr(sensing, "_PARALLEL_WORDS", 1 << 62)
+    r = sense_two_phase(pack_bits(x), states, 50, neuron_group=group, n_groups=3, **kw)
+    lo = 56
+    for g in range(3):
+        cols = np.flatnonzero(group == g)
+        pop, act, rows, _, _ = reference.sense(x[lo:], states[cols].copy(), **kw)
+        np.testing.assert_array_equal(r.popcount[lo:, cols], pop)
+        np.testing.assert_array_equal(r.active_cells[lo:, :, g, :].sum(axis=0), act)
+        np.testing.assert_array_equal(r.active_rows[lo:].sum(axis=0), rows)
+    if n_phases == 2:
+        w = np.where(states == 1, 1, -1) if plus_one_ap else np.where(states == 1, -1, 1)
+        np.testing.assert_array_equal(r.popcount, reference.xnor_popcount(x, w))
+    monkeypatch.setattr(sensing, "_PARALLEL_WORDS", 0)
+    par = sense_two_phase(pack_bits(x), states, 50, neuron_group=group, n_groups=3, **kw)
+    np.testing.assert_array_equal(par.popcount, r.popcount)
+    np.testing.assert_array_equal(par.active_cells, r.active_cells)

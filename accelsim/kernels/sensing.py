@@ -12,7 +12,8 @@ How it is computed. The row tiles partition the rows, so a neuron's counts summe
 counts over all its rows. One AND-popcount per word gives ap1 = #{AP cells on +1 rows}; the other
 phase follows from cached per-neuron totals (``PackedStates.n_ap`` = #{AP cells}): ap2 = n_ap - ap1,
 p1 = a1 - ap1, p2 = a2 - ap2 with a1, a2 the rows of each phase. The kernels run over blocks of
-images x neurons on all threads (numba prange) and vectorise the popcount across neurons.
+images x neurons on all threads (numba prange) and vectorise the popcount across neurons, in tiles
+of 8 images x 64 neurons that share each loaded weight vector.
 
 Per-read errors. Every read of a cell in state s is misread with p_misread_s[j] and, after the
 image's phases, flips the cell with p_disturb_s[j], independently of every other read: a Bernoulli
@@ -36,6 +37,8 @@ _ONE = np.uint64(1)
 _ZERO = np.uint64(0)
 _IMG_BLOCK = 64  # images per block: the neuron block's accumulators and outputs stay in L1
 _OUT_BLOCK = 256  # neurons per block: its transposed weights (n_words x 256 words) stay in L1/L2
+_TILE_IMG = 8  # images per pass over a weight tile: each loaded weight vector serves all of them
+_TILE_OUT = 64  # neurons per tile: constant trip counts, so LLVM vectorises the tile loop
 _NO_EVENT = 1 << 62  # a gap beyond any block's reads: no event in this block
 _PARALLEL_WORDS = 1 << 24  # word popcounts (images x neurons x words) worth a parallel region
 
@@ -154,6 +157,74 @@ def _and_popcounts(x_words, i, w_t, j0, nb, acc):
             acc[jj] += _popcount64(xv & w_t[k, j0 + jj])
 
 
+@njit(cache=True)
+def _and_popcounts_tile(x_words, i, w_t, j, acc):
+    """acc[r * _TILE_OUT + jj] = popcount(x[i + r] & w[j + jj]) for r < _TILE_IMG, jj < _TILE_OUT.
+
+    Register-blocked: each weight vector w_t[k, j:j + _TILE_OUT] is loaded once for the _TILE_IMG
+    images (their words x[i + r, k] held in registers), and the slice makes the loads contiguous
+    (``_and_popcounts`` indexes w_t[k, j0 + jj], whose wrap-around check for negative indices turns
+    them into gathers). The constant trip counts, with acc's rows a constant distance apart, let
+    LLVM vectorise the inner loop (vpopcntq, and, add on 4-word vectors) behind one alias check.
+    x_words (n_img, n_words) uint64, w_t (n_words, n_out) uint64 as in ``_sense_blocks``; acc
+    (_TILE_IMG * _TILE_OUT,) int64, overwritten."""
+    for q in range(_TILE_IMG * _TILE_OUT):
+        acc[q] = 0
+    for k in range(w_t.shape[0]):
+        x0 = x_words[i, k]
+        x1 = x_words[i + 1, k]
+        x2 = x_words[i + 2, k]
+        x3 = x_words[i + 3, k]
+        x4 = x_words[i + 4, k]
+        x5 = x_words[i + 5, k]
+        x6 = x_words[i + 6, k]
+        x7 = x_words[i + 7, k]
+        wr = w_t[k, j:j + _TILE_OUT]
+        for jj in range(_TILE_OUT):
+            wv = wr[jj]
+            acc[jj] += _popcount64(x0 & wv)
+            acc[_TILE_OUT + jj] += _popcount64(x1 & wv)
+            acc[2 * _TILE_OUT + jj] += _popcount64(x2 & wv)
+            acc[3 * _TILE_OUT + jj] += _popcount64(x3 & wv)
+            acc[4 * _TILE_OUT + jj] += _popcount64(x4 & wv)
+            acc[5 * _TILE_OUT + jj] += _popcount64(x5 & wv)
+            acc[6 * _TILE_OUT + jj] += _popcount64(x6 & wv)
+            acc[7 * _TILE_OUT + jj] += _popcount64(x7 & wv)
+
+
+@njit(cache=True)
+def _and_popcounts_row(x_words, i, w_t, j, width, acc):
+    """acc[jj] = popcount(x[i] & w[j + jj]) for jj < width: the tiles' remainders, one image a pass
+    (the weight row is a slice, so the loop vectorises without a gather)."""
+    for jj in range(width):
+        acc[jj] = 0
+    for k in range(w_t.shape[0]):
+        xv = x_words[i, k]
+        wr = w_t[k, j:j + width]
+        for jj in range(width):
+            acc[jj] += _popcount64(xv & wr[jj])
+
+
+@njit(cache=True)
+def _emit(acc, n_rows, i, j, width, jb, a1, a2, n_ap, counted_ap_phase1, n_phases, group, out_pop,
+          g1):
+    """Counts of images i..i + n_rows - 1 x neurons j..j + width - 1 from their AP cells read in
+    phase 1 (acc, rows _TILE_OUT apart) into out_pop; their sums per column group added to g1."""
+    nap = n_ap[j:j + width]  # slices: contiguous loads where j + jj would be gathered
+    grp = group[j:j + width]
+    for r in range(n_rows):
+        ii = r + i
+        row = acc[r * _TILE_OUT:r * _TILE_OUT + width]
+        out = out_pop[ii, j:j + width]
+        for jj in range(width):
+            out[jj] = _count(row[jj], a1[ii], a2[ii], nap[jj], n_phases, counted_ap_phase1)
+        for g in range(g1.shape[2]):  # a branch-free reduction per column group
+            gsum = 0
+            for jj in range(width):
+                gsum += row[jj] * (grp[jj] == g)
+            g1[ii, jb, g] += gsum
+
+
 @njit(cache=True, inline="always")
 def _count(ap1, a1, a2, n_ap, n_phases, counted_ap_phase1):
     """Sensed count from ap1 without read errors: AP in phase 1 + P in phase 2, or the converse."""
@@ -224,17 +295,26 @@ def _sense_block(blk, x_words, w_t, n_ap, a1, a2, n_in, counted_ap_phase1, n_pha
     i1 = min(i0 + _IMG_BLOCK, n_img)
     j0 = jb * _OUT_BLOCK
     nb = min(_OUT_BLOCK, n_out - j0)
-    acc = np.empty(_OUT_BLOCK, dtype=np.int64)
     for i in range(i0, i1):
-        _and_popcounts(x_words, i, w_t, j0, nb, acc)
-        for jj in range(nb):
-            out_pop[i, j0 + jj] = _count(acc[jj], a1[i], a2[i], n_ap[j0 + jj], n_phases,
-                                         counted_ap_phase1)
-        for g in range(g1.shape[2]):  # a branch-free reduction per column group
-            gsum = 0
-            for jj in range(nb):
-                gsum += acc[jj] * (group[j0 + jj] == g)
-            g1[i, jb, g] = gsum
+        for g in range(g1.shape[2]):
+            g1[i, jb, g] = 0
+    # Tiles of _TILE_IMG images x _TILE_OUT neurons, each weight tile (n_words x _TILE_OUT words)
+    # staying in L1 while the block's images pass over it; the images and neurons left over go one
+    # image at a time (one call site per kernel: LLVM inlines each into every caller).
+    acc = np.empty(_TILE_IMG * _TILE_OUT, dtype=np.int64)
+    for j in range(j0, j0 + nb, _TILE_OUT):
+        width = min(_TILE_OUT, j0 + nb - j)
+        i = i0
+        while i < i1:
+            if width == _TILE_OUT and i + _TILE_IMG <= i1:
+                _and_popcounts_tile(x_words, i, w_t, j, acc)
+                n_rows = _TILE_IMG
+            else:
+                _and_popcounts_row(x_words, i, w_t, j, width, acc)
+                n_rows = 1
+            _emit(acc, n_rows, i, j, width, jb, a1, a2, n_ap, counted_ap_phase1, n_phases, group,
+                  out_pop, g1)
+            i += n_rows
     if not stochastic:
         return
     # Misreads, neuron by neuron over the block's images, from the block's own stream; out_pop
