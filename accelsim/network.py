@@ -628,10 +628,12 @@ def class_scores(popcount: np.ndarray, layer: OutputLayer) -> np.ndarray:
 def _dot_pm1(a: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Integer products of +-1 activations with +-1 weights, (n, k) @ (m, k).T -> (n, m) int64.
 
-    Computed in float64 (BLAS): every partial sum is an integer of magnitude <= k < 2**53, so the
-    result is exact, and several times faster than numpy's integer matmul, which has no BLAS.
+    Computed in floating point (BLAS): every partial sum is an integer of magnitude <= k, exact in
+    float32 while k <= 2**24 (float64 above), and several times faster than numpy's integer matmul,
+    which has no BLAS.
     """
-    return (a.astype(np.float64) @ weights.T.astype(np.float64)).astype(np.int64)
+    dtype = np.float32 if weights.shape[1] <= 2**24 else np.float64
+    return (a.astype(dtype) @ weights.T.astype(dtype)).astype(np.int64)
 
 
 def reference_predict(net: Network, x: np.ndarray) -> np.ndarray:
