@@ -44,7 +44,7 @@ DEFAULT_RUN = [*ACCELSIM, "run", "--arch", "arch_configs/mixed_retention.yaml",
                "--net", "workloads/mlp784.npz", "--quiet"]
 SPARSE_ARCH = ROOT / "benchmarks" / "sparse_delta60.yaml"
 N_VECTORS = 10_000
-P_MISREAD = 1e-3
+P_MISREADS = (1e-3, 1e-5)  # per read: a harsh rate and a milder one
 
 
 def _wall(argv: list[str], cwd: Path, env: dict | None = None) -> float:
@@ -140,7 +140,8 @@ def _sensing_figures(repeats: int) -> None:
                 a = neuron_output(pop, layer).astype(np.float32)
         return pops, np.argmax(class_scores(pops[-1], net.output), axis=1)
 
-    accelsim_pass(0.0), accelsim_pass(P_MISREAD)  # compile / load numba's cache
+    for p in (0.0, *P_MISREADS):  # compile / load numba's cache
+        accelsim_pass(p)
     t_ours, (pops, pred) = _median_time(lambda: accelsim_pass(0.0), repeats)
     t_np, (pops_np, pred_np) = _median_time(numpy_pass, repeats)
     identical = all(np.array_equal(p, q.astype(np.int64)) for p, q in zip(pops, pops_np)) and \
@@ -153,11 +154,14 @@ def _sensing_figures(repeats: int) -> None:
             f"(popcounts and predictions identical: {identical})",
          f"{t_ours:.3f} s", f"numpy float32 {t_np:.3f} s", speed, ">= 8x faster",
          speed >= 8 and identical)
-    print(f"   kernel: {words:.3g} popcount words in {t_ours:.3f} s = {words / t_ours / 1e9:.2f} G words/s; "
+    print(f"   {words:.3g} popcount words in {t_ours:.3f} s = {words / t_ours / 1e9:.2f} G words/s; "
           f"nominal limit {nominal / 1e9:.1f} G words/s ({how}); {words / t_ours / nominal:.1%} of it")
-    t_mis, _ = _median_time(lambda: accelsim_pass(P_MISREAD), repeats)
-    _row(3, f"the same pass with per-read misreads on (p = {P_MISREAD:g} per read of either state)",
-         f"{t_mis:.3f} s", f"clean pass {t_ours:.3f} s", t_mis / t_ours, "<= 2x", t_mis / t_ours <= 2)
+    for p in P_MISREADS:
+        t_mis, _ = _median_time(lambda: accelsim_pass(p), repeats)
+        reads = N_VECTORS * sum(s.size for s in states)  # every cell is read once per vector
+        _row(3, f"the same pass with per-read misreads on (p = {p:g} per read of either state: "
+                f"~{p * reads:.2g} misreads in {reads:.2g} reads)",
+             f"{t_mis:.3f} s", f"clean pass {t_ours:.3f} s", t_mis / t_ours, "<= 2x", t_mis / t_ours <= 2)
 
 
 def _sparse_figure(repeats: int) -> None:
