@@ -34,7 +34,7 @@ net: {net}
 repeats: 2
 seeds: [0]
 grid:
-  write.ber: [1.0e-4, 1.0e-3, 1.0e-2, 3.0e-2]
+  write.t_pulse: [8 ns, 10 ns, 12 ns, 15 ns]   # the array's gamma model: the pulse sets each cell's WER
   retention.horizon: [1 year, 3 years, 10 years]
 """
 
