@@ -1,4 +1,4 @@
-"""Sweep throughput: the same sweep (12 points x 2 repeats = 24 runs of mixed_retention x mlp784, ~2.8 s
+"""Sweep throughput: the same sweep (12 points x 2 repeats = 24 runs of mixed_retention x mlp784, ~1.3 s
 each) with 1 worker (in-process) and 2 worker processes (what
 ``accelsim sweep --workers 2`` starts), side by side, start-up and shut-down included; for reference,
 also on a 2-worker local Dask cluster through ``--scheduler`` (cluster start and close included), the
