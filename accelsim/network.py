@@ -585,10 +585,16 @@ def _fires(count: np.ndarray, threshold: np.ndarray, flip: np.ndarray) -> np.nda
     """
     if count.dtype.kind not in "iu":
         return np.where(flip, count <= threshold, count >= threshold)
-    info = np.iinfo(count.dtype)
+    return (count >= integer_bounds(threshold, flip, count.dtype)) ^ flip
+
+
+def integer_bounds(threshold: np.ndarray, flip: np.ndarray, dtype) -> np.ndarray:
+    """Integer bounds b of integer type ``dtype`` with: fires iff (count >= b) xor flip, for every
+    integer count: ceil(t) for count >= t, floor(t) + 1 for count <= t (clipped to integers the type
+    and a float64 hold exactly)."""
+    info = np.iinfo(dtype)
     bound = np.where(flip, np.floor(threshold) + 1.0, np.ceil(threshold))
-    bound = np.clip(bound, max(info.min, -2**52), min(info.max, 2**52)).astype(count.dtype)
-    return (count >= bound) ^ flip
+    return np.clip(bound, max(info.min, -2**52), min(info.max, 2**52)).astype(dtype)
 
 
 def _pm1(fire: np.ndarray) -> np.ndarray:

@@ -23,12 +23,13 @@ from accelsim.arch.tile import sensing_energy_j
 from accelsim.config import ArchConfig
 from accelsim.engine import Engine, EngineReport, OpEnergies
 from accelsim.kernels.sensing import PackedStates, SenseResult, apply_flips, sense_two_phase
-from accelsim.kernels.xnor import count_ones, pack_bits, unpack_bits
+from accelsim.kernels.xnor import count_ones, pack_bits, pack_thresholded, unpack_bits
 from accelsim.mapping import LayerMap, map_network, unipolar_popcount
 from accelsim.network import (
     Network,
     class_scores,
     crossbar_inputs,
+    integer_bounds,
     layer_activations,
     patches,
     reference_predict,
@@ -163,7 +164,11 @@ class _Repeat:
             n_on = count_ones(x)  # per input vector (patch, for a convolution)
             popcount = unipolar_popcount(popcount, n_on, lm.n_plus, lm.n_in)
         if li + 1 < len(self.maps):
-            self.acts[li + 1][:] = pack_bits(layer_activations(popcount, layer, n))
+            if conv is None:  # a dense layer: threshold and pack in one pass
+                bound = integer_bounds(layer.threshold, layer.flip, popcount.dtype)
+                self.acts[li + 1][:] = pack_thresholded(popcount, bound, layer.flip)
+            else:
+                self.acts[li + 1][:] = pack_bits(layer_activations(popcount, layer, n))
             self.campaign[li + 1] = None
         else:
             self.predictions[:] = np.argmax(class_scores(popcount, layer), axis=1)

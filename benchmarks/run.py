@@ -107,8 +107,8 @@ def _real_vectors(net, n: int) -> np.ndarray:
 
 def _sensing_figures(repeats: int) -> None:
     from accelsim.kernels.sensing import PackedStates, sense_two_phase
-    from accelsim.kernels.xnor import pack_bits
-    from accelsim.network import class_scores, load_network, neuron_output
+    from accelsim.kernels.xnor import pack_bits, pack_thresholded
+    from accelsim.network import class_scores, integer_bounds, load_network, neuron_output
 
     net = load_network(ROOT / "workloads" / "mlp784.npz")
     layers = list(net.hidden) + [net.output]
@@ -126,8 +126,9 @@ def _sensing_figures(repeats: int) -> None:
             res = sense_two_phase(a, s, 1024, p_misread_p=p_misread, p_misread_ap=p_misread,
                                   rng=rng if p_misread else None, packed=ps)
             pops.append(res.popcount)
-            if layer is not net.output:
-                a = pack_bits(neuron_output(res.popcount, layer))
+            if layer is not net.output:  # as the simulator does for a dense layer
+                bound = integer_bounds(layer.threshold, layer.flip, res.popcount.dtype)
+                a = pack_thresholded(res.popcount, bound, layer.flip)
         return pops, np.argmax(class_scores(pops[-1], net.output), axis=1)
 
     def numpy_pass():

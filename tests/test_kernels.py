@@ -4,7 +4,8 @@ import reference
 from scipy import stats
 
 from accelsim.kernels.cells import program_cells, retention_step
-from accelsim.kernels.xnor import pack_bits, xnor_popcount
+from accelsim.kernels.xnor import pack_bits, pack_thresholded, xnor_popcount
+from accelsim.network import integer_bounds
 
 
 @pytest.mark.parametrize("n_in", [1, 7, 63, 64, 65, 130])
@@ -68,3 +69,21 @@ def test_no_failure_at_zero_probability():
     target = np.array([1, 0, 1, 0], dtype=np.uint8)
     out, _, n_fail = program_cells(target, 1 - target, 0.0, 0.0, np.random.default_rng(0))
     assert np.array_equal(out, target) and n_fail == 0
+
+
+@pytest.mark.parametrize("m", [1, 7, 63, 64, 65, 130])
+def test_pack_thresholded_equals_thresholding_then_packing_by_hand(m):
+    rng = np.random.default_rng(m)
+    count = rng.integers(0, 50, (23, m)).astype(np.int32)
+    threshold = rng.uniform(-2, 52, m)
+    threshold[::3] = np.round(threshold[::3])  # integer thresholds: equality decides
+    flip = rng.random(m) < 0.4
+    got = pack_thresholded(count, integer_bounds(threshold, flip, count.dtype), flip)
+    fires = np.where(flip, count <= threshold, count >= threshold)
+    for i in range(23):  # bit order of pack_bits: np.packbits' bytes read as little-endian words
+        for j in range(m):
+            word, b = divmod(j, 64)
+            bit = 8 * (b // 8) + 7 - b % 8
+            assert bool((int(got[i, word]) >> bit) & 1) == bool(fires[i, j])
+        pad = range(m % 64, 64) if m % 64 else ()  # padding bits stay 0
+        assert not any((int(got[i, -1]) >> (8 * (b // 8) + 7 - b % 8)) & 1 for b in pad)

@@ -32,6 +32,42 @@ def packed_bytes_to_words(packed: np.ndarray) -> np.ndarray:
     return padded.view(np.uint64).reshape(n, n_words)
 
 
+@njit(cache=True, parallel=True)
+def _pack_thresholded(count, bound, flip, out):
+    """out[i] = pack_bits(fires[i]) with fires[i, j] = (count[i, j] >= bound[j]) != flip[j].
+
+    count (n, m) integers; bound (m,) of count's type; flip (m,) bool; out (n, ceil(m / 64)) uint64.
+    Bit order as ``pack_bits``: element b of a word is bit 8 * (b // 8) + 7 - b % 8 (np.packbits'
+    big-endian bytes read as a little-endian word).
+    """
+    n, m = count.shape
+    for i in prange(n):
+        for w in range(out.shape[1]):
+            word = np.uint64(0)
+            for b in range(min(64, m - 64 * w)):
+                j = 64 * w + b
+                if (count[i, j] >= bound[j]) != flip[j]:
+                    word |= np.uint64(1) << np.uint64((b & 56) + 7 - (b & 7))
+            out[i, w] = word
+
+
+def pack_thresholded(count: np.ndarray, bound: np.ndarray, flip: np.ndarray) -> np.ndarray:
+    """Bit-packed activations (n, ceil(m / 64)) uint64 of neurons that fire iff (count >= bound) xor
+    flip: ``pack_bits`` of the thresholded counts in one pass (``network.integer_bounds`` gives
+    ``bound`` for a layer's thresholds)."""
+    count = np.ascontiguousarray(count)
+    if count.ndim != 2 or count.dtype.kind not in "iu":
+        raise TypeError("count must be a 2-D integer array")
+    m = count.shape[1]
+    bound = np.ascontiguousarray(bound, dtype=count.dtype)
+    flip = np.ascontiguousarray(flip, dtype=np.bool_)
+    if bound.shape != (m,) or flip.shape != (m,):
+        raise ValueError(f"bound and flip must have shape ({m},)")
+    out = np.empty((count.shape[0], -(-m // 64)), dtype=np.uint64)
+    _pack_thresholded(count, bound, flip, out)
+    return out
+
+
 def count_ones(words: np.ndarray) -> np.ndarray:
     """Number of 1 bits (+1 inputs) per row of packed words (n, n_words) -> (n,) int64."""
     return unpack_bits(words, 64 * words.shape[1]).sum(axis=1, dtype=np.int64)
