@@ -158,7 +158,7 @@ def _sensing_figures(repeats: int) -> None:
     print(f"   {words:.3g} popcount words in {t_ours:.3f} s = {words / t_ours / 1e9:.2f} G words/s; "
           f"nominal limit {nominal / 1e9:.1f} G words/s ({how}); {words / t_ours / nominal:.1%} of it")
     for p in P_MISREADS:
-        t_mis, _ = _median_time(lambda: accelsim_pass(p), repeats)
+        t_mis, _ = _median_time(lambda p=p: accelsim_pass(p), repeats)
         reads = N_VECTORS * sum(s.size for s in states)  # every cell is read once per vector
         _row(3, f"the same pass with per-read misreads on (p = {p:g} per read of either state: "
                 f"~{p * reads:.2g} misreads in {reads:.2g} reads)",
