@@ -1,4 +1,5 @@
-"""Deliberate errors of accelsim: bad input found at the edge (config, network, data, CLI).
+"""Deliberate errors of accelsim: bad input found at the edge (config, network, data, CLI), and outputs
+that cannot be written.
 
 Every message says where (file, key, layer), what was found and what was expected; the CLI prints
 it on one line and exits with status 2.
@@ -33,3 +34,7 @@ class DataError(AccelsimError):
 
 class UsageError(AccelsimError):
     """A command-line option is invalid."""
+
+
+class OutputError(AccelsimError):
+    """An output file could not be written (disk full, permissions, a missing directory, ...)."""

@@ -16,14 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from accelsim.errors import AccelsimError
+from accelsim.errors import OutputError
 
 #: Temporaries are hidden files beside their target: ``.<name>.tmp-<pid>-<random>``.
 _TMP_MARK = ".tmp-"
-
-
-class OutputError(AccelsimError):
-    """An output file could not be written (disk full, permissions, a missing directory, ...)."""
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
