@@ -120,6 +120,9 @@ class _Repeat:
         self.incremental = incremental and not self.read.any
         self.previous: list[_Campaign | None] = [None] * len(maps)  # the last campaign sensed
         self.snapshot: list[np.ndarray | None] = [None] * len(maps)  # the cells it sensed
+        # Cells changed since the snapshot (only ageing changes cells when reads are error-free):
+        # a layer that did not flip skips comparing and copying its cells.
+        self.dirty = [True] * len(maps)
 
     def program(self, li: int) -> dict[str, float]:
         lm, layer = self.maps[li], self.net.layers[li]
@@ -130,6 +133,7 @@ class _Repeat:
             layer.weights, before, self.arch, probs, rngs.stream(self.seed, "write", self.r, lm.index))
         self.packed[li] = PackedStates.from_states(self._states2d(li))
         self.campaign[li] = self.previous[li] = None
+        self.dirty[li] = True
         self.n_switches += stats.n_switches
         self.n_failures += stats.n_failures
         self.n_wrong += stats.n_wrong
@@ -157,7 +161,9 @@ class _Repeat:
             c = self._full(li, x, len(x) // max(n, 1))
         if self.incremental:
             self.previous[li] = c
-            self.snapshot[li] = self._states2d(li).copy()
+            if self.dirty[li]:
+                self.snapshot[li] = self._states2d(li).copy()
+                self.dirty[li] = False
         self.n_reads += int(c.active_cells.sum())
         popcount = c.popcount
         if lm.n_phases == 1:
@@ -198,7 +204,10 @@ class _Repeat:
         cell)."""
         prev, lm = self.previous[li], self.maps[li]
         states = self._states2d(li)
-        cj, ck = np.nonzero(states != self.snapshot[li])
+        if self.dirty[li]:
+            cj, ck = np.nonzero(states != self.snapshot[li])
+        else:
+            cj = ck = np.empty(0, dtype=np.intp)
         rows = np.flatnonzero(np.any(x != prev.x, axis=1))
         n_rows, n_words = x.shape
         # a changed cell costs ~8 word popcounts per input vector (scalar updates vs vectorised,
@@ -237,6 +246,7 @@ class _Repeat:
             a, b = crossbar.age_layer(s, p_to_p, p_to_ap, g)
             to_p, to_ap = to_p + a, to_ap + b
             if a or b:
+                self.dirty[li] = True
                 now = self._states2d(li)
                 changed = np.flatnonzero(np.any(now != before.reshape(now.shape), axis=1))
                 self.packed[li].refresh(now, changed)

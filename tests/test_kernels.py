@@ -87,3 +87,16 @@ def test_pack_thresholded_equals_thresholding_then_packing_by_hand(m):
             assert bool((int(got[i, word]) >> bit) & 1) == bool(fires[i, j])
         pad = range(m % 64, 64) if m % 64 else ()  # padding bits stay 0
         assert not any((int(got[i, -1]) >> (8 * (b // 8) + 7 - b % 8)) & 1 for b in pad)
+
+
+@pytest.mark.parametrize("bad", [-1e-12, 1.0 + 1e-12, np.nan])
+def test_cell_kernels_refuse_probabilities_outside_0_1(bad):
+    rng = np.random.default_rng(0)
+    states = np.zeros(50, dtype=np.uint8)
+    p = np.full(50, 0.5)
+    p[17] = bad
+    with pytest.raises(ValueError, match="probabilities in \\[0, 1\\]"):
+        retention_step(states, p, 0.0, rng)
+    with pytest.raises(ValueError, match="probabilities in \\[0, 1\\]"):
+        program_cells(np.ones(50, np.uint8), states, p, 0.0, rng)
+    assert not states.any()  # nothing aged before the refusal

@@ -56,9 +56,20 @@ def _retention_step(states, p_ap_to_p, p_p_to_ap, uniforms):
     return to_p, to_ap
 
 
+@njit(cache=True)
+def _all_probabilities(a):
+    """True iff every a[k] (1-D float64) lies in [0, 1] (NaN does not): one branch-free pass, which
+    LLVM vectorises (about twice as fast as numpy's min and max)."""
+    bad = 0
+    for k in range(a.size):
+        v = a[k]
+        bad += (v < 0.0) | (v > 1.0) | (v != v)
+    return bad == 0
+
+
 def _flat_f64(a: np.ndarray, n: int, name: str) -> np.ndarray:
     a = np.ascontiguousarray(np.broadcast_to(np.asarray(a, dtype=np.float64), (n,)))
-    if a.size and (a.min() < 0 or a.max() > 1):
+    if not _all_probabilities(a):
         raise ValueError(f"{name} must be probabilities in [0, 1]")
     return a
 
