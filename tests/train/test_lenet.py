@@ -56,7 +56,7 @@ def test_conv_forward_equals_direct_convolution(rng):
     w = rng.standard_normal((3, 3, 3, 4))
     out, cols = conv2d(x, w)
     assert out.shape == (2, 5, 4, 4) and cols.shape == (2 * 5 * 4, 3 * 3 * 3)
-    np.testing.assert_allclose(out, direct_conv(x, w), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out, direct_conv(x, w), rtol=1e-8, atol=1e-8)
 
 
 def test_binary_conv_is_exact_integer_arithmetic(rng):
@@ -75,14 +75,14 @@ def test_im2col_round_trip_counts_covering_patches(rng):
         for xx in range(7 - k + 1):
             cover[y : y + k, xx : xx + k] += 1
     back = col2im(im2col(x, k), x.shape, k)
-    np.testing.assert_allclose(back, x * cover[None, :, :, None], rtol=1e-12)
+    np.testing.assert_allclose(back, x * cover[None, :, :, None], rtol=1e-8)
 
 
 def test_col2im_is_the_adjoint_of_im2col(rng):
     x = rng.standard_normal((2, 5, 5, 2))
     cols = im2col(x, 2)
     c = rng.standard_normal(cols.shape)
-    assert math.isclose(np.sum(cols * c), np.sum(x * col2im(c, x.shape, 2)), rel_tol=1e-12)
+    assert math.isclose(np.sum(cols * c), np.sum(x * col2im(c, x.shape, 2)), rel_tol=1e-8)
 
 
 def _numeric_grad(f, x, idx, eps=1e-6):
