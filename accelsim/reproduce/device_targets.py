@@ -122,11 +122,7 @@ def _pct(x: float) -> str:
     return f"{100 * x:+.1f} %"
 
 
-@target(
-    "locatelli-fig2",
-    paper="003_65ea5c885b1a7706.txt",
-    summary="programming energy per bit vs target BER, ideal and with variability (Fig. 2)",
-)
+@target("locatelli-fig2")
 def locatelli_fig2(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     curve = energy_vs_ber("locatelli-fig2", out_dir, quick, seed)
     header = ["ber", "pulse_s", "energy_j", "pulse_var_s", "energy_var_j"]
@@ -173,11 +169,7 @@ def locatelli_fig2(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     return lines
 
 
-@target(
-    "hirtzlin-fig4",
-    paper="000_0b68741c33db5fc2.txt",
-    summary="programming energy per bit vs BER, 28 nm driver, with and without variability (Fig. 4)",
-)
+@target("hirtzlin-fig4")
 def hirtzlin_fig4(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     curve = energy_vs_ber("hirtzlin-fig4", out_dir, quick, seed)
     header = ["ber", "pulse_s", "energy_j", "pulse_var_s", "energy_var_j"]
@@ -209,11 +201,7 @@ def _fp_voltage_for(wer: float, t_pulse_s: float, mtj) -> float:
     return drive_for_wer(wer, t_pulse_s, mtj, FOKKER_PLANCK)
 
 
-@target(
-    "tzoufras-table1",
-    paper="001_f0bffcc17beeda5c.txt",
-    summary="pulse amplitude/length for WER targets and the endurance gain (Table I, Fig. 5)",
-)
+@target("tzoufras-table1")
 def tzoufras_table1(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     table, mtj = tzoufras_table(out_dir, seed)
     _tzoufras_figure(out_dir / "tzoufras-table1.png", table, quick, mtj)

@@ -12,8 +12,7 @@ from accelsim.reproduce.common import mean_std, run_spec
 from accelsim.reproduce.registry import Comparison, target
 
 
-@target("hirtzlin-fig2", paper="000_0b68741c33db5fc2.txt",
-        summary="MNIST MLP accuracy vs weight bit-error rate (Fig. 2)")
+@target("hirtzlin-fig2")
 def fig2(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     runs, _ = run_spec("hirtzlin-fig2", out_dir, quick, seed)
     table = mean_std(runs, ["write.ber"], "accuracy_programmed").rename(columns={
@@ -36,8 +35,7 @@ def fig2(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     ]
 
 
-@target("hirtzlin-fig5", paper="000_0b68741c33db5fc2.txt",
-        summary="MNIST MLP accuracy vs programming energy per bit, with and without variability (Fig. 5)")
+@target("hirtzlin-fig5")
 def fig5(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     """The accuracy-vs-BER sweep of Fig. 2 put on the energy axis of Fig. 4: each weight BER costs
     the energy per bit the device model needs to reach it at 2.0 Vc (000 Sec. IV), from the device

@@ -69,8 +69,7 @@ def savings(tech_name: str = "lp40") -> dict[str, float]:
     }
 
 
-@target("munch-area", paper="002_ea6f7b7a5028ee47.txt",
-        summary="cell/array area and leakage saved by Delta-40 cells and the 90/10 mixed array (Sec. III-D)")
+@target("munch-area")
 def munch_area(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     result = sweep_savings(out_dir, seed)
     atomic_write_text(out_dir / "munch-area.csv", pd.DataFrame([result]).to_csv(index=False))

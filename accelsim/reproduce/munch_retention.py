@@ -99,8 +99,7 @@ def _delta_study(name: str, out_dir: Path, quick: bool, seed: int, hrs_paper: st
     return lines
 
 
-@target("munch-fig7", paper="002_ea6f7b7a5028ee47.txt",
-        summary="conventional 784-1024-10 network: accuracy and HRS cells over 10 years vs Delta (Fig. 7)")
+@target("munch-fig7")
 def fig7(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     verdicts = {30: "collapses", 35: "collapses", 40: "moderate drop", 45: "minimal impact",
                 50: "minimal impact", 60: "minimal impact"}
@@ -108,17 +107,14 @@ def fig7(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
                         "moderate; smaller than Fig. 9's")
 
 
-@target("munch-fig9", paper="002_ea6f7b7a5028ee47.txt",
-        summary="HRS-minimised 784-1024-10 network: accuracy and HRS cells over 10 years vs Delta (Fig. 9)")
+@target("munch-fig9")
 def fig9(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     verdicts = {d: "worse than Fig. 7" for d in (30, 35, 40, 45, 50, 60)}
     return _delta_study("munch-fig9", out_dir, quick, seed, "~2.5 % (20k/800k)", verdicts,
                         "larger than Fig. 7's (sharper deterioration)", nets=(HRS_MIN, HRS_MIN_A10))
 
 
-@target("munch-fig14", paper="002_ea6f7b7a5028ee47.txt",
-        summary="HRS-minimised networks on the 90/10 mixed array vs all-Delta-40, and the conventional "
-                "network, over 10 years (Fig. 14 against Figs. 7b and 9b)")
+@target("munch-fig14")
 def fig14(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     t = _over_time("munch-fig14", {"net": "net", "tile.columns.1.cell": "robust_columns",
                                    "cells.delta40.tau0": "tau0", ENCODING_KEY: "inputs"},
@@ -154,9 +150,7 @@ def fig14(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
 ALPHAS = (0.0, 1.0, 3.0, 10.0, 30.0)
 
 
-@target("munch-fig8", paper="002_ea6f7b7a5028ee47.txt",
-        summary="HRS-minimising training: HRS share and accuracy (clean, after 10 years at Delta 40) "
-                "vs alpha (Fig. 8)")
+@target("munch-fig8")
 def fig8(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     from accelsim.config import load_arch
     from accelsim.network import load_network

@@ -88,11 +88,11 @@ CATALOG: dict[str, TargetInfo] = dict([
 TARGETS: dict[str, Target] = {}
 
 
-def target(name: str, *, paper: str | None = None, summary: str | None = None):
+def target(name: str):
     """Decorator registering ``fn(out_dir, quick, seed) -> list[Comparison]`` as target ``name``.
 
-    ``name`` must be in ``CATALOG`` with the decorated function's module; ``paper`` and ``summary``,
-    when given, must equal the catalogue's (they are optional: the catalogue is the source).
+    ``name`` must be in ``CATALOG`` with the decorated function's module; its paper and summary come
+    from the catalogue (the one place they are written).
     """
 
     def register(fn):
@@ -102,10 +102,6 @@ def target(name: str, *, paper: str | None = None, summary: str | None = None):
         if fn.__module__ != info.module:
             raise RuntimeError(f"reproduction target {name!r} is defined in {fn.__module__}, "
                                f"CATALOG says {info.module}")
-        for field, given in (("paper", paper), ("summary", summary)):
-            if given is not None and given != getattr(info, field):
-                raise RuntimeError(f"reproduction target {name!r}: {field} {given!r} differs from "
-                                   f"CATALOG's {getattr(info, field)!r}")
         if name in TARGETS:
             raise RuntimeError(f"reproduction target {name!r} registered twice")
         TARGETS[name] = Target(name=name, paper=info.paper, summary=info.summary, run=fn)

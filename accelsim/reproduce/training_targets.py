@@ -159,11 +159,7 @@ def _mnist(split: str, n: int) -> Dataset:
 # ----------------------------------------------------------------------------------------- 001
 
 
-@target(
-    "tzoufras-fig1",
-    paper="001_f0bffcc17beeda5c.txt",
-    summary="binarized LeNet-4 on MNIST: test accuracy vs epochs for activation BER 0-16 % (Fig. 1)",
-)
+@target("tzoufras-fig1")
 def tzoufras_fig1(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     plan = LENET_PLANS[quick]
     train, test = _mnist("train", plan.n_train), _mnist("test", plan.n_test)
@@ -373,11 +369,7 @@ def _axis_ber(values: pd.Series, zero_at: float) -> np.ndarray:
     return np.where(values > 0, values, zero_at)
 
 
-@target(
-    "locatelli-fig3",
-    paper="003_65ea5c885b1a7706.txt",
-    summary="784-300-10 tanh MLP, 16-bit weights in approximate MRAM: accuracy vs uniform BER (Fig. 3)",
-)
+@target("locatelli-fig3")
 def locatelli_fig3(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     plan = APPROX_PLANS[quick]
     runs, table = _uniform(plan, seed)
@@ -461,11 +453,7 @@ def locatelli_fig3(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     return lines
 
 
-@target(
-    "locatelli-fig4",
-    paper="003_65ea5c885b1a7706.txt",
-    summary="two-stage programming: accuracy vs LSB BER for 8-14 LSBs, HSBs at 1 % (Fig. 4)",
-)
+@target("locatelli-fig4")
 def locatelli_fig4(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     plan = APPROX_PLANS[quick]
     runs, table, ref = _two_stage(plan, seed)
@@ -529,11 +517,7 @@ def locatelli_fig4(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     return lines
 
 
-@target(
-    "locatelli-fig5",
-    paper="003_65ea5c885b1a7706.txt",
-    summary="accuracy vs total programming energy per synaptic weight, uniform and two-stage (Fig. 5)",
-)
+@target("locatelli-fig5")
 def locatelli_fig5(out_dir: Path, quick: bool, seed: int) -> list[Comparison]:
     plan = APPROX_PLANS[quick]
     _, uniform = _uniform(plan, seed)
