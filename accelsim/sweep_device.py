@@ -19,6 +19,8 @@ from accelsim.errors import ConfigError
 
 #: Spec keys of the ``device`` section.
 DEVICE_KEYS = ("quantities", "devices", "polarity", "endurance")
+#: Keys only the ``write`` quantities read: refused when a spec measures ``cost`` alone.
+WRITE_ONLY_KEYS = ("devices", "polarity", "endurance")
 #: The quantity groups a device sweep can measure.
 QUANTITIES = ("write", "cost")
 #: A swept key that is not a config key: the write error rate the pulse / drive columns are solved for.
@@ -47,6 +49,11 @@ def load_measure(raw: Any, path: Path) -> DeviceMeasure:
     if not isinstance(quantities, list) or not quantities or any(q not in QUANTITIES for q in quantities):
         raise ConfigError(f"{path}: key 'device.quantities': expected a non-empty list of "
                           f"{', '.join(QUANTITIES)}, got {quantities!r}")
+    if "write" not in quantities:
+        for key in WRITE_ONLY_KEYS:
+            if key in raw:
+                raise ConfigError(f"{path}: key 'device.{key}': only the write quantities use it, and "
+                                  f"device.quantities is {quantities!r}")
     devices = raw.get("devices", 10_000)
     if isinstance(devices, bool) or not isinstance(devices, int) or devices < 1:
         raise ConfigError(f"{path}: key 'device.devices': expected an integer >= 1, got {devices!r}")

@@ -167,6 +167,9 @@ def test_device_sweep_rows_follow_the_physics_and_the_workers_do_not_matter(tmp_
     ("device:\n  colour: red\n", "key 'device.colour': unknown key"),
     ("set:\n  target_wer: 1.5\n", r"point 0 \(base\): key 'target_wer'"),
     ("set:\n  write.model: constant_ber\n", "write quantities need a device write model"),
+    ("device:\n  quantities: [cost]\n  polarity: ap_to_p\n", "key 'device.polarity': only the write"),
+    ("device:\n  quantities: [cost]\n  endurance: x\n", "key 'device.endurance': only the write"),
+    ("device:\n  quantities: [cost]\n  devices: 10\n", "key 'device.devices': only the write"),
 ])
 def test_bad_device_specs_fail_before_running(tmp_path, extra, match):
     path = tmp_path / "d.yaml"
