@@ -10,25 +10,22 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
-import os
 import re
 import shutil
-import socket
 import sys
 import threading
 import time
 from pathlib import Path
 
 from accelsim import __version__
+from accelsim.api import SCHEDULER_CONNECT_TIMEOUT_S, check_scheduler  # noqa: F401 (re-exported)
 from accelsim.errors import AccelsimError, UsageError
+from accelsim.outputs import check_output_dir, check_output_file
 
 EXIT_BAD_INPUT = 2
 
 #: Seconds between the "still running" lines of a long reproduction target.
 HEARTBEAT_S = 30.0
-
-#: Seconds ``sweep --scheduler`` waits for the scheduler's port to accept a connection.
-SCHEDULER_CONNECT_TIMEOUT_S = 3.0
 
 #: The curves of ``accelsim device`` (computed by ``accelsim.device.command``).
 DEVICE_CURVES = {
@@ -64,79 +61,19 @@ def _lazy(module: str, name: str):
     return handler
 
 
-def _existing_ancestor(path: Path) -> Path:
-    """The nearest of ``path`` and its parents that exists (``.`` for a relative path)."""
-    for candidate in (path, *path.parents):
-        if candidate.exists():
-            return candidate
-    return Path(".")
-
-
-def _dir_problem(path: Path) -> str | None:
-    """Why ``path`` cannot be (made) a directory we may write in, or None when it can."""
-    if path.exists() and not path.is_dir():
-        return f"{path} is a file, not a directory"
-    base = _existing_ancestor(path)
-    if not base.is_dir():
-        return f"{base} is a file, not a directory"
-    if not os.access(base, os.W_OK | os.X_OK):
-        return f"directory {base} is not writable"
-    return None
-
-
-def check_output_dir(option: str, path: Path) -> None:
-    """``UsageError`` unless ``path`` is a directory, or can be made one, that we may write in.
-
-    Checked before any work, so that a bad ``--out`` costs nothing and leaves nothing behind.
-    """
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"{option} {path}: is a file, expected a directory")
-    problem = _dir_problem(path)
-    if problem is not None:
-        raise UsageError(f"{option} {path}: {problem}")
-
-
-def check_output_file(option: str, path: Path, *, make_parent: bool = False) -> None:
-    """``UsageError`` unless ``path`` names a file we may write: not a directory, in a writable
-    directory that exists (or, with ``make_parent``, can be created)."""
-    if path.is_dir():
-        raise UsageError(f"{option} {path}: is a directory, expected a file name")
-    if path.exists() and not os.access(path, os.W_OK):
-        raise UsageError(f"{option} {path}: the file is not writable")
-    problem = _dir_problem(path.parent)
-    if problem is None and not make_parent and not path.parent.is_dir():
-        problem = f"directory {path.parent} does not exist"
-    if problem is not None:
-        raise UsageError(f"{option} {path}: {problem}")
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     check_output_dir("--out", Path(args.out))
     if args.trace is not None:
         check_output_file("--trace", Path(args.trace))
-    from accelsim.config import load_arch
-    from accelsim.limits import check_run
-    from accelsim.network import load_network
-    from accelsim.report import format_summary, summary_row, write_outputs
-    from accelsim.simulate import simulate
-    from accelsim.workload import load_workload
+    from accelsim.api import run
+    from accelsim.report import format_summary
 
-    arch = load_arch(args.arch, args.set or ())
-    net = load_network(args.net)
-    workload = load_workload(net, args.data)
-    net_name = Path(args.net).stem
-    run_id = args.name or f"{arch.name}_{net_name}_seed{args.seed}"
-    if not re.fullmatch(r"[A-Za-z0-9_.+-]+", run_id):
-        raise UsageError(f"--name {run_id!r}: use letters, digits and _ . + - only")
-    check_run(arch, net, workload.n_images, args.repeats)
-    result = simulate(arch, net, workload, seed=args.seed, repeats=args.repeats,
-                      trace=args.trace is not None, progress=not args.quiet)
-    row = summary_row(result, run_id=run_id, arch=arch, net_name=net_name, dataset=workload.name,
-                      seed=args.seed)
-    extra = {"arch_file": str(args.arch), "net_file": str(args.net), "overrides": list(args.set or [])}
-    paths = write_outputs(Path(args.out), run_id, row, result, arch, extra, trace=args.trace)
+    outcome = run(args.arch, args.net, data=args.data, seed=args.seed, repeats=args.repeats,
+                  overrides=args.set or (), name=args.name, progress=not args.quiet,
+                  trace=args.trace is not None)
+    paths = outcome.save(Path(args.out), trace=args.trace)
     if not args.quiet:
-        print(format_summary(row, result.off_crossbar, arch))
+        print(format_summary(outcome.summary.to_dict(), outcome.result.off_crossbar, outcome.arch))
         print("\nwrote " + ", ".join(str(p) for p in paths))
     return 0
 
@@ -205,32 +142,14 @@ def _elapsed(since: float) -> str:
     return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
-def check_scheduler(address: str, timeout_s: float = SCHEDULER_CONNECT_TIMEOUT_S) -> None:
-    """``UsageError`` unless ``address`` (``tcp://HOST:PORT``) accepts a TCP connection within
-    ``timeout_s`` seconds: an unreachable cluster is reported at once, before any work."""
-    m = re.fullmatch(r"(?:(?:tcp|tls)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})", address)
-    if m is None or not 0 < int(m[2]) < 65536:
-        raise UsageError(f"--scheduler {address!r}: expected a Dask scheduler address tcp://HOST:PORT")
-    host, port = m[1].strip("[]"), int(m[2])
-    try:
-        socket.create_connection((host, port), timeout=timeout_s).close()
-    except OSError as exc:
-        why = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
-        raise UsageError(f"--scheduler {address}: no Dask scheduler reachable at {host}:{port} "
-                         f"({why}, waited up to {timeout_s:g} s)") from None
-
-
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from accelsim.sweep import check_workers, load_spec, run_sweep, timeline_path
+    from accelsim.api import sweep
+    from accelsim.sweep import load_spec, timeline_path
 
     spec = load_spec(args.spec)
-    workers = 1 if args.scheduler else check_workers(args.workers)
     out = Path(args.out) if args.out else Path("results") / f"{spec.name}.csv"
-    check_output_file("--out", out, make_parent=True)
-    if args.scheduler:
-        check_scheduler(args.scheduler)
-    frame = run_sweep(spec, out, workers=workers, scheduler=args.scheduler, resume=args.resume,
-                      progress=not args.quiet)
+    frame = sweep(spec, out=out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
+                  progress=not args.quiet)
     if not args.quiet:
         print(f"{len(frame)} runs -> {out} (+ {timeline_path(out)})")
     return 0
@@ -377,11 +296,13 @@ def build_parser() -> argparse.ArgumentParser:
                     "the retention horizon and report accuracy and error rates (CSV + JSON).")
     run.add_argument("--arch", required=True, metavar="YAML",
                      help="architecture file (e.g. arch_configs/mixed_retention.yaml)")
-    run.add_argument("--net", required=True, metavar="NPZ",
-                     help="network file in accelsim's .npz format (e.g. workloads/mlp784.npz)")
-    run.add_argument("--data", metavar="PATH",
-                     help="test set instead of the network's bundled one: an IDX images file "
-                          "(labels beside it), a directory with an IDX pair, or a binarized .npz")
+    run.add_argument("--net", required=True, metavar="NET",
+                     help="network file: accelsim's .npz format (e.g. workloads/mlp784.npz) or an "
+                          "ONNX/QONNX file of a binarized network (e.g. workloads/tfc_w1a1_fashion.onnx)")
+    run.add_argument("--data", metavar="mnist|fashion|PATH",
+                     help="test set instead of the network's bundled one: mnist or fashion (the bundled "
+                          "sets), an IDX images file (labels beside it), a directory with an IDX pair, "
+                          "or a binarized .npz; the CSV's dataset column repeats it")
     run.add_argument("--seed", type=_nonneg_int, default=0,
                      help="run seed (integer >= 0, default 0); same seed, same results")
     run.add_argument("--repeats", type=_pos_int, default=1,
