@@ -847,7 +847,7 @@ class _Importer:
             const = w @ o.reshape(-1)
             flat = w_eff
         mag = np.abs(flat)
-        alpha = mag.mean(axis=1)
+        alpha = np.median(mag, axis=1)
         bad = ~(np.abs(mag - alpha[:, None]) <= ALPHA_RTOL * alpha[:, None]) | (mag == 0)
         if np.any(bad) or np.any(alpha == 0):
             j, k = np.argwhere(bad)[0] if np.any(bad) else (int(np.flatnonzero(alpha == 0)[0]), 0)
