@@ -1,4 +1,4 @@
-"""The ``accelsim`` command: run | sweep | plot | reproduce | train | device | inspect.
+"""The ``accelsim`` command: run | sweep | plot | reproduce | train | device | inspect | import.
 
 Options are checked here and by the loaders at the edge; an ``AccelsimError`` prints one line on
 stderr and exits with status 2 (nothing written), any other exception is a bug (traceback, status 1).
@@ -75,6 +75,38 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(format_summary(outcome.summary.to_dict(), outcome.result.off_crossbar, outcome.arch))
         print("\nwrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    import math
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".npz":
+        raise UsageError(f"--out {out}: expected a file name ending in .npz")
+    check_output_file("--out", out)
+    if out.exists() and not args.force:
+        raise UsageError(f"--out {out}: the file exists (give --force to replace it)")
+    if args.input_threshold is not None and not (math.isfinite(args.input_threshold)
+                                                 and 0.0 <= args.input_threshold <= 1.0):
+        raise UsageError(f"--input-threshold {args.input_threshold}: expected an intensity in [0, 1]")
+    model = Path(args.model)
+    if not model.is_file():
+        raise UsageError(f"{model}: no such file")
+    import numpy as np
+
+    from accelsim.network import network_arrays
+    from accelsim.onnx_import import import_onnx
+    from accelsim.outputs import atomic_write
+
+    net = import_onnx(model, input_threshold=args.input_threshold, name=model.name)
+    arrays = network_arrays(net)
+    atomic_write(out, lambda fh: np.savez_compressed(fh, **arrays))
+    if not args.quiet:
+        print(f"{model} -> {out}: format {net.format_version}, layers "
+              f"{'-'.join(map(str, net.shape))}, input threshold {net.input_threshold:g}")
+        for line in net.off_crossbar():
+            print(f"  off the crossbar: {line}")
     return 0
 
 
@@ -297,8 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--arch", required=True, metavar="YAML",
                      help="architecture file (e.g. arch_configs/mixed_retention.yaml)")
     run.add_argument("--net", required=True, metavar="NET",
-                     help="network file: accelsim's .npz format (e.g. workloads/mlp784.npz) or an "
-                          "ONNX/QONNX file of a binarized network (e.g. workloads/tfc_w1a1_fashion.onnx)")
+                     help="network file: accelsim's .npz format (e.g. workloads/mlp784.npz) or an ONNX / "
+                          "QONNX model (imported as by 'accelsim import')")
     run.add_argument("--data", metavar="mnist|fashion|PATH",
                      help="test set instead of the network's bundled one: mnist or fashion (the bundled "
                           "sets), an IDX images file (labels beside it), a directory with an IDX pair, "
@@ -367,6 +399,21 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--logy", action="store_true", help="logarithmic y axis")
     pl.add_argument("--out", metavar="PNG", help="output file (default beside the CSV)")
     pl.set_defaults(func=cmd_plot)
+
+    imp = sub.add_parser(
+        "import", help="convert a binarized ONNX / QONNX network into accelsim's .npz format",
+        description="Import a binarized network exported by PyTorch (torch.onnx.export, either "
+                    "exporter) or Brevitas (QONNX): biases, batch norms, scales and binarizers are "
+                    "folded into thresholds; graphs accelsim cannot hold are refused in one line. "
+                    "See README 'Importing ONNX / QONNX networks'.")
+    imp.add_argument("model", metavar="MODEL.onnx", help="the ONNX file (external data beside it)")
+    imp.add_argument("--out", required=True, metavar="NPZ", help="network file to write (.npz)")
+    imp.add_argument("--input-threshold", type=float, metavar="T",
+                     help="input encoding: bit +1 iff intensity >= T (in [0, 1]); replaces the graph's own "
+                          "input binarization, needed when the graph takes +-1 inputs")
+    imp.add_argument("--force", action="store_true", help="replace --out if it exists")
+    imp.add_argument("--quiet", action="store_true", help="print nothing on success")
+    imp.set_defaults(func=cmd_import)
 
     add_train_parser(sub)
     add_device_parser(sub)

@@ -24,7 +24,7 @@ def add_inspect_parser(subparsers) -> argparse.ArgumentParser:
         description="Print tiles per layer, cell utilisation, HRS cells per column group, and the "
                     "area, leakage and timing of the mapped chip. Writes no files.")
     p.add_argument("--arch", required=True, metavar="YAML", help="architecture file")
-    p.add_argument("--net", required=True, metavar="NPZ", help="network file (.npz or .onnx)")
+    p.add_argument("--net", required=True, metavar="NET", help="network file (.npz or ONNX)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)")
     p.add_argument("--data", metavar="PATH",
                    help="a test set (mnist, fashion, an IDX file or directory, a binarized .npz): checked "
