@@ -240,3 +240,17 @@ def test_a_float32_threshold_reads_a_set_binarized_at_the_same_cut():
     assert np.array_equal(binarize(data, float(np.float32(0.2))), binarize(data, 0.2))
     with pytest.raises(DataError, match="cannot binarize them again"):
         binarize(data, float(np.nextafter(np.float32(0.2), np.float32(1))))
+
+
+def test_the_shipped_tfc_runs_at_its_quoted_accuracy(capsys):
+    """workloads/tfc_w1a1_fashion.onnx (QONNX from Brevitas) runs on --data fashion at the accuracy its
+    note quotes (Brevitas' own; tests/test_frameworks.py compares image by image with Brevitas)."""
+    quoted = re.search(r"Brevitas eval-mode accuracy \*\*([\d.]+) %\*\*",
+                       (ROOT / "workloads" / "README.md").read_text())
+    net = ROOT / "workloads" / "tfc_w1a1_fashion.onnx"
+    outcome = accelsim.run(ROOT / "arch_configs" / "weight_ber.yaml", net, data="fashion",
+                           overrides={"write.ber": 0.0})
+    row = outcome.summary
+    assert (row["dataset"], row["n_images"], row["net"]) == ("fashion", 10000, "tfc_w1a1_fashion")
+    assert f"{100 * row['accuracy_ideal']:.2f}" == quoted[1]
+    assert row["accuracy_programmed"] == row["accuracy_ideal"]
