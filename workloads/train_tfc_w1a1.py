@@ -19,13 +19,12 @@ import sys
 import time
 from pathlib import Path
 
+import brevitas.nn as qnn
 import numpy as np
 import torch
-from torch import nn
-
-import brevitas.nn as qnn
 from brevitas.export import export_qonnx
 from brevitas.quant.binary import SignedBinaryActPerTensorConst, SignedBinaryWeightPerTensorConst
+from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from accelsim.data import bundled_dataset  # noqa: E402
@@ -43,14 +42,15 @@ class TFC(nn.Module):
                  dropout: float = 0.2) -> None:
         super().__init__()
         self.input_quant = qnn.QuantIdentity(act_quant=SignedBinaryActPerTensorConst)
+        weight_quant = SignedBinaryWeightPerTensorConst
         layers: list[nn.Module] = []
         for width in hidden:
-            layers += [qnn.QuantLinear(n_in, width, bias=False, weight_quant=SignedBinaryWeightPerTensorConst),
+            layers += [qnn.QuantLinear(n_in, width, bias=False, weight_quant=weight_quant),
                        nn.BatchNorm1d(width),
                        qnn.QuantIdentity(act_quant=SignedBinaryActPerTensorConst),
                        nn.Dropout(dropout)]
             n_in = width
-        layers += [qnn.QuantLinear(n_in, n_classes, bias=False, weight_quant=SignedBinaryWeightPerTensorConst),
+        layers += [qnn.QuantLinear(n_in, n_classes, bias=False, weight_quant=weight_quant),
                    nn.BatchNorm1d(n_classes)]
         self.features = nn.Sequential(*layers)
 
