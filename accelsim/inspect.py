@@ -13,6 +13,8 @@ from accelsim.errors import UsageError
 
 #: Most waves of images the timing estimate simulates (about 10 s of engine time).
 MAX_WAVES = 100_000
+#: Images of the timing estimate without --images or --data.
+DEFAULT_IMAGES = 1000
 
 
 def add_inspect_parser(subparsers) -> argparse.ArgumentParser:
@@ -22,10 +24,13 @@ def add_inspect_parser(subparsers) -> argparse.ArgumentParser:
         description="Print tiles per layer, cell utilisation, HRS cells per column group, and the "
                     "area, leakage and timing of the mapped chip. Writes no files.")
     p.add_argument("--arch", required=True, metavar="YAML", help="architecture file")
-    p.add_argument("--net", required=True, metavar="NPZ", help="network file (.npz)")
+    p.add_argument("--net", required=True, metavar="NET", help="network file (.npz or ONNX)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)")
-    p.add_argument("--images", type=int, default=1000, metavar="N",
-                   help="images for the timing estimate (default 1000)")
+    p.add_argument("--data", metavar="PATH",
+                   help="a test set (mnist, fashion, an IDX file or directory, a binarized .npz): checked "
+                        "against the network, and its images are those of the timing estimate")
+    p.add_argument("--images", type=int, default=None, metavar="N",
+                   help="images for the timing estimate (default: those of --data, else 1000)")
     p.set_defaults(func=handler)
     return p
 
@@ -49,23 +54,33 @@ def handler(args: argparse.Namespace) -> int:
     from accelsim.mapping import column_types, map_network, weights_to_states
     from accelsim.network import load_network
 
-    if args.images < 1:
+    if args.images is not None and args.images < 1:
         raise UsageError(f"--images {args.images}: expected an integer >= 1")
     arch = load_arch(args.arch, args.set or ())
     net = load_network(args.net)
+    workload = None
+    if args.data is not None:
+        from accelsim.workload import load_workload
+
+        workload = load_workload(net, args.data)
+    n_images = args.images if args.images is not None else (
+        workload.n_images if workload is not None else DEFAULT_IMAGES)
     maps = map_network(net, arch)
     tile = arch.tile
     groups = [g.cell for g in tile.columns]
     timing = arch.engine_timing
-    waves = -(-args.images // timing.batch_images)
+    waves = -(-n_images // timing.batch_images)
     if waves > MAX_WAVES:
-        raise UsageError(f"--images {args.images}: at most {MAX_WAVES * timing.batch_images:,} "
+        raise UsageError(f"--images {n_images}: at most {MAX_WAVES * timing.batch_images:,} "
                          f"({MAX_WAVES:,} waves of {timing.batch_images}); the timing is steady long before")
     counts = np.bincount(column_types(tile), minlength=len(groups))
 
     print(f"arch {arch.name}: tiles of {tile.rows} x {tile.cols}, columns "
           + ", ".join(f"{n} {g}" for g, n in zip(groups, counts)))
     print(f"net  {net.shape}  ({sum(lm.n_in * lm.n_out for lm in maps):,} weights)")
+    if workload is not None:
+        print(f"data {workload.name}: {workload.n_images:,} images of {net.n_inputs} inputs, labels "
+              f"fit the network's {net.output.n_classes} classes")
     print()
     for note in net.off_crossbar():
         print(f"off-crossbar {note}")
@@ -105,10 +120,10 @@ def handler(args: argparse.Namespace) -> int:
     energies = OpEnergies.from_chip(chip)
     engine = Engine(maps, tile_rows=tile.rows, tile_cols=tile.cols, timing=timing, energies=energies)
     engine.program()
-    engine.infer(args.images)
+    engine.infer(n_images)
     rep = engine.report()
     print(f"timing {_si(timing.clock_hz, 'Hz')} clock: programming {rep.cycles_program:,} cycles "
-          f"({_si(rep.time_program_s, 's')}); {args.images} images in {rep.cycles_inference:,} cycles, "
+          f"({_si(rep.time_program_s, 's')}); {n_images} images in {rep.cycles_inference:,} cycles, "
           f"latency {_si(rep.latency_s, 's')} per wave of {timing.batch_images}, "
           f"{rep.throughput_inf_per_s:,.0f} inferences/s")
     busiest = max(rep.utilisation.values())

@@ -340,19 +340,45 @@ def _chain_error(path: Path, i: int, what: str, prev: str) -> NetworkError:
 
 
 def load_network(path: str | Path) -> Network:
-    """Load and validate a network ``.npz``.
+    """Load and validate a network: an ``.npz`` in accelsim's format, or an ONNX / QONNX model (a
+    ``.onnx`` file, or any file that is not a zip archive and parses as ONNX), imported by
+    :func:`accelsim.onnx_import.import_onnx`.
 
     Raises
     ------
     NetworkError
         Missing file, unreadable archive, unknown format version or layer kind, missing keys, weights
         that are not +-1, shapes that do not chain from layer to layer (map shapes for convolutions),
-        vectors of the wrong length.
+        vectors of the wrong length; for ONNX, a graph that is not a binarized network accelsim holds.
     """
     path = Path(path)
     if not path.is_file():
         raise NetworkError(f"{path}: no such file")
-    npz = read_npz(path, NetworkError)
+    if _looks_onnx(path):
+        from accelsim.onnx_import import import_onnx
+
+        return import_onnx(path)
+    return network_from_arrays(read_npz(path, NetworkError), path)
+
+
+def _looks_onnx(path: Path) -> bool:
+    """``.onnx`` by name, or by content: not a zip archive (an ``.npz``) and parses as ONNX."""
+    if path.suffix.lower() == ".onnx":
+        return True
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(4) == b"PK\x03\x04":
+                return False
+    except OSError:
+        return False
+    from accelsim.onnx_import import is_onnx_file
+
+    return is_onnx_file(path)
+
+
+def network_from_arrays(npz: dict[str, np.ndarray], path: str | Path) -> Network:
+    """Validate the arrays of a network in the ``.npz`` format and build it (``path`` names the
+    source in error messages). The one validation every network goes through."""
     version_arr = _get(npz, "format_version", path)
     if (version_arr.shape != () or not np.issubdtype(version_arr.dtype, np.integer)
             or int(version_arr) not in READ_VERSIONS):

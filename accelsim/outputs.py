@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from accelsim.errors import OutputError
+from accelsim.errors import OutputError, UsageError
 
 #: Temporaries are hidden files beside their target: ``.<name>.tmp-<pid>-<random>``.
 _TMP_MARK = ".tmp-"
@@ -268,3 +268,52 @@ def read_csv_records(text: str) -> tuple[list[str] | None, str, list[tuple[list[
         return None, "", []
     (header, header_text), records = parsed[0], parsed[1:]
     return header, header_text, [(f, raw) for f, raw in records if len(f) == len(header)]
+
+
+# ------------------------------------------------------------------ checks before any work
+
+
+def _existing_ancestor(path: Path) -> Path:
+    """The nearest of ``path`` and its parents that exists (``.`` for a relative path)."""
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return candidate
+    return Path(".")
+
+
+def _dir_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be (made) a directory we may write in, or None when it can."""
+    if path.exists() and not path.is_dir():
+        return f"{path} is a file, not a directory"
+    base = _existing_ancestor(path)
+    if not base.is_dir():
+        return f"{base} is a file, not a directory"
+    if not os.access(base, os.W_OK | os.X_OK):
+        return f"directory {base} is not writable"
+    return None
+
+
+def check_output_dir(option: str, path: Path) -> None:
+    """``UsageError`` unless ``path`` is a directory, or can be made one, that we may write in.
+
+    Checked before any work, so that a bad ``--out`` costs nothing and leaves nothing behind.
+    """
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{option} {path}: is a file, expected a directory")
+    problem = _dir_problem(path)
+    if problem is not None:
+        raise UsageError(f"{option} {path}: {problem}")
+
+
+def check_output_file(option: str, path: Path, *, make_parent: bool = False) -> None:
+    """``UsageError`` unless ``path`` names a file we may write: not a directory, in a writable
+    directory that exists (or, with ``make_parent``, can be created)."""
+    if path.is_dir():
+        raise UsageError(f"{option} {path}: is a directory, expected a file name")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UsageError(f"{option} {path}: the file is not writable")
+    problem = _dir_problem(path.parent)
+    if problem is None and not make_parent and not path.parent.is_dir():
+        problem = f"directory {path.parent} does not exist"
+    if problem is not None:
+        raise UsageError(f"{option} {path}: {problem}")

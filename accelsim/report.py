@@ -74,20 +74,17 @@ def summary_row(result: RunResult, *, run_id: str, arch: ArchConfig, net_name: s
     return {k: row[k] for k in SUMMARY_COLUMNS}
 
 
-def write_outputs(out_dir: Path, run_id: str, row: dict, result: RunResult, arch: ArchConfig,
-                  extra: dict, trace: str | Path | None = None) -> list[Path]:
-    """Write ``<run_id>.csv``, ``<run_id>_timeline.csv`` and ``<run_id>.json`` into ``out_dir`` (and
-    the engine's event trace to ``trace``, for a result simulated with ``trace=True``).
-
-    They appear together or not at all (``accelsim.outputs.OutputSet``); a failed write raises
-    ``OutputError`` and leaves the previous files, if any, as they were.
-    """
-    ensure_dir(out_dir)
-    csv_path = out_dir / f"{run_id}.csv"
-    timeline_path = out_dir / f"{run_id}_timeline.csv"
-    json_path = out_dir / f"{run_id}.json"
+def timeline_frame(result: RunResult, run_id: str) -> pd.DataFrame:
+    """The run's timeline as written to ``<run_id>_timeline.csv``: ``run_id`` first, then one row per
+    repeat and retention step."""
     timeline = result.timeline.copy()
     timeline.insert(0, "run_id", run_id)
+    return timeline
+
+
+def report_document(row: dict, result: RunResult, arch: ArchConfig, extra: dict) -> dict:
+    """The content of ``<run_id>.json``: the summary ``row``, ``extra`` (what was run: files,
+    overrides), the layer mapping, energies, utilisation, costs, per-repeat accuracies, the config."""
     layers = [{"layer": lm.index, "kind": "conv" if (lm.vectors_per_image > 1
                                                   or lm.inputs_per_image != lm.n_in) else "dense",
                "n_in": lm.n_in, "n_out": lm.n_out, "row_tiles": lm.row_tiles,
@@ -97,20 +94,42 @@ def write_outputs(out_dir: Path, run_id: str, row: dict, result: RunResult, arch
                                                        minlength=len(arch.tile.columns)).tolist()}
               for lm in result.layer_maps]
     eng = result.engine
-    doc = {"accelsim_version": __version__, "versions": software_versions(), "summary": row, **extra,
-           "layers": layers,
-           "off_crossbar": list(result.off_crossbar),
-           "energy_per_inference_by_activity_j": {k: v / result.n_images
-                                                  for k, v in sorted(result.energy_by_activity_j.items())},
-           "tile_utilisation": eng.utilisation,
-           "cost_breakdown": _cost_breakdown(result.chip),
-           "accuracy_programmed_per_repeat": result.accuracy_programmed.tolist(),
-           "accuracy_end_of_life_per_repeat": result.accuracy_end_of_life.tolist(),
-           "arch_config": to_plain(arch)}
+    return {"accelsim_version": __version__, "versions": software_versions(), "summary": row, **extra,
+            "layers": layers,
+            "off_crossbar": list(result.off_crossbar),
+            "energy_per_inference_by_activity_j": {k: v / result.n_images
+                                                   for k, v in sorted(result.energy_by_activity_j.items())},
+            "tile_utilisation": eng.utilisation,
+            "cost_breakdown": _cost_breakdown(result.chip),
+            "accuracy_programmed_per_repeat": result.accuracy_programmed.tolist(),
+            "accuracy_end_of_life_per_repeat": result.accuracy_end_of_life.tolist(),
+            "arch_config": to_plain(arch)}
+
+
+def report_json(doc: dict) -> str:
+    """``doc`` as the text of the JSON report (NumPy scalars as numbers)."""
+    return json.dumps(doc, indent=2, default=_json_default) + "\n"
+
+
+def write_outputs(out_dir: Path, run_id: str, row: dict, result: RunResult, arch: ArchConfig,
+                  extra: dict, trace: str | Path | None = None, doc: dict | None = None) -> list[Path]:
+    """Write ``<run_id>.csv``, ``<run_id>_timeline.csv`` and ``<run_id>.json`` into ``out_dir`` (and
+    the engine's event trace to ``trace``, for a result simulated with ``trace=True``). ``doc``: the
+    JSON report's content if already made (``report_document``), else it is made here.
+
+    They appear together or not at all (``accelsim.outputs.OutputSet``); a failed write raises
+    ``OutputError`` and leaves the previous files, if any, as they were.
+    """
+    ensure_dir(out_dir)
+    csv_path = out_dir / f"{run_id}.csv"
+    timeline_path = out_dir / f"{run_id}_timeline.csv"
+    json_path = out_dir / f"{run_id}.json"
     with OutputSet() as files:
         files.write_text(csv_path, pd.DataFrame([row]).to_csv(index=False))
-        files.write_text(timeline_path, timeline.to_csv(index=False))
-        files.write_text(json_path, json.dumps(doc, indent=2, default=_json_default) + "\n")
+        files.write_text(timeline_path, timeline_frame(result, run_id).to_csv(index=False))
+        if doc is None:
+            doc = report_document(row, result, arch, extra)
+        files.write_text(json_path, report_json(doc))
         written = [csv_path, timeline_path, json_path]
         if trace is not None:
             if result.trace is None:

@@ -18,6 +18,8 @@ import math
 import os
 import re
 import sys
+import types
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ import yaml
 
 from accelsim import __version__, limits, sweep_device
 from accelsim.config import ArchConfig, load_arch, read_yaml, show
+from accelsim.data import BUNDLED_NAMES, bundled_files, dataset_from_spec
 from accelsim.errors import ConfigError, UsageError
 from accelsim.network import Network, load_network
 from accelsim.outputs import (
@@ -77,7 +80,7 @@ class SweepSpec:
     path: Path
     arch: Path
     net: Path | None
-    data: Path | None
+    data: Path | str | None  # a path, or a bundled data set's name (mnist, fashion)
     repeats: int
     seeds: tuple[int, ...]
     fixed: tuple[tuple[str, Any], ...]
@@ -121,7 +124,23 @@ def _axes(raw: Any, where: str, path: Path) -> tuple[tuple[str, tuple[Any, ...]]
 def load_spec(path: str | Path) -> SweepSpec:
     """Read and check a sweep spec; every point's architecture is validated before anything runs."""
     path = Path(path)
-    raw = read_yaml(path)
+    return _spec_from_raw(read_yaml(path), path, path.stem)
+
+
+#: How a spec given as a mapping is named in messages (its paths resolve against a base directory).
+DICT_SPEC = "<sweep spec dict>"
+
+
+def load_spec_dict(raw: Mapping[str, Any], base: str | Path) -> SweepSpec:
+    """A sweep spec given as a mapping (the content of a spec file), its relative paths resolved
+    against ``base``; checked as ``load_spec`` checks a file (default name ``sweep``)."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{DICT_SPEC}: expected a mapping of spec keys, got {type(raw).__name__}")
+    return _spec_from_raw(dict(raw), Path(base) / DICT_SPEC, "sweep")
+
+
+def _spec_from_raw(raw: dict, path: Path, default_name: str) -> SweepSpec:
+    """Check the keys of a spec read from ``path`` and build it (paths relative to its folder)."""
     for key in raw:
         if key not in _SPEC_KEYS:
             raise ConfigError(f"{path}: key '{key}': unknown key; allowed: {', '.join(_SPEC_KEYS)}")
@@ -140,7 +159,7 @@ def load_spec(path: str | Path) -> SweepSpec:
     for key in ("arch", "net") if measure == "network" else ("arch",):
         if not isinstance(raw.get(key), str):
             raise ConfigError(f"{path}: key '{key}': missing required key (a path)")
-    name = raw.get("name", path.stem)
+    name = raw.get("name", default_name)
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ConfigError(f"{path}: key 'name': {name!r}: use letters, digits and _ . + - only "
                           "(it names the output files)")
@@ -169,7 +188,7 @@ def load_spec(path: str | Path) -> SweepSpec:
     spec = SweepSpec(
         name=name, path=path, arch=base / raw["arch"],
         net=base / raw["net"] if measure == "network" else None,
-        data=base / raw["data"] if raw.get("data") else None, repeats=repeats, seeds=tuple(seeds),
+        data=_data_spec(raw.get("data"), base), repeats=repeats, seeds=tuple(seeds),
         fixed=tuple((str(k), v) for k, v in fixed.items()),
         grid=_axes(raw.get("grid"), "grid", path), zipped=zipped, measure=measure, device=device)
     if len(set(spec.axes)) != len(spec.axes):
@@ -180,6 +199,16 @@ def load_spec(path: str | Path) -> SweepSpec:
         raise ConfigError(f"{path}: key 'set.{NET_AXIS}': give the network as the top-level 'net'")
     check(spec)
     return spec
+
+
+def _data_spec(data: str | None, base: Path) -> Path | str | None:
+    """A spec's ``data``: a bundled name (``mnist``, ``fashion``) when no file of that name is beside
+    the spec (as ``--data``), else a path relative to the spec's folder."""
+    if not data:
+        return None
+    if data in BUNDLED_NAMES and not (base / data).exists():
+        return data
+    return base / data
 
 
 def check(spec: SweepSpec) -> None:
@@ -216,8 +245,10 @@ def check(spec: SweepSpec) -> None:
                 raise ConfigError(f"{spec.path}: point {point.index} ({_describe(point)}): {exc}") from None
 
 
-def _n_images(net: Network, data: Path | None) -> int:
+def _n_images(net: Network, data: Path | str | None) -> int:
     """Images a point classifies: the data file's count (read from its header), else the bundled set's."""
+    if isinstance(data, str):
+        return dataset_from_spec(data).n_images
     if data is not None:
         from accelsim.data import count_images
 
@@ -334,8 +365,11 @@ def spec_fingerprint(spec: SweepSpec) -> dict:
             "files": files}
 
 
-def _data_files(path: Path) -> list[Path]:
-    """A data set's files: a directory's files, or a file and its IDX partner(s) beside it."""
+def _data_files(path: Path | str) -> list[Path]:
+    """A data set's files: a directory's files, or a file and its IDX partner(s) beside it (a bundled
+    name's: ``accelsim.data.bundled_files``)."""
+    if isinstance(path, str):
+        return bundled_files(path)
     if path.is_dir():
         return sorted(p for p in path.iterdir() if p.is_file())
     m = re.match(r"^(.+)-(images|labels)[-.]idx[13]-ubyte(\.gz)?$", path.name)
@@ -552,3 +586,16 @@ def check_workers(workers: int | None) -> int:
     if workers < 1:
         raise UsageError(f"--workers {workers}: expected >= 1")
     return workers
+
+
+class _SweepModule(types.ModuleType):
+    """This module, callable: ``accelsim.sweep(spec, ...)`` is ``accelsim.api.sweep`` (the package
+    attribute ``accelsim.sweep`` is this module once it is imported, so the module itself must run it)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
+        from accelsim.api import sweep
+
+        return sweep(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _SweepModule

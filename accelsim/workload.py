@@ -66,12 +66,18 @@ def bundled_workload(net: Network) -> Workload:
 
 
 def load_workload(net: Network, data: str | Path | None) -> Workload:
-    """``data`` (IDX images file or directory, or binarized .npz) if given, else the bundled set."""
+    """The images a run classifies: ``data`` if given, else the network's bundled set.
+
+    ``data`` is a bundled name (``mnist``, ``fashion``: ``accelsim.data.dataset_from_spec``, as in
+    ``accelsim train``), an IDX images file or a directory holding an IDX pair, or a binarized
+    ``.npz``. The workload's ``name`` (the CSV's ``dataset`` column) is ``data`` as given: the bundled
+    name, or the path; for the bundled set, the network's ``test_source``.
+    """
     if data is None:
         return bundled_workload(net)
-    from accelsim.data import binarize, load_dataset
+    from accelsim.data import binarize, dataset_from_spec
 
-    dataset = load_dataset(data)
+    dataset = dataset_from_spec(str(data))
     if dataset.n_images == 0:
         raise DataError(f"{data}: no images: a run needs at least one")
     if dataset.x.shape[1] != net.n_inputs:
@@ -83,6 +89,6 @@ def load_workload(net: Network, data: str | Path | None) -> Workload:
         if dataset.binarized:
             raise DataError(f"{data}: binarized images, but the network's first block is real-valued: "
                             "give intensity images (IDX)")
-        return Workload(x_real=np.asarray(dataset.x, dtype=np.float32), y=y, name=dataset.name)
+        return Workload(x_real=np.asarray(dataset.x, dtype=np.float32), y=y, name=str(data))
     x = binarize(dataset, net.input_threshold)
-    return Workload(x_pm1=x.astype(np.int8), y=y, name=dataset.name)
+    return Workload(x_pm1=x.astype(np.int8), y=y, name=str(data))

@@ -1,0 +1,562 @@
+"""ONNX / QONNX import: small graphs built with ``onnx.helper`` in the shapes PyTorch's two exporters
+and Brevitas write, imported and compared image by image with an independent evaluation of the graph
+(``onnx.reference.ReferenceEvaluator``, with QONNX's BipolarQuant / Quant written here from their
+documented semantics), including inputs that hit thresholds exactly; and every refusal."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, numpy_helper
+from onnx import helper as oh
+from onnx.reference import ReferenceEvaluator
+from onnx.reference.op_run import OpRun
+
+from accelsim.errors import NetworkError
+from accelsim.network import load_network, reference_predict, save_network
+from accelsim.onnx_import import OnnxImportError, import_onnx, is_onnx_file
+
+QONNX = "qonnx.custom_op.general"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ------------------------------------------------------------------------------- the oracle
+
+
+class BipolarQuant(OpRun):
+    """QONNX BipolarQuant: +scale where x >= 0, else -scale."""
+
+    op_domain = QONNX
+
+    def _run(self, x, scale):
+        return ((np.where(x >= 0, 1.0, -1.0) * scale).astype(x.dtype),)
+
+
+class Quant(OpRun):
+    """QONNX Quant (qonnx's reference int_quant): q = x / scale + zeropt; a signed 1-bit quantizer
+    gives +-1 by q >= 0, otherwise q is clipped to the integer range and rounded; out = (q - zeropt)
+    * scale."""
+
+    op_domain = QONNX
+
+    def _run(self, x, scale, zeropt, bitwidth, signed=None, narrow=None, rounding_mode=None):
+        signed = 1 if signed is None else signed
+        narrow = 0 if narrow is None else narrow
+        mode = (rounding_mode or "ROUND").upper()
+        b = int(bitwidth)
+        q = x / scale + zeropt
+        if b == 1 and signed:
+            q = np.where(q >= 0, 1.0, -1.0)
+        else:
+            lo = (-(2 ** (b - 1)) + narrow) if signed else 0
+            hi = 2 ** (b - 1) - 1 if signed else 2 ** b - 1 - narrow
+            q = {"ROUND": np.round, "FLOOR": np.floor, "CEIL": np.ceil}[mode](np.clip(q, lo, hi))
+        return (((q - zeropt) * scale).astype(x.dtype),)
+
+
+class Sign(OpRun):
+    """Sign with the importer's documented tie rule: +1 at an exact 0 (ONNX's Sign gives 0). The
+    reference evaluator matches a replacement op by its class name."""
+
+    op_domain = ""
+
+    def _run(self, x):
+        return (np.where(x >= 0, 1.0, -1.0).astype(x.dtype),)
+
+
+def oracle_scores(model: onnx.ModelProto, x: np.ndarray, *, sign_plus: bool = False, outputs=None):
+    ops = [BipolarQuant, Quant] + ([Sign] if sign_plus else [])
+    ev = ReferenceEvaluator(model, new_ops=ops)
+    return ev.run(outputs, {model.graph.input[0].name: x})
+
+
+def oracle_predict(model, x, **kw) -> np.ndarray:
+    return np.argmax(oracle_scores(model, x, **kw)[0], axis=1)
+
+
+def accel_predict(net, x: np.ndarray) -> np.ndarray:
+    """accelsim's ideal inference on intensities: binarized at the network's input threshold."""
+    flat = x.reshape(len(x), -1).astype(np.float64)
+    return reference_predict(net, np.where(flat >= net.input_threshold, 1, -1))
+
+
+# ------------------------------------------------------------------------------- graph building
+
+
+class Graph:
+    """A tiny ``onnx.helper`` builder: float64 tensors (exact oracle), batch dimension 'N'."""
+
+    def __init__(self, in_shape: tuple[int, ...], dtype=TensorProto.DOUBLE):
+        self.in_shape, self.dtype = in_shape, dtype
+        self.nodes, self.inits, self.n = [], [], 0
+        self.np_dtype = np.float64 if dtype == TensorProto.DOUBLE else np.float32
+
+    def const(self, value, name: str | None = None, dtype=None) -> str:
+        self.n += 1
+        name = name or f"c{self.n}"
+        arr = np.asarray(value, dtype=dtype or self.np_dtype)
+        self.inits.append(numpy_helper.from_array(arr, name))
+        return name
+
+    def node(self, op: str, inputs: list[str], name: str | None = None, domain: str = "", **attrs) -> str:
+        self.n += 1
+        name = name or f"{op.lower()}{self.n}"
+        out = f"{name}_out"
+        self.nodes.append(oh.make_node(op, inputs, [out], name=name, domain=domain, **attrs))
+        return out
+
+    def model(self, out: str, opset: int = 17) -> onnx.ModelProto:
+        x = oh.make_tensor_value_info("x", self.dtype, ["N", *self.in_shape])
+        y = oh.make_tensor_value_info(out, self.dtype, ["N", "classes"])
+        graph = oh.make_graph(self.nodes, "g", [x], [y], self.inits)
+        m = oh.make_model(graph, opset_imports=[oh.make_opsetid("", opset), oh.make_opsetid(QONNX, 1)],
+                          producer_name="accelsim-tests", producer_version="1")
+        return m
+
+    # common blocks
+
+    def sign(self, x: str, **kw) -> str:
+        return self.node("Sign", [x], **kw)
+
+    def bn(self, x: str, gamma, beta, mean, var, eps: float = 1e-5, name=None) -> str:
+        return self.node("BatchNormalization", [x, self.const(gamma), self.const(beta), self.const(mean),
+                                                self.const(var)], name=name, epsilon=eps)
+
+    def bipolar(self, x: str, scale, name=None) -> str:
+        return self.node("BipolarQuant", [x, self.const(scale)], name=name, domain=QONNX)
+
+    def quant(self, x: str, scale, zeropt, bits, name=None, **attrs) -> str:
+        return self.node("Quant", [x, self.const(scale), self.const(zeropt), self.const(bits)], name=name,
+                         domain=QONNX, **attrs)
+
+
+def images(rng, n: int, shape: tuple[int, ...]) -> np.ndarray:
+    """Intensities k / 255 as a data set holds them."""
+    return rng.integers(0, 256, size=(n, *shape)) / 255.0
+
+
+def random_bn(rng, f: int, negative: bool = True):
+    gamma = rng.uniform(0.5, 2.0, f) * (np.where(rng.random(f) < 0.3, -1.0, 1.0) if negative else 1.0)
+    return gamma, rng.normal(0, 1, f), rng.normal(0, 2, f), rng.uniform(0.5, 3.0, f)
+
+
+def check_same(model, x, **kw):
+    net = import_onnx(model)
+    expected = oracle_predict(model, x, **kw)
+    got = accel_predict(net, x)
+    assert np.array_equal(got, expected), f"{np.count_nonzero(got != expected)} of {len(x)} differ"
+    return net
+
+
+# ------------------------------------------------------------------------------- TorchScript-style
+
+
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("eps", [1e-5, 1e-3, 0.25])
+def test_latent_weights_sign_and_batch_norm(affine, eps):
+    """Sign(latent W) -> Gemm with bias -> BN -> Sign, as torch.onnx.export(dynamo=False) writes it;
+    thresholds match the closed form of README "Network format" (with the bias in the mean)."""
+    rng = np.random.default_rng(1)
+    g = Graph((1, 6, 6))
+    h = g.sign(g.node("Sub", ["x", g.const(0.5)]))
+    h = g.node("Flatten", [h], axis=1)
+    w1, b1 = rng.normal(0, 1, (12, 36)), rng.normal(0, 2, 12)
+    w2, b2 = rng.normal(0, 1, (4, 12)), rng.normal(0, 1, 4)
+    gamma, beta, mean, var = random_bn(rng, 12)
+    if not affine:
+        gamma, beta = np.ones(12), np.zeros(12)
+    h = g.node("Gemm", [h, g.sign(g.const(w1)), g.const(b1)], transB=1)
+    h = g.sign(g.bn(h, gamma, beta, mean, var, eps))
+    g2, be2, m2, v2 = random_bn(rng, 4)
+    out = g.bn(g.node("Gemm", [h, g.sign(g.const(w2)), g.const(b2)], transB=1), g2, be2, m2, v2, eps)
+    model = g.model(out)
+    net = check_same(model, images(rng, 400, (1, 6, 6)))
+    assert net.input_threshold == 0.5
+    assert np.array_equal(net.hidden[0].weights, np.sign(w1))
+    assert np.array_equal(net.output.weights, np.sign(w2))
+    eps = float(np.float32(eps))  # an ONNX float attribute is float32
+    sigma = np.sqrt(var + eps)
+    t = (36 + (mean - b1) - beta * sigma / gamma) / 2  # README's fold, the bias moved into the mean
+    assert np.array_equal(net.hidden[0].flip, gamma < 0)
+    assert np.array_equal(net.hidden[0].threshold, np.where(gamma < 0, np.floor(t), np.ceil(t)))
+    np.testing.assert_allclose(net.output.scale, 2 * g2 / np.sqrt(v2 + eps), rtol=1e-12)
+    np.testing.assert_allclose(net.output.shift, be2 + g2 * (b2 - 12 - m2) / np.sqrt(v2 + eps), rtol=1e-9,
+                               atol=1e-12)
+
+
+def test_float32_graph_and_two_hidden_layers():
+    rng = np.random.default_rng(2)
+    g = Graph((20,), dtype=TensorProto.FLOAT)
+    h = g.sign(g.node("Sub", ["x", g.const(0.4)]))
+    for f_in, f_out in ((20, 16), (16, 16)):
+        w, b = rng.normal(0, 1, (f_out, f_in)), rng.normal(0, 1, f_out)
+        h = g.node("Gemm", [h, g.sign(g.const(w)), g.const(b)], transB=1)
+        h = g.sign(g.bn(h, *random_bn(rng, f_out)))
+    out = g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (5, 16))))], transB=1)
+    # pixel 102/255 is float32(0.4) exactly: Sign(x - 0.4) ties there, read as +1 like accelsim's input rule
+    net = check_same(g.model(out), images(rng, 300, (20,)).astype(np.float32), sign_plus=True)
+    assert net.shape == (20, 16, 16, 5)
+    assert net.input_threshold == pytest.approx(0.4, rel=1e-7)  # float32(0.4)
+
+
+# ------------------------------------------------------------------------------- dynamo-style
+
+
+def test_fused_alpha_weights_and_bias():
+    """Weights +-alpha_j per output channel plus a bias (BatchNorm fused into the Gemm, Sign(W)
+    constant-folded), as torch.onnx.export(dynamo=True) writes them."""
+    rng = np.random.default_rng(3)
+    g = Graph((30,))
+    h = g.sign(g.node("Sub", ["x", g.const(0.5)]))
+    alpha = rng.uniform(0.2, 3.0, 10)
+    w = np.where(rng.random((10, 30)) < 0.5, -1.0, 1.0) * alpha[:, None]
+    h = g.sign(g.node("Gemm", [h, g.const(w), g.const(rng.normal(0, 3, 10))], transB=1))
+    w2 = np.where(rng.random((6, 10)) < 0.5, -1.0, 1.0) * rng.uniform(0.2, 3.0, 6)[:, None]
+    out = g.node("Gemm", [h, g.const(w2), g.const(rng.normal(0, 2, 6))], transB=1)
+    net = check_same(g.model(out), images(rng, 400, (30,)))
+    assert np.array_equal(net.hidden[0].weights, np.sign(w))
+    assert not net.hidden[0].flip.any()
+
+
+def _dense_variants(kind: str, w: np.ndarray, b: np.ndarray) -> onnx.ModelProto:
+    rng = np.random.default_rng(4)
+    w2 = np.sign(rng.normal(0, 1, (3, w.shape[0])))
+    g = Graph((w.shape[1],))
+    h = g.sign(g.node("Sub", ["x", g.const(0.5)]))
+    if kind == "gemm_transB":
+        h = g.node("Gemm", [h, g.const(w), g.const(b)], transB=1)
+    elif kind == "gemm_plain":
+        h = g.node("Gemm", [h, g.const(w.T), g.const(b)])
+    elif kind == "gemm_alpha_beta":
+        h = g.node("Gemm", [h, g.const(w.T * 2), g.const(b / 4)], alpha=0.5, beta=4.0)
+    else:
+        h = g.node("Add", [g.node("MatMul", [h, g.const(w.T)]), g.const(b)])
+    out = g.node("MatMul", [g.sign(h), g.const(w2.T)])
+    return g.model(out)
+
+
+def test_gemm_matmul_add_and_transb_import_alike():
+    rng = np.random.default_rng(5)
+    w, b = np.sign(rng.normal(0, 1, (8, 25))), rng.normal(0, 2, 8).round(1)
+    x = images(rng, 300, (25,))
+    nets = [check_same(_dense_variants(k, w, b), x)
+            for k in ("gemm_transB", "gemm_plain", "gemm_alpha_beta", "matmul_add")]
+    for net in nets[1:]:
+        assert np.array_equal(net.hidden[0].weights, nets[0].hidden[0].weights)
+        assert np.array_equal(net.hidden[0].threshold, nets[0].hidden[0].threshold)
+        np.testing.assert_allclose(net.output.scale, nets[0].output.scale)
+
+
+# ------------------------------------------------------------------------------- convolutions
+
+
+@pytest.mark.parametrize("order", ["conv-pool-bn-sign", "conv-bn-sign-pool", "conv-bn-pool-sign"])
+def test_conv_batch_norm_pool_flatten(order):
+    """Two binarized convolutions (3x3 on 10x10, then 2x2), a 2x2 max-pool in each of the three
+    places exporters put it, negative BN scales (pooled through negated filters), flatten by Flatten
+    or by the Shape -> Gather -> Unsqueeze -> Concat -> Reshape chain of x.view(x.size(0), -1)."""
+    rng = np.random.default_rng(6)
+    g = Graph((1, 10, 10))
+    h = g.sign(g.node("Sub", ["x", g.const(0.5)]))
+    w1 = rng.normal(0, 1, (4, 1, 3, 3))
+    h = g.node("Conv", [h, g.sign(g.const(w1)), g.const(rng.normal(0, 1, 4))], kernel_shape=[3, 3])
+    bn1 = random_bn(rng, 4)
+    bn1[0][:2] = [-1.3, -0.7]  # two negative scales
+    pool = dict(kernel_shape=[2, 2], strides=[2, 2])
+    for step in order.split("-")[1:]:
+        h = {"pool": lambda v: g.node("MaxPool", [v], **pool), "bn": lambda v: g.bn(v, *bn1),
+             "sign": g.sign}[step](h)
+    h = g.node("Conv", [h, g.sign(g.const(rng.normal(0, 1, (3, 4, 2, 2))))], kernel_shape=[2, 2])
+    h = g.sign(g.bn(h, *random_bn(rng, 3)))  # (3, 3, 3)
+    if order == "conv-pool-bn-sign":
+        h = g.node("Flatten", [h], axis=1)
+    else:
+        n = g.node("Unsqueeze", [g.node("Gather", [g.node("Shape", [h]), g.const(0, dtype=np.int64)], axis=0),
+                                 g.const([0], dtype=np.int64)])
+        h = g.node("Reshape", [h, g.node("Concat", [n, g.const([-1], dtype=np.int64)], axis=0)])
+    w3 = rng.normal(0, 1, (10, 27))
+    h = g.sign(g.bn(g.node("Gemm", [h, g.sign(g.const(w3))], transB=1), *random_bn(rng, 10)))
+    out = g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (4, 10))))], transB=1)
+    model = g.model(out)
+    x = images(rng, 200, (1, 10, 10))
+    net = check_same(model, x)
+    assert [h.conv is not None for h in net.hidden] == [True, True, False]
+    assert net.hidden[0].conv.pool and net.hidden[0].conv.map_h == 4
+    assert net.shape == (100, 64, 27, 10, 4)
+    # the dense layer after the flatten reads the map in accelsim's (y, x, c) order
+    expect = np.sign(w3).reshape(10, 3, 3, 3).transpose(0, 2, 3, 1).reshape(10, 27)
+    assert np.array_equal(net.hidden[2].weights, expect)
+
+
+def test_conv_filters_in_accelsim_patch_order():
+    rng = np.random.default_rng(7)
+    g = Graph((2, 5, 5))
+    h = g.sign(g.node("Sub", ["x", g.const(0.5)]))
+    w = rng.normal(0, 1, (3, 2, 3, 3))
+    h = g.sign(g.node("Conv", [h, g.sign(g.const(w))], kernel_shape=[3, 3]))
+    out = g.node("Gemm", [g.node("Flatten", [h]), g.sign(g.const(rng.normal(0, 1, (2, 27))))], transB=1)
+    net = import_onnx(g.model(out))
+    assert np.array_equal(net.hidden[0].weights, np.sign(w).transpose(0, 2, 3, 1).reshape(3, 18))
+    # a 2-channel input is read in accelsim's (y, x, c) order: feed the oracle the same images
+    x = images(rng, 100, (5, 5, 2))
+    bits = np.where(x.reshape(100, -1) >= 0.5, 1, -1)
+    # (no batch norm: the conv's integer dot products hit Sign's tie at 0, read as +1)
+    assert np.array_equal(reference_predict(net, bits),
+                          oracle_predict(g.model(out), x.transpose(0, 3, 1, 2).copy(), sign_plus=True))
+
+
+# ------------------------------------------------------------------------------- QONNX
+
+
+def test_brevitas_bipolar_quant_network():
+    """Brevitas' export_qonnx shape: input scaled by Mul/Sub then BipolarQuant; BipolarQuant on latent
+    weights with per-tensor and per-channel scales; BN; BipolarQuant activations with a scale; a
+    final per-class Mul and Add."""
+    rng = np.random.default_rng(8)
+    g = Graph((1, 8, 8))
+    h = g.bipolar(g.node("Sub", [g.node("Mul", ["x", g.const(2.0)]), g.const(1.0)]), 1.0)
+    wq = g.bipolar(g.const(rng.normal(0, 0.1, (4, 1, 3, 3))), rng.uniform(0.05, 0.2, (4, 1, 1, 1)))
+    h = g.node("Conv", [h, wq], kernel_shape=[3, 3])
+    h = g.node("MaxPool", [g.bn(h, *random_bn(rng, 4))], kernel_shape=[2, 2], strides=[2, 2])
+    h = g.bipolar(h, 0.5)
+    h = g.node("Flatten", [h])
+    w2 = g.bipolar(g.const(rng.normal(0, 0.1, (12, 36))), 0.1)
+    h = g.node("Gemm", [h, w2, g.const(rng.normal(0, 0.5, 12))], transB=1)
+    h = g.bipolar(g.bn(h, *random_bn(rng, 12)), 2.0)
+    w3 = g.bipolar(g.const(rng.normal(0, 0.1, (5, 12))), rng.uniform(0.05, 0.2, (5, 1)))
+    out = g.node("Gemm", [h, w3], transB=1)
+    out = g.node("Add", [g.node("Mul", [out, g.const(rng.uniform(-2, 2, 5))]), g.const(rng.normal(0, 1, 5))])
+    net = check_same(g.model(out), images(rng, 300, (1, 8, 8)))
+    assert net.input_threshold == 0.5
+
+
+def test_one_bit_quant_signed_and_unsigned():
+    """1-bit Quant: signed (+-scale, qonnx's sign rule) on weights and activations, and an unsigned
+    activation with levels {0, scale} (a binary activation with an offset)."""
+    rng = np.random.default_rng(9)
+    g = Graph((24,))
+    h = g.quant("x", 1.0, -0.5, 1.0)  # signed: +1 iff x - 0.5 >= 0
+    w1 = g.quant(g.const(rng.normal(0, 1, (10, 24))), rng.uniform(0.1, 1, (10, 1)), 0.0, 1.0)
+    h = g.node("Gemm", [h, w1, g.const(rng.normal(0, 1, 10))], transB=1)
+    h = g.quant(g.bn(h, *random_bn(rng, 10)), 0.5, 0.0, 1.0, signed=0, narrow=0, rounding_mode="ROUND")
+    w2 = g.quant(g.const(rng.normal(0, 1, (8, 10))), 0.3, 0.0, 1.0)
+    h = g.node("Gemm", [h, w2, g.const(rng.normal(0, 0.5, 8))], transB=1)
+    h = g.quant(h, 0.25, 0.0, 1.0)
+    w3 = g.quant(g.const(rng.normal(0, 1, (3, 8))), 1.0, 0.0, 1.0)
+    out = g.node("MatMul", [h, g.node("Transpose", [w3], perm=[1, 0])])
+    net = check_same(g.model(out), images(rng, 400, (24,)))
+    assert net.input_threshold == 0.5
+
+
+# ------------------------------------------------------------------------------- input encoding
+
+
+@pytest.mark.parametrize("pre, threshold", [
+    ((("Sub", 0.25),), 0.25), ((("Mul", 2.0), ("Sub", 1.0)), 0.5), ((("Div", 4.0), ("Add", -0.1875)), 0.75)])
+def test_input_encoding(pre, threshold):
+    rng = np.random.default_rng(10)
+    g = Graph((16,))
+    h = "x"
+    for op, v in pre:
+        h = g.node(op, [h, g.const(v)])
+    h = g.bipolar(h, 1.0)
+    out = g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (4, 16))))], transB=1)
+    model = g.model(out)
+    x = images(rng, 200, (16,))
+    x[:50, :4] = threshold  # exactly on the threshold: BipolarQuant gives +1, as accelsim's input rule
+    net = check_same(model, x)
+    assert net.input_threshold == threshold
+
+
+def test_pm1_input_graph_needs_input_threshold():
+    rng = np.random.default_rng(11)
+    g = Graph((16,))
+    out = g.node("Gemm", ["x", g.sign(g.const(rng.normal(0, 1, (4, 16))))], name="fc0", transB=1)
+    model = g.model(out)
+    with pytest.raises(OnnxImportError, match=r"node 'fc0' \(Gemm\): takes the graph input directly"):
+        import_onnx(model)
+    net = import_onnx(model, input_threshold=0.25)
+    x = images(rng, 200, (16,))
+    pm1 = np.where(x >= 0.25, 1.0, -1.0)
+    assert np.array_equal(accel_predict(net, x), oracle_predict(model, pm1))
+    # the override also replaces a threshold the graph implies
+    assert import_onnx(_dense_variants("gemm_transB", np.ones((2, 5)), np.zeros(2)),
+                       input_threshold=0.125).input_threshold == 0.125
+    with pytest.raises(NetworkError, match="input_threshold 1.5"):
+        import_onnx(model, input_threshold=1.5)
+
+
+# ------------------------------------------------------------------------------- ties
+
+
+def _tie_net(act: str):
+    """Even fan-in, +-1 weights and inputs, bias 2: hidden pre-activations dot + 2 hit 0 often."""
+    rng = np.random.default_rng(12)
+    g = Graph((16,))
+    h = g.bipolar(g.node("Sub", ["x", g.const(0.5)]), 1.0)
+    h = g.node("Gemm", [h, g.const(np.sign(rng.normal(0, 1, (12, 16)))), g.const(np.full(12, 2.0))],
+               name="fc0", transB=1)
+    # BN with sqrt(var + eps) = 2 and a mean of 2: exactly zero again where dot + 2 == 2 -> tie kept exact
+    h = g.bn(h, np.full(12, 1.5), np.zeros(12), np.full(12, 2.0), np.full(12, 3.75), eps=0.25, name="bn0")
+    h = g.bipolar(h, 1.0, name="act") if act == "bipolar" else g.sign(h, name="act")
+    out = g.node("Gemm", [h, g.const(np.sign(rng.normal(0, 1, (4, 12))) * 0.5), g.const([0.25, 0, 0, 0.5])],
+                 transB=1)
+    return g.model(out), rng
+
+
+def test_ties_exact_with_bipolar_quant():
+    model, rng = _tie_net("bipolar")
+    x = images(rng, 400, (16,))
+    pre = oracle_scores(model, x, outputs=["bn0_out"])[0]
+    assert np.count_nonzero(pre == 0) > 100  # ties do happen, and BipolarQuant makes them +1
+    net = check_same(model, x)
+    assert "exactly 0" not in net.description
+
+
+def test_sign_ties_are_read_as_plus_one():
+    model, rng = _tie_net("sign")
+    x = images(rng, 400, (16,))
+    net = check_same(model, x, sign_plus=True)
+    assert "read as +1" in net.description
+    # ONNX's own Sign(0) = 0 feeds zeros to the next layer, which a +-1 crossbar cannot hold
+    ties = oracle_scores(model, x, outputs=["act_out"])[0]
+    assert np.count_nonzero(ties == 0) > 100
+
+
+# ------------------------------------------------------------------------------- files
+
+
+def test_external_data_and_content_sniffing(tmp_path):
+    model = _dense_variants("matmul_add", np.sign(np.random.default_rng(13).normal(0, 1, (8, 25))),
+                            np.linspace(-2, 2, 8))
+    path = tmp_path / "m.onnx"
+    saved = onnx.ModelProto()
+    saved.CopyFrom(model)  # save_model moves the tensors of what it saves to the external file
+    onnx.save_model(saved, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location="m.onnx.data", size_threshold=0)
+    assert (tmp_path / "m.onnx.data").stat().st_size > 8 * 25 * 8
+    net = import_onnx(path)
+    x = images(np.random.default_rng(14), 200, (25,))
+    assert np.array_equal(accel_predict(net, x), oracle_predict(model, x))
+    assert hashlib.sha256(path.read_bytes()).hexdigest() in net.description
+    assert "accelsim-tests 1" in net.description
+    # load_network: by extension, and by content under another name
+    other = tmp_path / "model.bin"
+    other.write_bytes(path.read_bytes())
+    for p in (path, other):
+        assert np.array_equal(accel_predict(load_network(p), x), accel_predict(net, x))
+    assert is_onnx_file(other) and not is_onnx_file(ROOT / "workloads" / "mlp784.npz")
+    (tmp_path / "text.txt").write_text("not a network\n")
+    assert not is_onnx_file(tmp_path / "text.txt")
+    with pytest.raises(NetworkError):
+        load_network(tmp_path / "text.txt")
+
+
+def test_saved_npz_roundtrip(tmp_path):
+    model = _dense_variants("gemm_transB", np.ones((3, 4)) * np.array([1, -1, 1, 1]), np.zeros(3))
+    net = import_onnx(model)
+    save_network(tmp_path / "n.npz", net)
+    back = load_network(tmp_path / "n.npz")
+    assert back.description == net.description and back.format_version == 1
+
+
+# ------------------------------------------------------------------------------- refusals
+
+
+def _refusal(kind: str) -> onnx.ModelProto:
+    rng = np.random.default_rng(15)
+    if kind in ("padded_conv", "strided_conv", "big_pool"):
+        g = Graph((1, 8, 8))
+        h = g.sign(g.node("Sub", ["x", g.const(0.5)]))
+        attrs = {"padded_conv": dict(pads=[1, 1, 1, 1]), "strided_conv": dict(strides=[2, 2])}.get(kind, {})
+        h = g.node("Conv", [h, g.sign(g.const(rng.normal(0, 1, (2, 1, 3, 3))))], name="conv1",
+                   kernel_shape=[3, 3], **attrs)
+        if kind == "big_pool":
+            h = g.node("MaxPool", [h], name="pool1", kernel_shape=[3, 3], strides=[3, 3])
+        h = g.node("Flatten", [g.sign(h)])
+        n = {"big_pool": 8, "padded_conv": 128, "strided_conv": 18}[kind]
+        return g.model(g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (3, n))))], transB=1))
+    g = Graph((12,))
+    h = g.sign(g.node("Sub", ["x", g.const(0.5)]))
+    w1 = rng.normal(0, 1, (6, 12))
+    if kind == "not_alpha":
+        w1 = np.sign(w1)
+        w1[2, 5] *= 0.9
+    if kind == "zero_weight":
+        w1[1, 3] = 0.0
+    h = g.node("Gemm", [h, g.const(w1) if kind == "not_alpha" else g.sign(g.const(w1))], name="fc1", transB=1)
+    if kind == "two_bit":
+        h = g.quant(h, 0.5, 0.0, 2.0, name="act_q")
+    elif kind == "relu":
+        h = g.sign(g.node("Relu", [h], name="relu1"))
+    elif kind == "unsupported":
+        h = g.sign(g.node("Exp", [h], name="exp1"))
+    elif kind == "branch":
+        h = g.node("Add", [h, g.node("Mul", [h, g.const(2.0)])], name="res1")
+        h = g.sign(h)
+    elif kind == "no_sign":
+        pass
+    else:
+        h = g.sign(h)
+    out = g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (3, 6))))], name="fc2", transB=1)
+    if kind == "binary_output":
+        out = g.sign(out, name="last_sign")
+    return g.model(out)
+
+
+@pytest.mark.parametrize("kind, pattern", [
+    ("two_bit", r"node 'act_q' \(Quant\): bit width 2: expected 1"),
+    ("relu", r"node 'relu1' \(Relu\): an activation that is not a binarization"),
+    ("unsupported", r"node 'exp1' \(Exp\): unsupported op"),
+    ("not_alpha", r"node 'fc1' \(Gemm\): weight -?0.9 at \[2, 5\]: expected \+-alpha per output channel"),
+    ("zero_weight", r"node 'fc1' \(Gemm\): weight 0 at \[1, 3\]: expected \+-alpha"),
+    ("padded_conv", r"node 'conv1' \(Conv\): pads \[1, 1, 1, 1\] \(expected none\)"),
+    ("strided_conv", r"node 'conv1' \(Conv\): strides \[2, 2\] \(expected 1\)"),
+    ("big_pool", r"node 'pool1' \(MaxPool\): kernel \[3, 3\].*expected a 2x2 max-pool"),
+    ("branch", r"feeds 2 nodes: expected a chain"),
+    ("no_sign", r"node 'fc2' \(Gemm\): its input \(from node 'fc1'\) is not binarized"),
+    ("binary_output", r"graph output 'last_sign_out' is binarized activations"),
+])
+def test_refusals_name_the_node(kind, pattern):
+    with pytest.raises(OnnxImportError, match=pattern) as info:
+        import_onnx(_refusal(kind), name="bad.onnx")
+    text = str(info.value)
+    assert "\n" not in text and text.startswith("bad.onnx: ")
+
+
+# ------------------------------------------------------------------------------- the command
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "accelsim.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+def test_import_command(tmp_path):
+    model = _dense_variants("gemm_plain", np.sign(np.random.default_rng(16).normal(0, 1, (8, 25))),
+                            np.linspace(-1.5, 1.5, 8))  # no bias an integer: no Sign ties
+    onnx.save_model(model, str(tmp_path / "m.onnx"))
+    done = _cli("import", "m.onnx", "--out", "net.npz", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    net = load_network(tmp_path / "net.npz")
+    x = images(np.random.default_rng(17), 100, (25,))
+    assert np.array_equal(accel_predict(net, x), oracle_predict(model, x))
+    assert "m.onnx" in net.description and net.format_version == 1
+    # an existing --out needs --force; a bad threshold and a bad graph write nothing
+    again = _cli("import", "m.onnx", "--out", "net.npz", cwd=tmp_path)
+    assert again.returncode == 2 and "--force" in again.stderr
+    assert _cli("import", "m.onnx", "--out", "net.npz", "--force", "--input-threshold", "0.25",
+                cwd=tmp_path).returncode == 0
+    assert load_network(tmp_path / "net.npz").input_threshold == 0.25
+    bad = _cli("import", "m.onnx", "--out", "b.npz", "--input-threshold", "2", cwd=tmp_path)
+    assert bad.returncode == 2 and not (tmp_path / "b.npz").exists()
+    onnx.save_model(_refusal("relu"), str(tmp_path / "bad.onnx"))
+    bad = _cli("import", "bad.onnx", "--out", "b.npz", cwd=tmp_path)
+    assert bad.returncode == 2 and not (tmp_path / "b.npz").exists()
+    assert len(bad.stderr.strip().splitlines()) == 1 and "'relu1' (Relu)" in bad.stderr
