@@ -81,8 +81,11 @@ def oracle_predict(model, x, **kw) -> np.ndarray:
 
 
 def accel_predict(net, x: np.ndarray) -> np.ndarray:
-    """accelsim's ideal inference on intensities: binarized at the network's input threshold."""
+    """accelsim's ideal inference on intensities: binarized at the network's input threshold, or
+    real for a network with a real front."""
     flat = x.reshape(len(x), -1).astype(np.float64)
+    if net.front is not None:
+        return reference_predict(net, flat)
     return reference_predict(net, np.where(flat >= net.input_threshold, 1, -1))
 
 
@@ -354,6 +357,60 @@ def test_one_bit_quant_signed_and_unsigned():
     assert net.input_threshold == 0.5
 
 
+@pytest.mark.parametrize("order", ["bn-relu-pool-bn-sign", "bn-pool-relu-bn-sign", "bn-relu-bn-sign-pool",
+                                   "bn-sign"])
+def test_real_first_convolution_becomes_the_front(order):
+    """A real convolution of the intensities (the LeNet of 001's first block), then a batch norm, a
+    ReLU, a max-pool and a batch norm in the orders exporters write, then the first binarization:
+    the format's real front (v = pool(ReLU(scale conv + shift)), +1 iff out_scale v + out_shift >= 0);
+    without a ReLU, +1 iff scale conv + shift >= 0."""
+    rng = np.random.default_rng(18)
+    g = Graph((1, 10, 10))
+    h = g.node("Conv", ["x", g.const(rng.normal(0, 0.5, (4, 1, 3, 3))), g.const(rng.normal(0, 0.3, 4))],
+               kernel_shape=[3, 3])
+    steps = order.split("-")
+    # a pool before the ReLU needs positive scales before it, a pool after the binarizer after it
+    positive = {"bn-pool-relu-bn-sign": (True, False), "bn-relu-bn-sign-pool": (False, True)}
+    positive = positive.get(order, (False, False))
+    bns = [random_bn(rng, 4, negative=not p) for p in positive]
+    bns[0][0][:2] = np.abs(bns[0][0][:2]) * (1 if positive[0] else -1)
+    n_bn = 0
+    for step in steps:
+        if step == "bn":
+            h = g.bn(h, *bns[n_bn])
+            n_bn += 1
+        elif step == "relu":
+            h = g.node("Relu", [h])
+        elif step == "pool":
+            h = g.node("MaxPool", [h], kernel_shape=[2, 2], strides=[2, 2])
+        else:
+            h = g.sign(h)
+    h = g.node("Conv", [h, g.sign(g.const(rng.normal(0, 1, (3, 4, 2, 2))))], kernel_shape=[2, 2])
+    h = g.node("Flatten", [g.sign(g.bn(h, *random_bn(rng, 3)))])
+    n = 3 * (3 if "pool" in steps else 7) ** 2
+    h = g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (5, n))))], transB=1)
+    out = g.bn(h, *random_bn(rng, 5))
+    net = check_same(g.model(out), images(rng, 200, (1, 10, 10)))
+    assert net.front is not None and net.front.conv.pool == ("pool" in steps)
+    assert np.isnan(net.input_threshold) and net.shape[:3] == (100, 4 * (16 if "pool" in steps else 64), n)
+
+
+def test_real_read_out_becomes_the_head():
+    """A real Gemm on the last binarized layer's batch-normed popcounts: the format's real read-out."""
+    rng = np.random.default_rng(19)
+    g = Graph((20,))
+    h = g.sign(g.node("Sub", ["x", g.const(0.5)]))
+    h = g.sign(g.bn(g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (16, 20))))], transB=1),
+                    *random_bn(rng, 16)))
+    h = g.bn(g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (8, 16))))], transB=1), *random_bn(rng, 8))
+    w = rng.normal(0, 1, (4, 8))
+    out = g.node("Gemm", [h, g.const(w), g.const(rng.normal(0, 1, 4))], transB=1)
+    out = g.node("LogSoftmax", [g.node("Mul", [out, g.const(rng.uniform(0.5, 2, 4))])], axis=1)
+    net = check_same(g.model(out), images(rng, 300, (20,)))
+    assert net.output.head is not None and net.output.head.shape == (4, 8)
+    assert net.format_version == 2
+
+
 # ------------------------------------------------------------------------------- input encoding
 
 
@@ -482,6 +539,16 @@ def _refusal(kind: str) -> onnx.ModelProto:
         h = g.node("Flatten", [g.sign(h)])
         n = {"big_pool": 8, "padded_conv": 128, "strided_conv": 18}[kind]
         return g.model(g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (3, n))))], transB=1))
+    if kind.startswith("front"):
+        g = Graph((1, 6, 6))
+        h = g.node("Conv", ["x", g.const(rng.normal(0, 1, (2, 1, 3, 3)))], name="conv0", kernel_shape=[3, 3])
+        if kind == "front_pool_negative":
+            h = g.bn(h, [1.0, -1.0], [0, 0], [0, 0], [1, 1])
+            h = g.node("Relu", [g.node("MaxPool", [h], name="pool0", kernel_shape=[2, 2], strides=[2, 2])])
+        else:
+            h = g.node("MaxPool", [h], name="pool0", kernel_shape=[2, 2], strides=[2, 2])
+        h = g.node("Flatten", [g.sign(h, name="sign0")])
+        return g.model(g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (3, 8))))], transB=1))
     g = Graph((12,))
     h = g.sign(g.node("Sub", ["x", g.const(0.5)]))
     w1 = rng.normal(0, 1, (6, 12))
@@ -500,12 +567,12 @@ def _refusal(kind: str) -> onnx.ModelProto:
     elif kind == "branch":
         h = g.node("Add", [h, g.node("Mul", [h, g.const(2.0)])], name="res1")
         h = g.sign(h)
-    elif kind == "no_sign":
+    elif kind == "head_sign":
         pass
     else:
         h = g.sign(h)
     out = g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (3, 6))))], name="fc2", transB=1)
-    if kind == "binary_output":
+    if kind in ("binary_output", "head_sign"):
         out = g.sign(out, name="last_sign")
     return g.model(out)
 
@@ -520,7 +587,10 @@ def _refusal(kind: str) -> onnx.ModelProto:
     ("strided_conv", r"node 'conv1' \(Conv\): strides \[2, 2\] \(expected 1\)"),
     ("big_pool", r"node 'pool1' \(MaxPool\): kernel \[3, 3\].*expected a 2x2 max-pool"),
     ("branch", r"feeds 2 nodes: expected a chain"),
-    ("no_sign", r"node 'fc2' \(Gemm\): its input \(from node 'fc1'\) is not binarized"),
+    ("head_sign", r"node 'last_sign' \(Sign\): binarizes the real read-out after layer 'fc1'"),
+    ("front_pool_negative", r"node 'pool0' \(MaxPool\): pools real convolution 'conv0' after a negative"),
+    ("front_no_relu_pool", r"node 'sign0' \(Sign\): binarizes the pooled real convolution 'conv0' "
+                           r"without a ReLU"),
     ("binary_output", r"graph output 'last_sign_out' is binarized activations"),
 ])
 def test_refusals_name_the_node(kind, pattern):
