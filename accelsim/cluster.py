@@ -113,11 +113,12 @@ def run_shipped(spec, point, repeat: int, arch, tech: ShippedFile, net, workload
                       f"client: {_differences(expected, found)}; install the client's versions on "
                       "every node")
     _one_thread()
+    here = tech.materialise()
     try:
-        arch = dataclasses.replace(arch, tech=str(tech.materialise()))
-        return run_point(spec, point, repeat, arch, net, workload, net_name)
-    except AccelsimError as exc:
-        return error_row(point, repeat, exc), None
+        return run_point(spec, point, repeat, dataclasses.replace(arch, tech=str(here)), net, workload,
+                         net_name)
+    except AccelsimError as exc:  # the message as the client would write it: the tech by its name
+        return error_row(point, repeat, type(exc)(str(exc).replace(str(here), arch.tech))), None
 
 
 def _one_thread() -> None:
@@ -131,15 +132,17 @@ def _one_thread() -> None:
 @contextlib.contextmanager
 def _quiet_dask():
     """distributed logs a lost connection as tracebacks on stderr; the sweep reports it in one line."""
-    loggers = [logging.getLogger(name) for name in ("distributed", "tornado", "asyncio")]
-    levels = [logger.level for logger in loggers]
+    names = ("distributed", "tornado", "asyncio")
+    loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
+               if name.split(".")[0] in names] + [logging.getLogger(name) for name in names]
+    states = [logger.disabled for logger in loggers]
     for logger in loggers:
-        logger.setLevel(logging.CRITICAL + 1)
+        logger.disabled = True
     try:
         yield
     finally:
-        for logger, level in zip(loggers, levels):
-            logger.setLevel(level)
+        for logger, state in zip(loggers, states):
+            logger.disabled = state
 
 
 def connect(address: str, worker_wait_s: float | None = WORKER_WAIT_S):
@@ -200,6 +203,8 @@ def execute(spec, todo: list, address: str, worker_wait_s: float | None = WORKER
     """Yield (row, timeline) per (point, repeat) of ``todo`` as the cluster at ``address`` finishes
     them. Inputs are read here, once: the architecture of every point (overrides applied), its
     technology file, and each network with its workload, scattered to every worker."""
+    import distributed  # noqa: F401 (its loggers exist before _quiet_dask silences them)
+
     from accelsim.sweep import point_arch, point_net
 
     archs, techs, inputs = {}, {}, {}
