@@ -293,6 +293,9 @@ def sweep(spec: str | Path | Mapping[str, Any] | SweepSpec, *, out: str | Path |
         loaded = load_spec(spec)
     else:
         raise UsageError(f"spec: expected a sweep spec file or a dict, got {type(spec).__name__}")
+    if scheduler and workers is not None:
+        raise UsageError("--scheduler and --workers: give one (--scheduler runs on an existing cluster's "
+                         "workers; --workers starts local ones)")
     n_workers = 1 if scheduler else check_workers(workers)
     if resume and out is None:
         raise UsageError("resume needs the CSV of the sweep to resume: give out")

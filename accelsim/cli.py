@@ -178,13 +178,46 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from accelsim.api import sweep
     from accelsim.sweep import load_spec, timeline_path
 
+    if args.scheduler and (args.workers is not None or args.cluster):
+        other = "--workers" if args.workers is not None else "--cluster"
+        raise UsageError(f"--scheduler and {other}: give one (--scheduler runs on an existing cluster's "
+                         "workers; --workers starts local ones; --cluster submits batch jobs)")
+    if args.cluster_option and not args.cluster:
+        raise UsageError("--cluster-option: only with --cluster slurm|pbs|sge")
     spec = load_spec(args.spec)
     out = Path(args.out) if args.out else Path("results") / f"{spec.name}.csv"
-    frame = sweep(spec, out=out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
-                  progress=not args.quiet)
+    if args.cluster:
+        check_output_file("--out", out, make_parent=True)
+        frame = _sweep_on_jobqueue(args, spec, out)
+    else:
+        frame = sweep(spec, out=out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
+                      progress=not args.quiet)
     if not args.quiet:
-        print(f"{len(frame)} runs -> {out} (+ {timeline_path(out)})")
+        failed = int(frame["error"].notna().sum()) if "error" in frame.columns else 0
+        print(f"{len(frame)} runs -> {out} (+ {timeline_path(out)})"
+              + (f"; {failed} failed (their message is in the 'error' column)" if failed else ""))
     return 0
+
+
+def _sweep_on_jobqueue(args: argparse.Namespace, spec, out: Path):
+    """``--cluster KIND``: a dask-jobqueue cluster (scheduler in this process, workers as batch jobs:
+    ``--workers`` single-threaded workers, default one job's) runs the sweep, then is closed."""
+    from accelsim.cluster import jobqueue_cluster, parse_cluster_options
+    from accelsim.sweep import run_sweep
+
+    cluster = jobqueue_cluster(args.cluster, parse_cluster_options(args.cluster_option or []))
+    try:
+        if args.workers is None:
+            cluster.scale(jobs=1)
+        else:
+            cluster.scale(n=args.workers)
+        if not args.quiet:
+            print(f"{args.cluster}: scheduler {cluster.scheduler_address}; waiting for the batch system "
+                  "to start the workers", file=sys.stderr, flush=True)
+        return run_sweep(spec, out, scheduler=cluster.scheduler_address, resume=args.resume,
+                         progress=not args.quiet, worker_wait_s=None)
+    finally:
+        cluster.close()
 
 
 def _read_table(path: Path):
@@ -378,10 +411,16 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--out", metavar="CSV", help="output CSV (default results/<spec name>.csv)")
     sw.add_argument("--workers", type=_pos_int, default=None,
                     help="local single-threaded worker processes (default: one per CPU core; 1 runs "
-                         "in-process)")
+                         "in-process); with --cluster, the batch workers to start (default one job's)")
     sw.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                     help="run on an existing Dask cluster (its scheduler's address) instead of local "
-                         "worker processes")
+                         "worker processes; workers need accelsim installed, no shared files")
+    sw.add_argument("--cluster", choices=["slurm", "pbs", "sge"],
+                    help="submit the workers as batch jobs with dask-jobqueue (pip install "
+                         "'accelsim[cluster]'); see --cluster-option")
+    sw.add_argument("--cluster-option", action="append", metavar="KEY=VALUE",
+                    help="a dask-jobqueue option of each job, repeatable: cores=8 memory='16 GB' "
+                         "(both required), queue=..., walltime=01:00:00, account=..., python=...")
     sw.add_argument("--resume", action="store_true",
                     help="keep the runs already in the CSV and run only the missing ones")
     sw.add_argument("--quiet", action="store_true", help="no progress bar or summary")

@@ -7,8 +7,10 @@ missing and mistyped keys raise ``ConfigError`` naming the file and the dotted k
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
+import functools
 import math
 import reprlib
 import types
@@ -473,6 +475,13 @@ def _apply_override(data: dict, override: Override) -> tuple[str, Any]:
     return key.strip(), value
 
 
+@functools.lru_cache(maxsize=32)
+def _parse_cached(text: str) -> Any:
+    """``parse_yaml`` remembered by content: a sweep reads its architecture (and technology) file
+    once per point, and the YAML parser is most of the time of validating a point."""
+    return parse_yaml(text)
+
+
 def read_yaml(path: str | Path) -> dict:
     """Read a YAML mapping; a missing file or malformed YAML raises ConfigError naming the file."""
     path = Path(path)
@@ -492,7 +501,7 @@ def read_yaml(path: str | Path) -> dict:
         line = raw[: exc.start].count(b"\n") + 1
         raise ConfigError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at line {line})") from None
     try:
-        data = parse_yaml(text)
+        data = copy.deepcopy(_parse_cached(text))  # the caller may edit it (overrides)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" at line {mark.line + 1}" if mark is not None else ""

@@ -38,3 +38,7 @@ class UsageError(AccelsimError):
 
 class OutputError(AccelsimError):
     """An output file could not be written (disk full, permissions, a missing directory, ...)."""
+
+
+class ClusterError(AccelsimError):
+    """A Dask cluster could not be reached, was lost, or runs other software versions than the client."""

@@ -28,9 +28,10 @@ import pandas as pd
 import yaml
 
 from accelsim import __version__, limits, sweep_device
+from accelsim.cluster import WORKER_WAIT_S
 from accelsim.config import ArchConfig, load_arch, read_yaml, show
 from accelsim.data import BUNDLED_NAMES, bundled_files, dataset_from_spec
-from accelsim.errors import ConfigError, UsageError
+from accelsim.errors import AccelsimError, ClusterError, ConfigError, UsageError
 from accelsim.network import Network, load_network
 from accelsim.outputs import (
     OutputError,
@@ -59,6 +60,8 @@ _BYTES_PER_DEVICE = 512
 _MAX_SEED = 2**63 - 1
 #: A network sweep may vary the network itself: ``net`` in ``grid`` or ``zip``, paths relative to the spec.
 NET_AXIS = "net"
+#: The column of a failed run's message (present only when some run of the sweep failed).
+ERROR_COLUMN = "error"
 #: Environment of local worker processes: one core each, all the way down (numba's and BLAS's own
 #: thread pools would otherwise oversubscribe the cores the other workers are using).
 _SINGLE_THREADED = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
@@ -322,18 +325,31 @@ def _cell(value: Any) -> Any:
 
 
 def run_task(spec: SweepSpec, point: SweepPoint, repeat: int) -> tuple[dict, pd.DataFrame | None]:
-    """One (point, repeat) of the sweep: its CSV row and its timeline rows (None for a device point)."""
-    arch = point_arch(spec, point)
+    """One (point, repeat) of the sweep: its CSV row and its timeline rows (None for a device point).
+    A point that raises an ``AccelsimError`` gives its error row (``error_row``) instead."""
+    try:
+        arch = point_arch(spec, point)
+        if spec.measure == "device":
+            return run_point(spec, point, repeat, arch)
+        net_path = point_net(spec, point)
+        net, workload = _network_and_workload(str(net_path), None if spec.data is None else str(spec.data))
+        return run_point(spec, point, repeat, arch, net, workload, net_path.stem)
+    except AccelsimError as exc:
+        return error_row(point, repeat, exc), None
+
+
+def run_point(spec: SweepSpec, point: SweepPoint, repeat: int, arch: ArchConfig, net: Network | None = None,
+              workload: Workload | None = None, net_name: str = "") -> tuple[dict, pd.DataFrame | None]:
+    """One (point, repeat) from inputs already loaded: the point's architecture and, for a network
+    point, its network, workload and network name (what a cluster worker is shipped)."""
     row = {"point": point.index, "repeat": repeat, **{k: _cell(v) for k, v in point.values}}
     if spec.measure == "device":
         row.update({"arch": arch.name, "seed": point.seed})
         row.update(sweep_device.evaluate(arch, spec.device, target_wer(spec, point), point.seed))
         return row, None
-    net_path = point_net(spec, point)
-    net, workload = _network_and_workload(str(net_path), None if spec.data is None else str(spec.data))
     result = simulate(arch, net, workload, seed=point.seed, repeats=1, first_repeat=repeat)
     run_id = f"{spec.name}_p{point.index}_r{repeat}"
-    row.update(summary_row(result, run_id=run_id, arch=arch, net_name=net_path.stem,
+    row.update(summary_row(result, run_id=run_id, arch=arch, net_name=net_name,
                            dataset=workload.name, seed=point.seed))
     timeline = result.timeline.drop(columns="repeat")
     timeline.insert(0, "repeat", repeat)
@@ -341,8 +357,20 @@ def run_task(spec: SweepSpec, point: SweepPoint, repeat: int) -> tuple[dict, pd.
     return row, timeline
 
 
+def error_row(point: SweepPoint, repeat: int, exc: AccelsimError) -> dict:
+    """The row of a (point, repeat) that failed: its keys and swept values, and the message in
+    ``ERROR_COLUMN`` (every run column is left empty)."""
+    return {"point": point.index, "repeat": repeat, **{k: _cell(v) for k, v in point.values},
+            ERROR_COLUMN: str(exc)}
+
+
 def timeline_path(out_csv: Path) -> Path:
     return out_csv.with_name(out_csv.stem + "_timeline.csv")
+
+
+def errors_path(out_csv: Path) -> Path:
+    """The rows of the runs that failed, as they finish: ``<out>.errors.csv`` (kept for ``resume``)."""
+    return out_csv.with_name(out_csv.name + ".errors.csv")
 
 
 def spec_record_path(out_csv: Path) -> Path:
@@ -408,29 +436,41 @@ def _check_same_spec(out_csv: Path, fingerprint: dict) -> None:
                          "another --out")
 
 
-def _restore(path: Path, allowed: set[tuple[int, int]], unique: bool) -> tuple[list[str] | None, set]:
-    """Keep the complete, valid records of a streamed CSV whose (point, repeat) is ``allowed`` (once
-    each if ``unique``); rewrite the file without the others (a torn last line, a task whose row was
-    never written). Returns the header and the (point, repeat) pairs kept."""
+def _restore(path: Path, allowed: set[tuple[int, int]], unique: bool,
+             results: bool = False) -> tuple[list[str] | None, set, str | None]:
+    """The complete, valid records of a streamed CSV whose (point, repeat) is ``allowed`` (once each
+    if ``unique``), without the others (a torn last line, a task whose row was never written).
+
+    A finished results CSV (``results``) with an ``error`` column (some runs failed) gives back its
+    streamed form: the rows that ran, without the column (the failed ones are in ``errors_path``).
+    Returns the header, the (point, repeat) pairs kept and the file's new text (None if unchanged);
+    nothing is written here.
+    """
     text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
     header, header_text, records = read_csv_records(text)
     keys: set[tuple[int, int]] = set()
     kept = []
     if header is not None and header[:2] == ["point", "repeat"]:
+        finished_with_errors = results and header[-1] == ERROR_COLUMN
         for fields, raw in records:
             try:
                 key = (int(fields[0]), int(fields[1]))
             except ValueError:
                 continue
+            if finished_with_errors:
+                if fields[-1] != "" or not raw.endswith(",\n"):
+                    continue  # a failed run (its row is in errors_path)
+                raw = raw[:-2] + "\n"
             if key in allowed and not (unique and key in keys):
                 keys.add(key)
                 kept.append(raw)
-    else:
+        if finished_with_errors:
+            header = header[:-1]
+            header_text = header_text[: header_text.rindex(",")] + "\n"
+    if header is None or header[:2] != ["point", "repeat"] or not kept:
         header, header_text = None, ""
     valid = header_text + "".join(kept)
-    if valid != text:
-        atomic_write_text(path, valid)
-    return header, keys
+    return header, keys, None if valid == text else valid
 
 
 class _Stream:
@@ -464,63 +504,106 @@ class _Stream:
 
 
 def run_sweep(spec: SweepSpec, out_csv: str | Path, *, workers: int = 1, scheduler: str | None = None,
-              resume: bool = False, progress: bool = True) -> pd.DataFrame:
+              resume: bool = False, progress: bool = True,
+              worker_wait_s: float | None = WORKER_WAIT_S) -> pd.DataFrame:
     """Run every (point, repeat) of ``spec`` and write ``out_csv`` (+ ``_timeline.csv``).
 
     ``workers`` > 1 runs the tasks on that many local single-threaded worker processes;
-    ``scheduler`` ("tcp://host:port") sends them to an existing Dask cluster instead.
+    ``scheduler`` ("tcp://host:port") sends them to an existing Dask cluster instead
+    (``accelsim.cluster``: inputs shipped from here, versions checked first; it waits up to
+    ``worker_wait_s`` seconds for a worker, None: as long as it takes).
     ``<out>.spec.json`` records the spec the CSV belongs to; ``resume`` refuses a CSV of another
     spec, drops a torn last line and reruns its task. A second sweep on the same ``out_csv`` while
-    one runs is refused (``OutputError``).
+    one runs is refused (``OutputError``). A run that raises an ``AccelsimError`` is recorded as a row
+    with its message in the ``error`` column (``<out>.errors.csv`` keeps them; ``resume`` does not
+    rerun them) and the sweep goes on. Nothing at ``out_csv`` is removed or rewritten before the first
+    run has finished (a cluster that cannot be reached leaves the previous results as they were); a
+    cluster lost later raises ``ClusterError`` with the finished rows kept for ``resume``.
     """
     out_csv = Path(out_csv)
-    tl_csv = timeline_path(out_csv)
+    tl_csv, err_csv = timeline_path(out_csv), errors_path(out_csv)
     fingerprint = spec_fingerprint(spec)
     ensure_dir(out_csv.parent)
     with OutputLock(out_csv):
         tasks = [(p, r) for p in expand(spec) for r in range(spec.repeats)]
+        allowed = {(p.index, r) for p, r in tasks}
         done: set[tuple[int, int]] = set()
-        header = tl_header = None
-        if not spec.has_timeline:
-            tl_csv.unlink(missing_ok=True)
+        failed: set[tuple[int, int]] = set()
+        header = tl_header = err_header = None
+        removals = [] if spec.has_timeline else [tl_csv]  # once a run is in: files to remove,
+        writes: dict[Path, str] = {}  # and files to (re)write with their new text
         if resume and out_csv.exists() and out_csv.stat().st_size > 0:
             _check_same_spec(out_csv, fingerprint)
-            header, done = _restore(out_csv, {(p.index, r) for p, r in tasks}, unique=True)
+            err_header, failed, writes[err_csv] = _restore(err_csv, allowed, unique=True)
+            header, done, writes[out_csv] = _restore(out_csv, allowed - failed, unique=True,
+                                                         results=True)
             if spec.has_timeline:  # drop timeline rows of a task killed before its CSV row was written
-                tl_header, _ = _restore(tl_csv, done, unique=False)
+                tl_header, _, writes[tl_csv] = _restore(tl_csv, done, unique=False)
+            writes = {path: text for path, text in writes.items() if text is not None}
         else:
-            out_csv.unlink(missing_ok=True)
-            tl_csv.unlink(missing_ok=True)
             record = {"sha256": fingerprint["sha256"], "spec_file": str(spec.path),
                       "accelsim_version": __version__, "spec": fingerprint["spec"],
                       "files": fingerprint["files"]}
-            atomic_write_text(spec_record_path(out_csv),
-                              json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
-        todo = [(p, r) for p, r in tasks if (p.index, r) not in done]
+            removals += [out_csv, tl_csv, err_csv]
+            writes[spec_record_path(out_csv)] = json.dumps(record, indent=2, sort_keys=True,
+                                                            default=str) + "\n"
+        todo = [(p, r) for p, r in tasks if (p.index, r) not in done | failed]
         bar = _progress(len(tasks), len(tasks) - len(todo), progress)
-        rows, timelines = _Stream(out_csv, header), _Stream(tl_csv, tl_header)
+        streams = {"rows": _Stream(out_csv, header), "timeline": _Stream(tl_csv, tl_header),
+                   "errors": _Stream(err_csv, err_header)}
+        finished, applied = 0, False
         try:
-            for row, timeline in _execute(spec, todo, workers, scheduler):
-                if timeline is not None:  # timeline first: a row in the CSV means its task is complete
-                    timelines.append(timeline)
-                rows.append(pd.DataFrame([row]))
+            results = _execute(spec, todo, workers, scheduler, worker_wait_s)
+            first = next(results, None)  # the cluster answered and a run is in: now the files change
+            for path in removals:
+                path.unlink(missing_ok=True)
+            for path, text in writes.items():
+                atomic_write_text(path, text)
+            applied = True
+            for row, timeline in itertools.chain([first] if first is not None else [], results):
+                if ERROR_COLUMN in row:
+                    streams["errors"].append(pd.DataFrame([row]))
+                else:
+                    if timeline is not None:  # timeline first: a row in the CSV means its task is complete
+                        streams["timeline"].append(timeline)
+                    streams["rows"].append(pd.DataFrame([row]))
+                finished += 1
                 bar.update(1)
+        except ClusterError as exc:
+            kept = len(tasks) - len(todo) + finished
+            raise ClusterError(f"{exc}; {kept} of {len(tasks)} runs are kept in {out_csv}: run the same "
+                               "command with --resume to continue (against a new scheduler)"
+                               if applied else
+                               f"{exc}; nothing at {out_csv} was changed") from None
         finally:
-            rows.close()
-            timelines.close()
+            for stream in streams.values():
+                stream.close()
             bar.close()
-        return _finalise(out_csv, tl_csv if spec.has_timeline else None)
+        return _finalise(out_csv, tl_csv if spec.has_timeline else None, err_csv)
 
 
-def _finalise(out_csv: Path, tl_csv: Path | None) -> pd.DataFrame:
-    """Rewrite the streamed CSV (and timeline) in spec order, both replaced together."""
-    frame = pd.read_csv(out_csv).sort_values(["point", "repeat"], kind="stable").reset_index(drop=True)
+def _finalise(out_csv: Path, tl_csv: Path | None, err_csv: Path) -> pd.DataFrame:
+    """Rewrite the streamed CSV (and timeline) in spec order, both replaced together; the rows of
+    failed runs, if any, join the CSV with their message in the ``error`` column."""
+    frame, errors = (pd.read_csv(p) if p.exists() and p.stat().st_size else None for p in (out_csv, err_csv))
+    if errors is not None and len(errors):
+        parts = [_nullable_ints(f) for f in (frame, errors) if f is not None]
+        columns = list(dict.fromkeys(c for f in parts for c in f.columns if c != ERROR_COLUMN))
+        frame = pd.concat(parts, ignore_index=True)[columns + [ERROR_COLUMN]]
+    frame = frame.sort_values(["point", "repeat"], kind="stable").reset_index(drop=True)
     with OutputSet() as files:
         files.write_text(out_csv, frame.to_csv(index=False))
-        if tl_csv is not None:
+        if tl_csv is not None and tl_csv.exists() and tl_csv.stat().st_size:
             timeline = pd.read_csv(tl_csv).sort_values(["point", "repeat", "step"], kind="stable")
             files.write_text(tl_csv, timeline.reset_index(drop=True).to_csv(index=False))
     return frame
+
+
+def _nullable_ints(frame: pd.DataFrame) -> pd.DataFrame:
+    """Integer columns as pandas' nullable integers, so that the empty cells of failed runs leave the
+    other rows' integers written as integers (not as floats)."""
+    ints = {c: "Int64" for c in frame.columns if pd.api.types.is_integer_dtype(frame[c])}
+    return frame.astype(ints)
 
 
 def _progress(total: int, initial: int, enabled: bool):
@@ -534,9 +617,10 @@ def _run(task: tuple[SweepSpec, SweepPoint, int]) -> tuple[dict, pd.DataFrame | 
     return run_task(*task)
 
 
-def _execute(spec: SweepSpec, todo: list, workers: int, scheduler: str | None):
+def _execute(spec: SweepSpec, todo: list, workers: int, scheduler: str | None,
+             worker_wait_s: float | None = WORKER_WAIT_S):
     """Yield (row, timeline) per task as tasks finish: in-process (1 worker), on local worker
-    processes, or on a Dask cluster (``scheduler``)."""
+    processes, or on a Dask cluster (``scheduler``; ``accelsim.cluster``)."""
     if not todo:
         return
     if scheduler is None and workers == 1:
@@ -546,15 +630,9 @@ def _execute(spec: SweepSpec, todo: list, workers: int, scheduler: str | None):
     if scheduler is None:
         yield from _execute_local(spec, todo, workers)
         return
-    from dask.distributed import Client, as_completed
+    from accelsim.cluster import execute
 
-    client = Client(scheduler)
-    try:
-        futures = [client.submit(run_task, spec, p, r, pure=False) for p, r in todo]
-        for future in as_completed(futures):
-            yield future.result()
-    finally:
-        client.close()
+    yield from execute(spec, todo, scheduler, worker_wait_s)
 
 
 def _execute_local(spec: SweepSpec, todo: list, workers: int):
