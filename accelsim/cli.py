@@ -381,7 +381,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="network file in accelsim's .npz format (e.g. workloads/mlp784.npz)")
     run.add_argument("--data", metavar="PATH",
                      help="test set instead of the network's bundled one: an IDX images file "
-                          "(labels beside it), a directory with an IDX pair, or a binarized .npz")
+                          "(labels beside it), a directory with an IDX pair, a binarized .npz, mnist or "
+                          "fashion (bundled), or cifar10:DIR / cifar100:DIR (the CIFAR binary version's "
+                          "directory)")
     run.add_argument("--seed", type=_nonneg_int, default=0,
                      help="run seed (integer >= 0, default 0); same seed, same results")
     run.add_argument("--repeats", type=_pos_int, default=1,
