@@ -110,7 +110,72 @@ def check_output_file(option: str, path: Path, *, make_parent: bool = False) -> 
         raise UsageError(f"{option} {path}: {problem}")
 
 
+def load_description_for(args: argparse.Namespace, arch):
+    """(description, network or None) of ``args.net``: an architecture-only YAML description, or a
+    network ``.npz`` and the description derived from it."""
+    from accelsim.description import describe_network, is_description_file, load_description
+    from accelsim.network import load_network
+
+    if is_description_file(args.net):
+        return load_description(args.net), None
+    net = load_network(args.net)
+    return describe_network(net, Path(args.net).stem), net
+
+
+def cost_activity(args: argparse.Namespace):
+    from accelsim.cost import Activity, DEFAULT_INPUT_ONE_FRACTION
+
+    return Activity(ap_fraction=args.ap_fraction,
+                    input_one_fraction=(DEFAULT_INPUT_ONE_FRACTION if args.input_one_fraction is None
+                                        else args.input_one_fraction))
+
+
+def cmd_run_cost_only(args: argparse.Namespace) -> int:
+    given = [opt for opt, value in (("--data", args.data), ("--seed", args.seed), ("--repeats", args.repeats),
+                                    ("--trace", args.trace)) if value is not None]
+    if given:
+        raise UsageError(f"{', '.join(given)} with --cost-only: a cost-only run has no data, draws nothing "
+                         "and runs no functional pass; drop the option(s)")
+    check_output_dir("--out", Path(args.out))
+    from accelsim.config import load_arch
+    from accelsim.cost import check_images, cost_only
+    from accelsim.report import cost_summary_row, format_cost_summary, write_cost_outputs
+
+    arch = load_arch(args.arch, args.set or ())
+    activity = cost_activity(args)
+    n_images = args.images if args.images is not None else 1000
+    check_images(n_images, arch)
+    desc, net = load_description_for(args, arch)
+    net_name = Path(args.net).stem
+    run_id = args.name or f"{arch.name}_{net_name}_cost-only"
+    if not re.fullmatch(r"[A-Za-z0-9_.+-]+", run_id):
+        raise UsageError(f"--name {run_id!r}: use letters, digits and _ . + - only")
+    result = cost_only(arch, desc, n_images, activity=activity, net=net)
+    row = cost_summary_row(result, run_id=run_id, arch=arch, net_name=net_name)
+    extra = {"arch_file": str(args.arch), "net_file": str(args.net), "overrides": list(args.set or [])}
+    paths = write_cost_outputs(Path(args.out), run_id, row, result, arch, extra)
+    if not args.quiet:
+        print(format_cost_summary(row, result))
+        print("\nwrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.cost_only:
+        return cmd_run_cost_only(args)
+    cost_options = [opt for opt, value in (("--images", args.images), ("--ap-fraction", args.ap_fraction),
+                                           ("--input-one-fraction", args.input_one_fraction))
+                    if value is not None]
+    if cost_options:
+        raise UsageError(f"{', '.join(cost_options)}: only with --cost-only (a functional run takes its "
+                         "images and activity from the data)")
+    from accelsim.description import is_description_file
+
+    if is_description_file(args.net):
+        raise UsageError(f"--net {args.net}: an architecture-only description (no weights) cannot run "
+                         "functionally: cost it with --cost-only, or accelsim inspect")
+    args.seed = 0 if args.seed is None else args.seed
+    args.repeats = 1 if args.repeats is None else args.repeats
     check_output_dir("--out", Path(args.out))
     if args.trace is not None:
         check_output_file("--trace", Path(args.trace))
@@ -361,7 +426,7 @@ def _wrap(text: str, indent: str = "", hang: str = "") -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``accelsim`` parser; builds without importing any command's numerical modules."""
-    from accelsim.inspect import add_inspect_parser
+    from accelsim.inspect import add_cost_options, add_inspect_parser
     from accelsim.reproduce.registry import CATALOG
     from accelsim.train.command import add_train_parser
 
@@ -384,9 +449,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "(labels beside it), a directory with an IDX pair, a binarized .npz, mnist or "
                           "fashion (bundled), or cifar10:DIR / cifar100:DIR (the CIFAR binary version's "
                           "directory)")
-    run.add_argument("--seed", type=_nonneg_int, default=0,
+    run.add_argument("--seed", type=_nonneg_int, default=None,
                      help="run seed (integer >= 0, default 0); same seed, same results")
-    run.add_argument("--repeats", type=_pos_int, default=1,
+    run.add_argument("--repeats", type=_pos_int, default=None,
                      help="independent programming + ageing trials (default 1); the report gives "
                           "their mean and standard deviation")
     run.add_argument("--set", action="append", metavar="KEY=VALUE",
@@ -400,6 +465,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write the engine's event trace of the first repeat (time_cycle, tile, "
                           "activity, images; time in clock cycles) - for small runs")
     run.add_argument("--quiet", action="store_true", help="print nothing on success")
+    add_cost_options(run)
+    run.add_argument("--cost-only", action="store_true",
+                     help="no data, no cells, no functional pass: area, leakage, energy per inference, "
+                          "latency, throughput, programming time and energy of the mapped network, from "
+                          "stated activity factors; --net may be an architecture-only description "
+                          "(workloads/arch_only/*.yaml); writes <run>.csv (accuracy columns empty, "
+                          "dataset 'none (cost-only)') and <run>.json")
     run.set_defaults(func=cmd_run)
 
     rep = sub.add_parser(
