@@ -123,7 +123,7 @@ def load_description_for(args: argparse.Namespace, arch):
 
 
 def cost_activity(args: argparse.Namespace):
-    from accelsim.cost import Activity, DEFAULT_INPUT_ONE_FRACTION
+    from accelsim.cost import DEFAULT_INPUT_ONE_FRACTION, Activity
 
     return Activity(ap_fraction=args.ap_fraction,
                     input_one_fraction=(DEFAULT_INPUT_ONE_FRACTION if args.input_one_fraction is None

@@ -115,11 +115,13 @@ def check_images(n_images: int, arch: ArchConfig, option: str = "--images") -> N
                          f"{batch}); the timing is steady long before")
 
 
-def _maps(arch: ArchConfig, desc: NetDescription, net) -> tuple[tuple[LayerMap, ...], list[np.ndarray | None]]:
+def _maps(arch: ArchConfig, desc: NetDescription,
+          net) -> tuple[tuple[LayerMap, ...], list[np.ndarray | None]]:
     """The layers' placement and each neuron's AP cells (None where unknown)."""
     if net is not None:
         maps = map_network(net, arch)
-        hrs = [weights_to_states(layer.weights, arch.mapping).sum(axis=1, dtype=np.int64) for layer in net.layers]
+        hrs = [weights_to_states(layer.weights, arch.mapping).sum(axis=1, dtype=np.int64)
+               for layer in net.layers]
         return maps, hrs
     maps = tuple(map_geometry(g.index, g.n_in, g.n_out, arch, vectors_per_image=g.vectors_per_image,
                               inputs_per_image=g.inputs_per_image, outputs_per_image=g.outputs_per_image,
@@ -187,7 +189,8 @@ def cost_only(arch: ArchConfig, desc: NetDescription, n_images: int, *, activity
     layers = []
     for li, (lm, g, lc) in enumerate(zip(maps, desc.layers, chip.layers)):
         before = by_layer_program.get(li, {})
-        energy = {k: (v - before.get(k, 0.0)) / n_images for k, v in report.energy_by_layer_j.get(li, {}).items()}
+        energy = {k: (v - before.get(k, 0.0)) / n_images
+                  for k, v in report.energy_by_layer_j.get(li, {}).items()}
         energy = {k: v for k, v in energy.items() if v}
         share = (lc.n_tiles * tile.leakage_w + lc.leakage_w) / chip.leakage_w if chip.leakage_w else 0.0
         energy["leakage"] = leak_j * share / n_images

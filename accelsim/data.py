@@ -485,7 +485,8 @@ def _cifar_records(kind: str, files: list[Path]) -> list[int]:
     for f in files:
         size = f.stat().st_size
         if size == 0 or size % record:
-            raise DataError(f"{f}: {size:,} bytes is not a whole number of {kind} records of {record:,} bytes "
+            raise DataError(f"{f}: {size:,} bytes is not a whole number of {kind} records of "
+                            f"{record:,} bytes "
                             f"({CIFAR_FORMATS[kind][0]} label byte(s) + {_CIFAR_PIXELS:,} pixels)")
         counts.append(size // record)
     return counts

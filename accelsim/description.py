@@ -182,7 +182,8 @@ def load_description(path: str | Path) -> NetDescription:
         raise NetworkError(f"{path}: expected a mapping with keys format, name, input, layers")
     unknown = sorted(set(map(str, doc)) - _TOP_KEYS)
     if unknown:
-        raise NetworkError(f"{path}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(_TOP_KEYS))}")
+        raise NetworkError(f"{path}: unknown key(s) {', '.join(unknown)}; known: "
+                           f"{', '.join(sorted(_TOP_KEYS))}")
     if doc.get("format") != DESCRIPTION_FORMAT:
         raise NetworkError(f"{path}: 'format' is {doc.get('format')!r}, expected {DESCRIPTION_FORMAT!r}")
     if doc.get("format_version") != DESCRIPTION_VERSION:
@@ -193,8 +194,10 @@ def load_description(path: str | Path) -> NetDescription:
             raise NetworkError(f"{path}: '{key}' must be a non-empty string")
     shape = doc.get("input")
     if (not isinstance(shape, list) or len(shape) not in (1, 3)
-            or any(isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_DIMENSION for v in shape)):
-        raise NetworkError(f"{path}: 'input' is {shape!r}, expected [H, W, C] or [n_inputs] of positive integers")
+            or any(isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_DIMENSION
+                   for v in shape)):
+        raise NetworkError(f"{path}: 'input' is {shape!r}, expected [H, W, C] or [n_inputs] of positive "
+                           "integers")
     classes = doc.get("classes")
     if classes is not None and (isinstance(classes, bool) or not isinstance(classes, int) or classes < 1):
         raise NetworkError(f"{path}: 'classes' is {classes!r}, expected a positive integer")
@@ -238,7 +241,8 @@ def load_description(path: str | Path) -> NetDescription:
                     index=g.index, kind=g.kind, n_in=g.n_in, n_out=g.n_out,
                     vectors_per_image=g.vectors_per_image, rows_read_per_image=g.rows_read_per_image,
                     inputs_per_image=g.inputs_per_image, outputs_per_image=math.prod(out),
-                    pool="+".join(p for p in (g.pool, name) if p), pool_ops_per_image=g.pool_ops_per_image + ops,
+                    pool="+".join(p for p in (g.pool, name) if p),
+                    pool_ops_per_image=g.pool_ops_per_image + ops,
                     label=f"{g.label} -> {text} -> {out[0]}x{out[1]}x{out[2]}")
             else:
                 off[-1] += f" -> {text} -> {out[0]}x{out[1]}x{out[2]}"
@@ -256,7 +260,8 @@ def load_description(path: str | Path) -> NetDescription:
             padding = _int(spec, "padding", path, where, default=0, low=0)
             mode = spec.get("padding_mode", "zero")
             if mode not in PADDING_MODES:
-                raise _err(path, where, f"'padding_mode' is {mode!r}, expected one of {', '.join(PADDING_MODES)}")
+                raise _err(path, where, f"'padding_mode' is {mode!r}, expected one of "
+                           f"{', '.join(PADDING_MODES)}")
             if padding >= kernel:
                 raise _err(path, where, f"padding {padding} is not below the kernel {kernel}")
             h, w, c = dims

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 
-from accelsim.errors import UsageError
 
 def _fraction(text: str) -> float:
     try:
