@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from accelsim.config import ArchConfig, MappingConfig, TileConfig
+from accelsim.errors import ConfigError
 from accelsim.network import ConvShape, Network
 
 
@@ -169,6 +170,10 @@ def map_layer(index: int, weights: np.ndarray, arch: ArchConfig, conv: ConvShape
     else:
         slot = np.arange(n_out, dtype=np.int64)
     n_phases = 1 if index == 0 and arch.mapping.input_encoding == "unipolar" else 2
+    if n_phases == 1 and conv is not None and conv.zero_padded:
+        raise ConfigError("mapping.input_encoding 'unipolar' with a zero-padded first convolution: "
+                          "a 0/1 input and an undriven padding row cannot be told apart; use "
+                          "'bipolar' or pad_value 'one'")
     return LayerMap(index=index, n_in=n_in, n_out=n_out, row_tiles=row_tiles, col_tiles=col_tiles,
                     neuron_group=slot_group[slot], neuron_slot=slot, n_phases=n_phases,
                     n_plus=(weights == 1).sum(axis=1, dtype=np.int64) if n_phases == 1 else None,
