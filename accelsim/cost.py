@@ -125,7 +125,8 @@ def _maps(arch: ArchConfig, desc: NetDescription,
         return maps, hrs
     maps = tuple(map_geometry(g.index, g.n_in, g.n_out, arch, vectors_per_image=g.vectors_per_image,
                               inputs_per_image=g.inputs_per_image, outputs_per_image=g.outputs_per_image,
-                              pool_ops_per_image=g.pool_ops_per_image) for g in desc.layers)
+                              pool_ops_per_image=g.pool_ops_per_image, pool_op_bits=g.pool_op_bits)
+                 for g in desc.layers)
     return maps, [None] * len(maps)
 
 
@@ -158,11 +159,20 @@ def cost_only(arch: ArchConfig, desc: NetDescription, n_images: int, *, activity
             ap = h.astype(np.float64)
         ap_share.append(float(ap.sum()) / (lm.n_in * lm.n_out))
         cells = np.zeros((2, n_groups, 2))
-        for k in range(n_groups):
-            sel = lm.neuron_group == k
-            n_ap = float(ap[sel].sum())
-            cells[0, k, 1] = rows / lm.n_in * n_ap
-            cells[0, k, 0] = rows / lm.n_in * (lm.n_in * int(sel.sum()) - n_ap)
+        if g.row_uses is not None and net is not None and activity.ap_fraction is None:
+            # a zero-padded convolution with weights: each row's AP cells times the patches driving it
+            states = weights_to_states(net.layers[lm.index].weights, arch.mapping).astype(np.int64)
+            ap_read = states @ np.asarray(g.row_uses, dtype=np.int64)
+            for k in range(n_groups):
+                sel = lm.neuron_group == k
+                cells[0, k, 1] = float(ap_read[sel].sum())
+                cells[0, k, 0] = float(rows * int(sel.sum()) - ap_read[sel].sum())
+        else:
+            for k in range(n_groups):
+                sel = lm.neuron_group == k
+                n_ap = float(ap[sel].sum())
+                cells[0, k, 1] = rows / lm.n_in * n_ap
+                cells[0, k, 0] = rows / lm.n_in * (lm.n_in * int(sel.sum()) - n_ap)
         sense_j.append(sensing_energy_j(tile, cells, rows * lm.col_tiles, 0))
 
     def program(li: int) -> dict[str, float]:

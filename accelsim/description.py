@@ -30,6 +30,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from accelsim.errors import NetworkError
 
 DESCRIPTION_FORMAT = "accelsim-description"
@@ -68,7 +70,11 @@ class LayerGeometry:
     outputs_per_image: int | None = None
     pool: str = ""  # "", "max", "avg" (or "max+avg" ...)
     pool_ops_per_image: int = 0
+    pool_op_bits: int = 0  # width of a pooling operation; 0: the layer's popcount width
     label: str = ""  # one line for humans: kernel, stride, padding, map sizes
+    #: int64 (n_in,): how often each crossbar row is driven per image (zero-padded convolutions with
+    #: weights, so that the cells read are counted exactly); None: every row of every patch
+    row_uses: object = None
 
     def __post_init__(self) -> None:
         for name, default in (("rows_read_per_image", self.n_in * self.vectors_per_image),
@@ -139,8 +145,8 @@ def conv_geometry(index: int, h: int, w: int, c: int, filters: int, kernel: int,
 def pool_geometry(h: int, w: int, c: int, size: int, stride: int, padding: int = 0
                   ) -> tuple[int, tuple[int, int, int]]:
     """(operations, output map) of a pooling window over an (h, w, c) map: size^2 - 1 comparisons
-    (max) or additions (average; with a threshold after it the division folds into the threshold) per
-    output element."""
+    (max, of popcounts) or additions (average: the +1 outputs of the window counted after the layer's
+    threshold, as ``network.ConvShape``'s average pool) per output element."""
     oh, ow = _out_size(h, size, stride, padding), _out_size(w, size, stride, padding)
     return oh * ow * c * (size * size - 1), (oh, ow, c)
 
@@ -231,6 +237,9 @@ def load_description(path: str | Path) -> NetDescription:
             if 2 * padding > size:
                 raise _err(path, where, f"padding {padding} is more than half the window {size}")
             ops, out = pool_geometry(*dims, size, stride, padding)
+            bits = 0
+            if kind == "avgpool":  # a count of +1 outputs per window, then its threshold
+                ops, bits = ops + math.prod(out), counter_width(size * size)
             if out[0] < 1 or out[1] < 1:
                 raise _err(path, where, f"a {size}x{size} window does not fit the {dims[0]}x{dims[1]} map")
             name = "max" if kind == "maxpool" else "avg"
@@ -243,6 +252,8 @@ def load_description(path: str | Path) -> NetDescription:
                     inputs_per_image=g.inputs_per_image, outputs_per_image=math.prod(out),
                     pool="+".join(p for p in (g.pool, name) if p),
                     pool_ops_per_image=g.pool_ops_per_image + ops,
+                    pool_op_bits=(bits if not g.pool else
+                                  max(g.pool_op_bits, bits) if g.pool_op_bits and bits else 0),
                     label=f"{g.label} -> {text} -> {out[0]}x{out[1]}x{out[2]}")
             else:
                 off[-1] += f" -> {text} -> {out[0]}x{out[1]}x{out[2]}"
@@ -295,6 +306,54 @@ def load_description(path: str | Path) -> NetDescription:
                           layers=tuple(layers), off_crossbar=tuple(off), n_classes=classes)
 
 
+def _axis_valid(n: int, size: int, stride: int, before: int, after: int) -> np.ndarray:
+    """Per kernel tap along one axis: the output positions at which it lands inside the map."""
+    out = (n + before + after - size) // stride + 1
+    start = np.arange(out) * stride - before
+    taps = start[:, None] + np.arange(size)[None, :]
+    return ((taps >= 0) & (taps < n)).sum(axis=0).astype(np.int64)
+
+
+def row_uses(conv) -> np.ndarray:
+    """int64 (k * k * C,): how many patches of one image drive each crossbar row of a convolution
+    (``network.ConvShape``), rows in (ky, kx, c) order: all of them (``positions``) unless the
+    padding is zero, whose taps drive no row."""
+    k, c = conv.kernel, conv.in_c
+    if not getattr(conv, "zero_padded", False):
+        return np.full(k * k * c, conv.positions, dtype=np.int64)
+    top, bottom, left, right = conv.pad
+    vy = _axis_valid(conv.in_h, k, conv.stride, top, bottom)
+    vx = _axis_valid(conv.in_w, k, conv.stride, left, right)
+    return np.repeat((vy[:, None] * vx[None, :]).ravel(), c)
+
+
+def conv_pool_cost(conv, n_out: int) -> tuple[int, int, str]:
+    """(operations per image, bits per operation (0: the popcount width), kind) of a convolution's
+    pooling (``network.ConvShape.pool``): a max-pool compares popcounts (size^2 - 1 per pooled element,
+    before the threshold); an average pool counts the +1 outputs of each window after the threshold
+    (size^2 - 1 additions of ceil(log2(size^2 + 1)) bits) and compares the count with its threshold
+    (one more operation), in digital logic off the crossbar; a global average pool likewise over the
+    whole map."""
+    pool = conv.pool
+    if pool is True:
+        pool = "max"
+    if pool in (False, None, "none", ""):
+        return 0, 0, ""
+    if pool == "global":
+        window = conv.out_h * conv.out_w
+        return n_out * window, counter_width(window), "avg"
+    size = getattr(conv, "pool_size", 2)
+    pooled = conv.map_h * conv.map_w * n_out
+    if pool == "max":
+        return pooled * (size * size - 1), 0, "max"
+    return pooled * size * size, counter_width(size * size), "avg"
+
+
+def counter_width(n: int) -> int:
+    """Bits that hold any count 0..n."""
+    return max(1, math.ceil(math.log2(n + 1)))
+
+
 def describe_network(net, name: str = "") -> NetDescription:
     """The description of a network loaded from an ``.npz`` (``network.Network``): its crossbar
     layers' geometry (convolutions through their ``conv`` shape), its off-crossbar parts."""
@@ -306,17 +365,18 @@ def describe_network(net, name: str = "") -> NetDescription:
             layers.append(LayerGeometry(index=i, kind="dense", n_in=n_in, n_out=n_out,
                                         label=f"dense {n_in} -> {n_out}"))
             continue
-        pool_ops = 0
-        if conv.pool:  # 2x2 max-pool of stride 2 over the popcounts (format v2)
-            pool_ops = conv.map_h * conv.map_w * n_out * 3
-        label = (f"conv {conv.kernel}x{conv.kernel}/1, {conv.in_h}x{conv.in_w}x{conv.in_c} -> "
-                 f"{conv.out_h}x{conv.out_w}x{n_out}"
-                 + (f" -> max-pool 2x2/2 -> {conv.map_h}x{conv.map_w}x{n_out}" if conv.pool else ""))
+        ops, bits, pool = conv_pool_cost(conv, n_out)
+        uses = row_uses(conv)
+        stride, pad = getattr(conv, "stride", 1), getattr(conv, "pad", (0, 0, 0, 0))
+        label = (f"conv {conv.kernel}x{conv.kernel}/{stride}"
+                 + (f" pad {'/'.join(map(str, pad))} ({conv.pad_value})" if any(pad) else "")
+                 + f", {conv.in_h}x{conv.in_w}x{conv.in_c} -> {conv.out_h}x{conv.out_w}x{n_out}"
+                 + (f" -> {pool}-pool -> {conv.map_h}x{conv.map_w}x{n_out}" if pool else ""))
         layers.append(LayerGeometry(index=i, kind="conv", n_in=n_in, n_out=n_out,
-                                    vectors_per_image=conv.positions,
+                                    vectors_per_image=conv.positions, rows_read_per_image=int(uses.sum()),
                                     inputs_per_image=conv.n_inputs, outputs_per_image=conv.n_outputs(n_out),
-                                    pool="max" if conv.pool else "", pool_ops_per_image=pool_ops,
-                                    label=label))
-    return NetDescription(name=name, source=net.description or net.dataset, layers=tuple(layers),
+                                    pool=pool, pool_ops_per_image=ops, pool_op_bits=bits, label=label,
+                                    row_uses=uses if getattr(conv, "zero_padded", False) else None))
+    return NetDescription(name=name, source=net.dataset, layers=tuple(layers),
                           off_crossbar=tuple(net.off_crossbar()), n_classes=net.output.n_classes,
                           has_weights=True)

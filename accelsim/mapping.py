@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from accelsim.config import ArchConfig, MappingConfig, TileConfig
+from accelsim.description import conv_pool_cost
 from accelsim.errors import ConfigError
 from accelsim.network import ConvShape, Network
 
@@ -98,8 +99,10 @@ class LayerMap:
     vectors_per_image: int = 1
     inputs_per_image: int | None = None
     outputs_per_image: int | None = None
-    #: comparisons (max-pool) or additions (average-pool) of popcounts per image after the layer
+    #: comparisons (max-pool) or additions (average-pool) per image in the layer's pooling, each of
+    #: ``pool_op_bits`` bits (0: the width of the layer's popcount)
     pool_ops_per_image: int = 0
+    pool_op_bits: int = 0
 
     def __post_init__(self) -> None:
         if self.inputs_per_image is None:
@@ -133,7 +136,8 @@ def _slots(n_out: int, arch: ArchConfig, hrs: np.ndarray | None) -> tuple[np.nda
 
 def map_geometry(index: int, n_in: int, n_out: int, arch: ArchConfig, *, hrs: np.ndarray | None = None,
                  vectors_per_image: int = 1, inputs_per_image: int | None = None,
-                 outputs_per_image: int | None = None, pool_ops_per_image: int = 0) -> LayerMap:
+                 outputs_per_image: int | None = None, pool_ops_per_image: int = 0,
+                 pool_op_bits: int = 0) -> LayerMap:
     """Place a layer known by its shape only (no weights: cost-only runs of a description).
 
     ``hrs`` (int (n_out,)): each neuron's HRS cells, when known, for the HRS sorting; without it the
@@ -147,7 +151,7 @@ def map_geometry(index: int, n_in: int, n_out: int, arch: ArchConfig, *, hrs: np
                     col_tiles=math.ceil(n_out / tile.cols), neuron_group=group, neuron_slot=slot,
                     n_phases=n_phases, vectors_per_image=vectors_per_image,
                     inputs_per_image=inputs_per_image, outputs_per_image=outputs_per_image,
-                    pool_ops_per_image=pool_ops_per_image)
+                    pool_ops_per_image=pool_ops_per_image, pool_op_bits=pool_op_bits)
 
 
 def map_layer(index: int, weights: np.ndarray, arch: ArchConfig, conv: ConvShape | None = None) -> LayerMap:
@@ -170,6 +174,7 @@ def map_layer(index: int, weights: np.ndarray, arch: ArchConfig, conv: ConvShape
     else:
         slot = np.arange(n_out, dtype=np.int64)
     n_phases = 1 if index == 0 and arch.mapping.input_encoding == "unipolar" else 2
+    pool = conv_pool_cost(conv, n_out) if conv is not None else (0, 0, "")
     if n_phases == 1 and conv is not None and conv.zero_padded:
         raise ConfigError("mapping.input_encoding 'unipolar' with a zero-padded first convolution: "
                           "a 0/1 input and an undriven padding row cannot be told apart; use "
@@ -180,7 +185,7 @@ def map_layer(index: int, weights: np.ndarray, arch: ArchConfig, conv: ConvShape
                     vectors_per_image=conv.positions if conv else 1,
                     inputs_per_image=conv.n_inputs if conv else n_in,
                     outputs_per_image=conv.n_outputs(n_out) if conv else n_out,
-                    pool_ops_per_image=3 * conv.n_outputs(n_out) if conv and conv.pool else 0)
+                    pool_ops_per_image=pool[0], pool_op_bits=pool[1])
 
 
 def map_network(net: Network, arch: ArchConfig) -> tuple[LayerMap, ...]:

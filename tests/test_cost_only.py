@@ -229,3 +229,23 @@ def test_rows_read_by_plain_loops():
     g1, _ = conv_geometry(0, h, w, c, 4, k, s, p, "one")
     assert g1.rows_read_per_image == oh * ow * k * k * c
     assert np.int64(g.vectors_per_image) == oh * ow
+
+
+@pytest.mark.parametrize("maker", ["network_a", "network_b", "network_front"])
+@pytest.mark.parametrize("rows, cols", [(7, 5), (64, 64)])
+def test_cost_only_equals_the_functional_run_on_format_v3(tiny_arch_path, rng, maker, rows, cols):
+    """Zero and +1 padding, stride, 1x1, max / average / global pools: the rows a zero-padded patch
+    drives and the cells they read are counted exactly, from the weights and the geometry."""
+    import test_conv_v3
+
+    from accelsim.workload import Workload
+
+    net = getattr(test_conv_v3, maker)(rng)
+    arch = load_arch(tiny_arch_path, [f"tile.rows={rows}", f"tile.cols={cols}", "write.ber=0",
+                                      "retention.horizon=0 s", "timing.batch_images=8"])
+    x = test_conv_v3._inputs(net, rng, 12)
+    wl = (Workload(x_real=x, y=np.zeros(12, np.int64), name="random") if net.front is not None
+          else Workload(x_pm1=x, y=np.zeros(12, np.int64), name="random"))
+    functional = simulate(arch, net, wl)
+    cost = cost_only(arch, describe_network(net), wl.n_images, net=net)
+    _same_costs(cost, functional)

@@ -47,6 +47,11 @@ def pool_ops_per_image(lm: LayerShape) -> int:
     return int(getattr(lm, "pool_ops_per_image", 0))
 
 
+def pool_op_bits(lm: LayerShape) -> int:
+    """Width of one pooling operation of the layer (0: the width of its popcount)."""
+    return int(getattr(lm, "pool_op_bits", 0))
+
+
 def adder_levels(row_tiles: int) -> int:
     """Depth of the adder tree summing ``row_tiles`` partial counts (0 for one row tile)."""
     return math.ceil(math.log2(row_tiles)) if row_tiles > 1 else 0
@@ -115,8 +120,9 @@ def chip_cost(layers: Sequence[LayerShape], tile: TileCost, tech: TechNode,
 
     Per layer: an adder tree of (row_tiles - 1) x n_out ripple adders of ceil(log2(n_in + 1)) bits plus
     one threshold comparison per neuron (a subtraction, same width); after a pooling layer, one
-    comparator (max) or adder (average) of that width per column, doing ``pool_ops_per_image``
-    operations per image (the window's line buffer is not modelled); a double-buffered SRAM of its
+    comparator (max, popcount width) or counter (average: a count of +1 outputs, ``pool_op_bits`` wide)
+    per column, doing ``pool_ops_per_image`` operations per image (the window's line buffer is not
+    modelled); a double-buffered SRAM of its
     outputs (and of the input image for the first layer); links of one tile pitch per hop carrying the
     inputs to each of its col_tiles tile columns and the partial sums of every tile, at activity
     ``circuit.activity``: E = a C_wire L VDD^2 per bit. A convolution presents ``vectors_per_image``
@@ -133,7 +139,8 @@ def chip_cost(layers: Sequence[LayerShape], tile: TileCost, tech: TechNode,
         n_adders = (lm.row_tiles - 1) * lm.n_out + lm.n_out
         pool_ops = pool_ops_per_image(lm)
         n_pool = lm.n_out if pool_ops else 0
-        adder_f2 = (n_adders + n_pool) * bits * tech.full_adder_area_f2
+        pool_bits = pool_op_bits(lm) or bits
+        adder_f2 = (n_adders * bits + n_pool * pool_bits) * tech.full_adder_area_f2
         buffer_bits = 2 * n_out_image + (2 * n_in_image if i == 0 else 0)
         link_bits = vectors * (lm.n_in * lm.col_tiles + lm.row_tiles * lm.n_out * counter_bits(tile.rows))
         costs.append(LayerCost(
@@ -143,7 +150,7 @@ def chip_cost(layers: Sequence[LayerShape], tile: TileCost, tech: TechNode,
             area_buffer_m2=buffer_bits * tech.sram_bit_area_f2 * tech.f2_m2,
             leakage_w=adder_f2 * tech.logic_leakage_per_f2_w + buffer_bits * tech.sram_leakage_per_bit_w,
             e_adders_per_image_j=vectors * n_adders * bits * tech.full_adder_energy_j,
-            e_pool_per_image_j=pool_ops * bits * tech.full_adder_energy_j,
+            e_pool_per_image_j=pool_ops * pool_bits * tech.full_adder_energy_j,
             e_buffer_per_image_j=(vectors * lm.n_in + n_out_image) * tech.sram_energy_per_bit_j,
             link_bits_per_image=link_bits, e_link_per_image_j=link_bits * e_bit))
     return ChipCost(tile=tile, tech=tech, layers=tuple(costs), tile_pitch_m=pitch, e_link_per_bit_j=e_bit)
