@@ -221,7 +221,8 @@ def _memory_figure(tmp: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer timing repeats (about a minute)")
-    parser.add_argument("--deep", action="store_true", help="add figure 7: 000's CIFAR-10 BNN (bench_deep.py)")
+    parser.add_argument("--deep", action="store_true",
+                        help="add figure 7: 000's CIFAR-10 BNN (bench_deep.py)")
     args = parser.parse_args()
     n_proc, n_fn = (1, 2) if args.quick else (3, 5)
     py = sys.executable
