@@ -132,7 +132,8 @@ def cost_activity(args: argparse.Namespace):
 
 def cmd_run_cost_only(args: argparse.Namespace) -> int:
     given = [opt for opt, value in (("--data", args.data), ("--seed", args.seed), ("--repeats", args.repeats),
-                                    ("--trace", args.trace)) if value is not None]
+                                    ("--trace", args.trace), ("--scheduler", args.scheduler),
+                                    ("--chunks", args.chunks)) if value is not None]
     if given:
         raise UsageError(f"{', '.join(given)} with --cost-only: a cost-only run has no data, draws nothing "
                          "and runs no functional pass; drop the option(s)")
@@ -174,6 +175,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if is_description_file(args.net):
         raise UsageError(f"--net {args.net}: an architecture-only description (no weights) cannot run "
                          "functionally: cost it with --cost-only, or accelsim inspect")
+    if args.chunks is not None and not args.scheduler:
+        raise UsageError("--chunks: only with --scheduler (it splits the images over the cluster's workers)")
     args.seed = 0 if args.seed is None else args.seed
     args.repeats = 1 if args.repeats is None else args.repeats
     check_output_dir("--out", Path(args.out))
@@ -194,8 +197,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not re.fullmatch(r"[A-Za-z0-9_.+-]+", run_id):
         raise UsageError(f"--name {run_id!r}: use letters, digits and _ . + - only")
     check_run(arch, net, workload.n_images, args.repeats)
-    result = simulate(arch, net, workload, seed=args.seed, repeats=args.repeats,
-                      trace=args.trace is not None, progress=not args.quiet)
+    if args.scheduler:
+        from accelsim.split import check_splittable, simulate_split
+
+        if args.trace is not None:
+            raise UsageError("--trace with --scheduler: the engine trace is written by one-process runs only")
+        check_splittable(arch)
+        check_scheduler(args.scheduler)
+        from dask.distributed import Client
+
+        client = Client(args.scheduler)
+        try:
+            result = simulate_split(arch, net, workload, seed=args.seed, repeats=args.repeats, client=client,
+                                    n_chunks=args.chunks)
+        finally:
+            client.close()
+    else:
+        result = simulate(arch, net, workload, seed=args.seed, repeats=args.repeats,
+                          trace=args.trace is not None, progress=not args.quiet)
     row = summary_row(result, run_id=run_id, arch=arch, net_name=net_name, dataset=workload.name,
                       seed=args.seed)
     extra = {"arch_file": str(args.arch), "net_file": str(args.net), "overrides": list(args.set or [])}
@@ -465,6 +484,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write the engine's event trace of the first repeat (time_cycle, tile, "
                           "activity, images; time in clock cycles) - for small runs")
     run.add_argument("--quiet", action="store_true", help="print nothing on success")
+    run.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                     help="split the run's images over an existing Dask cluster's workers (identical "
+                          "results; needs read.model ideal: misreads and read disturb couple consecutive "
+                          "images, and such a run is refused)")
+    run.add_argument("--chunks", type=_pos_int, default=None, metavar="N",
+                     help="slices of images per repeat with --scheduler (default: one per worker)")
     add_cost_options(run)
     run.add_argument("--cost-only", action="store_true",
                      help="no data, no cells, no functional pass: area, leakage, energy per inference, "
