@@ -61,13 +61,117 @@ def _lazy(module: str, name: str):
     return handler
 
 
+def load_description_for(args: argparse.Namespace, arch):
+    """(description, network or None) of ``args.net``: an architecture-only YAML description, or a
+    network ``.npz`` and the description derived from it."""
+    from accelsim.description import describe_network, is_description_file, load_description
+    from accelsim.network import load_network
+
+    if is_description_file(args.net):
+        return load_description(args.net), None
+    net = load_network(args.net)
+    return describe_network(net, Path(args.net).stem), net
+
+
+def cost_activity(args: argparse.Namespace):
+    from accelsim.cost import DEFAULT_INPUT_ONE_FRACTION, Activity
+
+    return Activity(ap_fraction=args.ap_fraction,
+                    input_one_fraction=(DEFAULT_INPUT_ONE_FRACTION if args.input_one_fraction is None
+                                        else args.input_one_fraction))
+
+
+def cmd_run_cost_only(args: argparse.Namespace) -> int:
+    given = [opt for opt, value in (("--data", args.data), ("--seed", args.seed), ("--repeats", args.repeats),
+                                    ("--trace", args.trace), ("--scheduler", args.scheduler),
+                                    ("--chunks", args.chunks)) if value is not None]
+    if given:
+        raise UsageError(f"{', '.join(given)} with --cost-only: a cost-only run has no data, draws nothing "
+                         "and runs no functional pass; drop the option(s)")
+    check_output_dir("--out", Path(args.out))
+    from accelsim.config import load_arch
+    from accelsim.cost import check_images, cost_only
+    from accelsim.report import cost_summary_row, format_cost_summary, write_cost_outputs
+
+    arch = load_arch(args.arch, args.set or ())
+    activity = cost_activity(args)
+    n_images = args.images if args.images is not None else 1000
+    check_images(n_images, arch)
+    desc, net = load_description_for(args, arch)
+    net_name = Path(args.net).stem
+    run_id = args.name or f"{arch.name}_{net_name}_cost-only"
+    if not re.fullmatch(r"[A-Za-z0-9_.+-]+", run_id):
+        raise UsageError(f"--name {run_id!r}: use letters, digits and _ . + - only")
+    result = cost_only(arch, desc, n_images, activity=activity, net=net)
+    row = cost_summary_row(result, run_id=run_id, arch=arch, net_name=net_name)
+    extra = {"arch_file": str(args.arch), "net_file": str(args.net), "overrides": list(args.set or [])}
+    paths = write_cost_outputs(Path(args.out), run_id, row, result, arch, extra)
+    if not args.quiet:
+        print(format_cost_summary(row, result))
+        print("\nwrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.cost_only:
+        return cmd_run_cost_only(args)
+    cost_options = [opt for opt, value in (("--images", args.images), ("--ap-fraction", args.ap_fraction),
+                                           ("--input-one-fraction", args.input_one_fraction))
+                    if value is not None]
+    if cost_options:
+        raise UsageError(f"{', '.join(cost_options)}: only with --cost-only (a functional run takes its "
+                         "images and activity from the data)")
+    from accelsim.description import is_description_file
+
+    if is_description_file(args.net):
+        raise UsageError(f"--net {args.net}: an architecture-only description (no weights) cannot run "
+                         "functionally: cost it with --cost-only, or accelsim inspect")
+    if args.chunks is not None and not args.scheduler:
+        raise UsageError("--chunks: only with --scheduler (it splits the images over the cluster's workers)")
+    args.seed = 0 if args.seed is None else args.seed
+    args.repeats = 1 if args.repeats is None else args.repeats
     check_output_dir("--out", Path(args.out))
     if args.trace is not None:
         check_output_file("--trace", Path(args.trace))
     from accelsim.api import run
     from accelsim.report import format_summary
 
+    if args.scheduler:
+        from accelsim.config import load_arch
+        from accelsim.limits import check_run
+        from accelsim.network import load_network
+        from accelsim.report import summary_row, write_outputs
+        from accelsim.split import check_splittable, simulate_split
+        from accelsim.workload import load_workload
+
+        if args.trace is not None:
+            raise UsageError("--trace with --scheduler: the engine trace is written by one-process runs only")
+        arch = load_arch(args.arch, args.set or ())
+        net = load_network(args.net)
+        workload = load_workload(net, args.data)
+        net_name = Path(args.net).stem
+        run_id = args.name or f"{arch.name}_{net_name}_seed{args.seed}"
+        if not re.fullmatch(r"[A-Za-z0-9_.+-]+", run_id):
+            raise UsageError(f"--name {run_id!r}: use letters, digits and _ . + - only")
+        check_run(arch, net, workload.n_images, args.repeats)
+        check_splittable(arch)
+        check_scheduler(args.scheduler)
+        from dask.distributed import Client
+
+        client = Client(args.scheduler)
+        try:
+            result = simulate_split(arch, net, workload, seed=args.seed, repeats=args.repeats, client=client,
+                                    n_chunks=args.chunks)
+        finally:
+            client.close()
+        row = summary_row(result, run_id=run_id, arch=arch, net_name=net_name, dataset=workload.name,
+                          seed=args.seed)
+        extra = {"arch_file": str(args.arch), "net_file": str(args.net), "overrides": list(args.set or [])}
+        paths = write_outputs(Path(args.out), run_id, row, result, arch, extra, trace=None)
+        if not args.quiet:
+            print(format_summary(row, result.off_crossbar, arch))
+            print("\nwrote " + ", ".join(str(p) for p in paths))
+        return 0
     outcome = run(args.arch, args.net, data=args.data, seed=args.seed, repeats=args.repeats,
                   overrides=args.set or (), name=args.name, progress=not args.quiet,
                   trace=args.trace is not None)
@@ -345,7 +449,7 @@ def _wrap(text: str, indent: str = "", hang: str = "") -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``accelsim`` parser; builds without importing any command's numerical modules."""
-    from accelsim.inspect import add_inspect_parser
+    from accelsim.inspect import add_cost_options, add_inspect_parser
     from accelsim.reproduce.registry import CATALOG
     from accelsim.train.command import add_train_parser
 
@@ -363,14 +467,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="architecture file (e.g. arch_configs/mixed_retention.yaml)")
     run.add_argument("--net", required=True, metavar="NET",
                      help="network file: accelsim's .npz format (e.g. workloads/mlp784.npz) or an ONNX / "
-                          "QONNX model (imported as by 'accelsim import')")
+                          "QONNX model (imported as by 'accelsim import'); with --cost-only also an "
+                          "architecture-only description (workloads/arch_only/*.yaml)")
     run.add_argument("--data", metavar="mnist|fashion|PATH",
                      help="test set instead of the network's bundled one: mnist or fashion (the bundled "
-                          "sets), an IDX images file (labels beside it), a directory with an IDX pair, "
-                          "or a binarized .npz; the CSV's dataset column repeats it")
-    run.add_argument("--seed", type=_nonneg_int, default=0,
+                          "sets), cifar10:DIR / cifar100:DIR (the CIFAR binary version's directory), an "
+                          "IDX images file (labels beside it), a directory with an IDX pair, or a "
+                          "binarized .npz; the CSV's dataset column repeats it")
+    run.add_argument("--seed", type=_nonneg_int, default=None,
                      help="run seed (integer >= 0, default 0); same seed, same results")
-    run.add_argument("--repeats", type=_pos_int, default=1,
+    run.add_argument("--repeats", type=_pos_int, default=None,
                      help="independent programming + ageing trials (default 1); the report gives "
                           "their mean and standard deviation")
     run.add_argument("--set", action="append", metavar="KEY=VALUE",
@@ -384,6 +490,19 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write the engine's event trace of the first repeat (time_cycle, tile, "
                           "activity, images; time in clock cycles) - for small runs")
     run.add_argument("--quiet", action="store_true", help="print nothing on success")
+    run.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                     help="split the run's images over an existing Dask cluster's workers (identical "
+                          "results; needs read.model ideal: misreads and read disturb couple consecutive "
+                          "images, and such a run is refused)")
+    run.add_argument("--chunks", type=_pos_int, default=None, metavar="N",
+                     help="slices of images per repeat with --scheduler (default: one per worker)")
+    add_cost_options(run)
+    run.add_argument("--cost-only", action="store_true",
+                     help="no data, no cells, no functional pass: area, leakage, energy per inference, "
+                          "latency, throughput, programming time and energy of the mapped network, from "
+                          "stated activity factors; --net may be an architecture-only description "
+                          "(workloads/arch_only/*.yaml); writes <run>.csv (accuracy columns empty, "
+                          "dataset 'none (cost-only)') and <run>.json")
     run.set_defaults(func=cmd_run)
 
     rep = sub.add_parser(

@@ -451,6 +451,112 @@ def _scalar(arrays: dict, key: str, path: Path, kind: type) -> object:
     return arr[()]
 
 
+# --------------------------------------------------------------------------------------------- CIFAR
+
+
+#: CIFAR binary versions: spec prefix -> (label bytes before the pixels, index of the label used,
+#: number of classes of that label, test files, train file pattern). CIFAR-10 records are
+#: <label><3072 pixels>; CIFAR-100 records are <coarse label><fine label><3072 pixels> (the fine
+#: label, 100 classes, is used). https://www.cs.toronto.edu/~kriz/cifar.html, "binary version".
+CIFAR_FORMATS = {
+    "cifar10": (1, 0, 10, ("test_batch.bin",), "data_batch_*.bin"),
+    "cifar100": (2, 1, 100, ("test.bin",), "train.bin"),
+}
+#: Pixels of one CIFAR image: 32 x 32, three colour planes.
+CIFAR_SHAPE = (32, 32, 3)
+_CIFAR_PIXELS = 32 * 32 * 3
+
+
+def cifar_files(kind: str, path: str | os.PathLike, split: str = "test") -> list[Path]:
+    """The binary batch files of ``split`` in directory ``path`` (or ``path`` itself, a ``.bin`` file)."""
+    if kind not in CIFAR_FORMATS:
+        raise DataError(f"unknown CIFAR version {kind!r}: expected one of {', '.join(CIFAR_FORMATS)}")
+    if split not in _SPLIT_PREFIXES:
+        raise DataError(f"unknown split {split!r}: expected 'test' or 'train'")
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{kind}:{path}: no such file or directory")
+    if path.is_file():
+        return [path]
+    _, _, _, test_files, train_pattern = CIFAR_FORMATS[kind]
+    files = ([path / name for name in test_files if (path / name).is_file()] if split == "test"
+             else sorted(p for p in path.glob(train_pattern) if p.is_file()))
+    if not files:
+        wanted = " or ".join(test_files) if split == "test" else train_pattern
+        raise DataError(f"{kind}:{path}: no {wanted} in this directory (the CIFAR binary version: "
+                        f"{'cifar-10-batches-bin' if kind == 'cifar10' else 'cifar-100-binary'}/)")
+    return files
+
+
+def _cifar_records(kind: str, files: list[Path]) -> list[int]:
+    """Records per file, from the file sizes (nothing read): each size must be a whole number of
+    records."""
+    record = CIFAR_FORMATS[kind][0] + _CIFAR_PIXELS
+    counts = []
+    for f in files:
+        size = f.stat().st_size
+        if size == 0 or size % record:
+            raise DataError(f"{f}: {size:,} bytes is not a whole number of {kind} records of "
+                            f"{record:,} bytes "
+                            f"({CIFAR_FORMATS[kind][0]} label byte(s) + {_CIFAR_PIXELS:,} pixels)")
+        counts.append(size // record)
+    return counts
+
+
+def load_cifar(kind: str, path: str | os.PathLike, split: str = "test") -> Dataset:
+    """CIFAR-10 or CIFAR-100 from its standard binary version (no pickle).
+
+    ``kind`` is ``cifar10`` or ``cifar100``; ``path`` the directory of the batch files
+    (``test_batch.bin`` / ``data_batch_*.bin`` for CIFAR-10, ``test.bin`` / ``train.bin`` for
+    CIFAR-100) or one ``.bin`` file. The record count comes from the file sizes and is checked, with
+    the memory it needs, before anything is read. Pixels (stored plane by plane, red, green, blue,
+    each 32 x 32 row-major) are returned in accelsim's map order (y, x, channel), divided by 255;
+    labels are CIFAR-10's label or CIFAR-100's fine label.
+    """
+    files = cifar_files(kind, path, split)
+    n_label_bytes, label_index, n_classes, _, _ = CIFAR_FORMATS[kind]
+    record = n_label_bytes + _CIFAR_PIXELS
+    counts = _cifar_records(kind, files)
+    n = sum(counts)
+    check_memory(_BYTES_PER_PIXEL * n * _CIFAR_PIXELS, f"{kind}:{path}: {n:,} images", DataError)
+    x = np.empty((n, _CIFAR_PIXELS), dtype=np.float32)
+    y = np.empty(n, dtype=np.int64)
+    at = 0
+    for f, count in zip(files, counts):
+        with f.open("rb") as fh:
+            raw = _read_exactly(fh, count * record, f)
+        if len(raw) != count * record:
+            raise DataError(f"{f}: changed while being read ({len(raw):,} of {count * record:,} bytes)")
+        recs = np.frombuffer(raw, dtype=np.uint8).reshape(count, record)
+        labels = recs[:, label_index]
+        if labels.max() >= n_classes or (n_label_bytes == 2 and recs[:, 0].max() >= 20):
+            bad = int(np.flatnonzero(labels >= n_classes)[0]) if labels.max() >= n_classes else int(
+                np.flatnonzero(recs[:, 0] >= 20)[0])
+            raise DataError(f"{f}: record {bad} has label byte(s) {recs[bad, :n_label_bytes].tolist()}, "
+                            f"expected a label below {n_classes}"
+                            + (" (and a coarse label below 20)" if n_label_bytes == 2 else "")
+                            + f": is this the {kind} binary version?")
+        planes = recs[:, n_label_bytes:].reshape(count, 3, 32, 32)
+        x[at:at + count] = planes.transpose(0, 2, 3, 1).reshape(count, _CIFAR_PIXELS) / np.float32(255.0)
+        y[at:at + count] = labels
+        at += count
+    where = files[0].parent if len(files) > 1 or Path(path).is_dir() else files[0]
+    name = "cifar-10" if kind == "cifar10" else "cifar-100"
+    return Dataset(name=name, x=x, y=y, binarized=False, threshold=None,
+                   source=f"{name} binary version, {split} split ({where}: "
+                          + ", ".join(f.name for f in files) + ")")
+
+
+def _cifar_spec(spec: str) -> tuple[str, str] | None:
+    """(kind, path) of a ``cifar10:DIR`` / ``cifar100:DIR`` data spec, else None."""
+    kind, sep, rest = str(spec).partition(":")
+    if sep and kind in CIFAR_FORMATS:
+        if not rest:
+            raise DataError(f"{spec!r}: give the directory of the binary batch files, e.g. {kind}:DIR")
+        return kind, rest
+    return None
+
+
 # ---------------------------------------------------------------------------------------- entry points
 
 
@@ -490,7 +596,13 @@ def load_dataset(path: str | os.PathLike, split: str = "test") -> Dataset:
 
 
 def count_images(path: str | os.PathLike, split: str = "test") -> int:
-    """Images in the data set ``load_dataset(path, split)`` would load, read from the headers only."""
+    """Images in the data set ``dataset_from_spec(path, split)`` would load, from headers or file sizes
+    only."""
+    cifar = _cifar_spec(str(path))
+    if cifar is not None:
+        return sum(_cifar_records(cifar[0], cifar_files(*cifar, split)))
+    if str(path) in BUNDLED_NAMES and not Path(path).exists():
+        return bundled_dataset(str(path), split).n_images
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file or directory")
@@ -554,7 +666,11 @@ def bundled_files(name: str, split: str = "test") -> list[Path]:
 
 
 def dataset_from_spec(spec: str, split: str = "test") -> Dataset:
-    """A bundled name (``mnist``, ``fashion``) when no file of that name exists, else ``load_dataset``."""
+    """A bundled name (``mnist``, ``fashion``) when no file of that name exists, ``cifar10:DIR`` or
+    ``cifar100:DIR`` (``load_cifar``), else ``load_dataset``."""
+    cifar = _cifar_spec(spec)
+    if cifar is not None:
+        return load_cifar(*cifar, split)
     if spec in BUNDLED_NAMES and not Path(spec).exists():
         return bundled_dataset(spec, split)
     return load_dataset(spec, split)

@@ -17,6 +17,10 @@ every stage (with one image per wave the schedule is the per-image pipeline). Pe
 - ``adder``:    only if the layer has row_tiles > 1: a pipelined tree of ceil(log2(row_tiles)) levels,
   (levels + B - 1) x adder_cycles.
 
+The threshold compare after the tree (every layer, every patch) and the pooling of popcounts (a
+layer followed by max- or average-pooling) are charged energy when the wave leaves the layer, and no
+cycles: one operation per column every few cycles, hidden behind the sensing of the next patches.
+
 A convolution presents V = out_h x out_w patches per image (``vectors_per_image``; 1 for a dense
 layer): every B above becomes B x V input vectors, and so do the energies charged per vector.
 
@@ -68,6 +72,7 @@ class OpEnergies:
     column_phase_j: float = 0.0  # one column's sense decision + accumulation in one phase
     link_per_bit_j: float = 0.0  # one bit over one inter-tile hop
     adder_per_image_j: tuple[float, ...] = ()  # per layer: adder tree + threshold for one image
+    pool_per_image_j: tuple[float, ...] = ()  # per layer: pooling of popcounts for one image
     buffer_per_image_j: tuple[float, ...] = ()  # per layer: activation buffer traffic for one image
     leakage_w: float = 0.0  # whole chip, charged while a campaign runs
 
@@ -75,6 +80,7 @@ class OpEnergies:
     def from_chip(cls, chip: ChipCost) -> OpEnergies:
         return cls(column_phase_j=chip.tile.e_column_phase_j, link_per_bit_j=chip.e_link_per_bit_j,
                    adder_per_image_j=tuple(lc.e_adders_per_image_j for lc in chip.layers),
+                   pool_per_image_j=tuple(lc.e_pool_per_image_j for lc in chip.layers),
                    buffer_per_image_j=tuple(lc.e_buffer_per_image_j for lc in chip.layers),
                    leakage_w=chip.leakage_w)
 
@@ -104,6 +110,8 @@ class EngineReport:
     throughput_inf_per_s: float
     utilisation: dict[str, float]  # per tile: busy sensing cycles / campaign cycles
     energy_by_activity_j: dict[str, float]
+    #: all energy so far by layer and activity (layer -1: the chip's leakage, not split by layer)
+    energy_by_layer_j: dict[int, dict[str, float]] = field(default_factory=dict)
 
     @property
     def energy_j(self) -> float:
@@ -161,6 +169,7 @@ class Engine:
         self.trace_rows: list[TraceRow] | None = [] if trace else None
         self.now = 0  # cycles since the engine was built (Python int: exact over years of storage)
         self.energy: dict[str, float] = defaultdict(float)
+        self.energy_by_layer: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         self._program = _Campaign()
         self._infer = _Campaign()
 
@@ -214,13 +223,14 @@ class Engine:
         if self.trace_rows is not None:
             self.trace_rows.append(TraceRow(self.now + int(t), unit, activity, images))
 
-    def _charge(self, activity: str, joules: float) -> None:
+    def _charge(self, activity: str, joules: float, layer: int = -1) -> None:
         if joules:
             self.energy[activity] += joules
+            self.energy_by_layer[layer][activity] += joules
 
-    def _extras(self, extras: EnergyExtras) -> None:
+    def _extras(self, extras: EnergyExtras, layer: int = -1) -> None:
         for activity, joules in (extras or {}).items():
-            self._charge(activity, float(joules))
+            self._charge(activity, float(joules), layer)
 
     def _finish_campaign(self, env: simpy.Environment) -> int:
         cycles = int(env.now)
@@ -250,7 +260,7 @@ class Engine:
                 dones.append(done)
             yield simpy.AllOf(env, dones)
             if on_layer is not None:
-                self._extras(on_layer(li))
+                self._extras(on_layer(li), li)
 
         for li in range(len(self.layers)):
             env.process(layer(li))
@@ -272,13 +282,13 @@ class Engine:
         batch = self.timing.batch_images
 
         def stage(inbox: simpy.Store, outbox: simpy.Store, unit: str, activity: str,
-                  cycles: Callable[[int], int], joules: Callable[[int], float],
+                  cycles: Callable[[int], int], joules: Callable[[int], float], li: int,
                   after: Callable[[_Wave], None] | None = None):
             while True:
                 wave = yield inbox.get()
                 self._log(env.now, unit, activity, wave.n)
                 yield env.timeout(cycles(wave.n))
-                self._charge(activity, joules(wave.n))
+                self._charge(activity, joules(wave.n), li)
                 if after is not None:
                     after(wave)
                 yield outbox.put(wave)
@@ -292,7 +302,7 @@ class Engine:
                 yield env.timeout(cycles)
                 busy[name] += cycles
                 self._charge("sense", self.vectors(li, wave.n) * sensing_phases(self.layers[li]) * cols
-                             * e.column_phase_j)
+                             * e.column_phase_j, li)
                 done.succeed()
 
         def sense_layer(li: int, inbox: simpy.Store, outbox: simpy.Store):
@@ -308,7 +318,7 @@ class Engine:
                     wave, dones = yield joins.get()
                     yield simpy.AllOf(env, dones)
                     if on_wave is not None:
-                        self._extras(on_wave(li, wave.start, wave.stop))
+                        self._extras(on_wave(li, wave.start, wave.stop), li)
                     yield outbox.put(wave)
 
             env.process(collect())
@@ -340,14 +350,17 @@ class Engine:
                 if activity == "sense":
                     env.process(sense_layer(li, inbox, outbox))
                 else:
-                    env.process(stage(inbox, outbox, f"L{li}.{activity}", activity, cycles, joules))
+                    env.process(stage(inbox, outbox, f"L{li}.{activity}", activity, cycles, joules, li))
                 inbox = outbox
             out = simpy.Store(env)
 
-            def buffer(src=inbox, dst=out, li=li):
+            def buffer(src=inbox, dst=out, li=li, tree=lm.row_tiles > 1):
                 while True:
                     wave = yield src.get()
-                    self._charge("buffer", wave.n * _at(e.buffer_per_image_j, li))
+                    if not tree:  # the threshold compares of a layer without an adder-tree stage
+                        self._charge("adder", wave.n * _at(e.adder_per_image_j, li), li)
+                    self._charge("pool", wave.n * _at(e.pool_per_image_j, li), li)
+                    self._charge("buffer", wave.n * _at(e.buffer_per_image_j, li), li)
                     yield dst.put(wave)
 
             env.process(buffer())
@@ -397,7 +410,8 @@ class Engine:
             cycles_per_inference=span / inf.n_images if inf.n_images else 0.0,
             latency_cycles=inf.latency, latency_s=inf.latency / clock,
             throughput_inf_per_s=inf.n_images * clock / span if span else 0.0,
-            utilisation=util, energy_by_activity_j=dict(self.energy))
+            utilisation=util, energy_by_activity_j=dict(self.energy),
+            energy_by_layer_j={li: dict(v) for li, v in sorted(self.energy_by_layer.items())})
 
     def write_trace(self, path: str | Path, files: OutputSet | None = None) -> Path:
         """Write the trace as CSV: time_cycle, tile, activity, images (atomically; with ``files``,

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from accelsim.config import ArchConfig, MappingConfig, TileConfig
+from accelsim.description import conv_pool_cost
+from accelsim.errors import ConfigError
 from accelsim.network import ConvShape, Network
 
 
@@ -97,6 +99,10 @@ class LayerMap:
     vectors_per_image: int = 1
     inputs_per_image: int | None = None
     outputs_per_image: int | None = None
+    #: comparisons (max-pool) or additions (average-pool) per image in the layer's pooling, each of
+    #: ``pool_op_bits`` bits (0: the width of the layer's popcount)
+    pool_ops_per_image: int = 0
+    pool_op_bits: int = 0
 
     def __post_init__(self) -> None:
         if self.inputs_per_image is None:
@@ -107,6 +113,45 @@ class LayerMap:
     @property
     def n_tiles(self) -> int:
         return self.row_tiles * self.col_tiles
+
+    @property
+    def adder_levels(self) -> int:
+        """Depth of the adder tree that sums the row tiles' partial counts (0 for one row tile)."""
+        return math.ceil(math.log2(self.row_tiles)) if self.row_tiles > 1 else 0
+
+
+def _slots(n_out: int, arch: ArchConfig, hrs: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(column group, slot) of each neuron: with ``mapping.sort_columns_by_hrs`` and the neurons'
+    HRS cell counts ``hrs``, the HRS-heaviest take the slots of the most robust column group."""
+    slot_group = _used_column_groups(arch.tile, n_out, arch.mapping.sort_columns_by_hrs)
+    if arch.mapping.sort_columns_by_hrs and hrs is not None:
+        neurons_by_hrs = np.argsort(-hrs, kind="stable")
+        slots_by_robustness = np.argsort(-slot_group, kind="stable")
+        slot = np.empty(n_out, dtype=np.int64)
+        slot[neurons_by_hrs] = slots_by_robustness
+    else:
+        slot = np.arange(n_out, dtype=np.int64)
+    return slot_group[slot], slot
+
+
+def map_geometry(index: int, n_in: int, n_out: int, arch: ArchConfig, *, hrs: np.ndarray | None = None,
+                 vectors_per_image: int = 1, inputs_per_image: int | None = None,
+                 outputs_per_image: int | None = None, pool_ops_per_image: int = 0,
+                 pool_op_bits: int = 0) -> LayerMap:
+    """Place a layer known by its shape only (no weights: cost-only runs of a description).
+
+    ``hrs`` (int (n_out,)): each neuron's HRS cells, when known, for the HRS sorting; without it the
+    neurons keep their order (the column groups a layer occupies, and so its cost, are the same).
+    Per-neuron arrays only: nothing per cell is allocated.
+    """
+    tile = arch.tile
+    group, slot = _slots(n_out, arch, hrs)
+    n_phases = 1 if index == 0 and arch.mapping.input_encoding == "unipolar" else 2
+    return LayerMap(index=index, n_in=n_in, n_out=n_out, row_tiles=math.ceil(n_in / tile.rows),
+                    col_tiles=math.ceil(n_out / tile.cols), neuron_group=group, neuron_slot=slot,
+                    n_phases=n_phases, vectors_per_image=vectors_per_image,
+                    inputs_per_image=inputs_per_image, outputs_per_image=outputs_per_image,
+                    pool_ops_per_image=pool_ops_per_image, pool_op_bits=pool_op_bits)
 
 
 def map_layer(index: int, weights: np.ndarray, arch: ArchConfig, conv: ConvShape | None = None) -> LayerMap:
@@ -129,12 +174,18 @@ def map_layer(index: int, weights: np.ndarray, arch: ArchConfig, conv: ConvShape
     else:
         slot = np.arange(n_out, dtype=np.int64)
     n_phases = 1 if index == 0 and arch.mapping.input_encoding == "unipolar" else 2
+    pool = conv_pool_cost(conv, n_out) if conv is not None else (0, 0, "")
+    if n_phases == 1 and conv is not None and conv.zero_padded:
+        raise ConfigError("mapping.input_encoding 'unipolar' with a zero-padded first convolution: "
+                          "a 0/1 input and an undriven padding row cannot be told apart; use "
+                          "'bipolar' or pad_value 'one'")
     return LayerMap(index=index, n_in=n_in, n_out=n_out, row_tiles=row_tiles, col_tiles=col_tiles,
                     neuron_group=slot_group[slot], neuron_slot=slot, n_phases=n_phases,
                     n_plus=(weights == 1).sum(axis=1, dtype=np.int64) if n_phases == 1 else None,
                     vectors_per_image=conv.positions if conv else 1,
                     inputs_per_image=conv.n_inputs if conv else n_in,
-                    outputs_per_image=conv.n_outputs(n_out) if conv else n_out)
+                    outputs_per_image=conv.n_outputs(n_out) if conv else n_out,
+                    pool_ops_per_image=pool[0], pool_op_bits=pool[1])
 
 
 def map_network(net: Network, arch: ArchConfig) -> tuple[LayerMap, ...]:

@@ -249,3 +249,127 @@ def format_summary(row: dict, off_crossbar: tuple[str, ...] | list[str] = (),
     ]
     lines += [f"{'off-crossbar' if k == 0 else '':<13}{note}" for k, note in enumerate(off_crossbar)]
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------ cost-only
+
+#: The columns a cost-only run leaves empty (NaN in pandas, an empty CSV cell, null in JSON): no data,
+#: no cells, no functional pass.
+COST_ONLY_EMPTY = (
+    "seed", "repeats", "accuracy_ideal", "accuracy_programmed", "accuracy_end_of_life",
+    "write_ber_measured", "retention_flips", "accuracy_programmed_std", "accuracy_end_of_life_std",
+    "weight_error_rate", "retention_horizon_s", "read_ber_measured", "read_disturbs",
+    "energy_program_junction_j",
+)
+#: The ``dataset`` of a cost-only row: how a table tells cost-only rows from measured ones.
+COST_ONLY_DATASET = "none (cost-only)"
+
+
+def cost_summary_row(result, *, run_id: str, arch: ArchConfig, net_name: str) -> dict:
+    """A cost-only run (``cost.CostResult``) as a summary row: the columns of ``SUMMARY_COLUMNS``,
+    ``COST_ONLY_EMPTY`` empty, ``dataset`` = ``COST_ONLY_DATASET``, ``n_images`` the images of the
+    costed campaign."""
+    eng = result.engine
+    row = {
+        "run_id": run_id, "arch": arch.name, "net": net_name, "dataset": COST_ONLY_DATASET,
+        "n_images": result.n_images, **{k: None for k in COST_ONLY_EMPTY},
+        "n_cells": result.n_cells, "n_tiles": result.chip.n_tiles,
+        "energy_program_j": result.energy_program_j,
+        "energy_per_inference_j": result.energy_per_inference_j,
+        "area_m2": result.chip.area_m2, "area_cells_m2": result.chip.area_cells_m2,
+        "leakage_w": result.chip.leakage_w,
+        "cycles_program": eng.cycles_program, "time_program_s": eng.time_program_s,
+        "cycles_per_inference": eng.cycles_per_inference, "latency_s": eng.latency_s,
+        "throughput_inf_per_s": eng.throughput_inf_per_s,
+    }
+    return {k: row[k] for k in SUMMARY_COLUMNS}
+
+
+def cost_layers(result) -> list[dict]:
+    """Per layer of a cost-only result: geometry, tiles, cycles and energy per image, and their shares
+    of the totals (for the JSON report and ``inspect``)."""
+    cycles = sum(lc.cycles_total for lc in result.layers) or 1.0
+    energy = sum(lc.energy_total_j for lc in result.layers) or 1.0
+    tiles = result.chip.n_tiles or 1
+    return [{"layer": lc.index, "label": lc.label, "n_in": lm.n_in, "n_out": lm.n_out,
+             "row_tiles": lc.row_tiles, "col_tiles": lc.col_tiles, "n_tiles": lc.n_tiles,
+             "adder_levels": lc.adder_levels, "vectors_per_image": lc.vectors_per_image,
+             "rows_read_per_image": lc.rows_read_per_image, "ap_fraction": lc.ap_fraction,
+             "sensing_phases": lm.n_phases,
+             "cycles_per_image": lc.cycles_per_image, "energy_per_image_j": lc.energy_per_image_j,
+             "share_tiles": lc.n_tiles / tiles, "share_cycles": lc.cycles_total / cycles,
+             "share_energy": lc.energy_total_j / energy}
+            for lc, lm in zip(result.layers, result.maps)]
+
+
+def format_cost_layers(result) -> list[str]:
+    """The per-layer table of a cost-only result for the terminal."""
+    rows = cost_layers(result)
+    lines = [f"{'layer':>5} {'rows':>6} {'cols':>5} {'patches':>7} {'tiles':>9} {'adder':>5} "
+             f"{'cycles/img':>10} {'share':>6} {'energy/img':>10} {'share':>6}   geometry",
+             f"{'':>5} {'':>6} {'':>5} {'/img':>7} {'(r x c)':>9} {'depth':>5} "
+             f"{'(stages)':>10} {'':>6} {'':>10} {'':>6}"]
+    for r in rows:
+        lines.append(
+            f"{r['layer']:>5} {r['n_in']:>6} {r['n_out']:>5} {r['vectors_per_image']:>7} "
+            f"{r['row_tiles']:>3} x {r['col_tiles']:<3} {r['adder_levels']:>5} "
+            f"{sum(r['cycles_per_image'].values()):>10,.0f} {100 * r['share_cycles']:>5.1f}% "
+            f"{_si(sum(r['energy_per_image_j'].values()), 'J'):>10} {100 * r['share_energy']:>5.1f}%   "
+            f"{r['label']}")
+    return lines
+
+
+def format_cost_summary(row: dict, result) -> str:
+    """The terminal summary of a cost-only run: clearly labelled, with its assumptions."""
+    from accelsim.cost import activity_statement
+
+    desc = result.description
+    lines = [
+        f"run          {row['run_id']}   ** COST-ONLY **",
+        f"arch / net   {row['arch']} / {row['net']}   ({desc.n_weights:,} binary weights on the crossbar)",
+        *([f"source       {desc.source}"] if desc.source else []),
+        *(f"{'assumes' if k == 0 else '':<13}{line}" for k, line in enumerate(activity_statement(result))),
+        "",
+        *format_cost_layers(result),
+        "",
+        f"cells        {row['n_cells']:,} in {row['n_tiles']} tiles",
+        f"energy       programming {_si(row['energy_program_j'], 'J')} "
+        f"({_si(row['energy_program_j'] / row['n_cells'], 'J')} per cell)   inference "
+        f"{_si(row['energy_per_inference_j'], 'J')} per image",
+        f"area         {row['area_m2'] * 1e6:.4g} mm^2 (cells {row['area_cells_m2'] * 1e6:.4g} mm^2)   "
+        f"leakage {_si(row['leakage_w'], 'W')}",
+        f"timing       programming {_si(row['time_program_s'], 's')} ({row['cycles_program']:,} cycles)   "
+        f"latency {_si(row['latency_s'], 's')} (first wave)   throughput {row['throughput_inf_per_s']:,.0f} "
+        f"inferences/s ({row['n_images']:,}-image campaign)",
+    ]
+    lines += [f"{'off-crossbar' if k == 0 else '':<13}{note}" for k, note in enumerate(desc.off_crossbar)]
+    return "\n".join(lines)
+
+
+def write_cost_outputs(out_dir: Path, run_id: str, row: dict, result, arch: ArchConfig,
+                       extra: dict) -> list[Path]:
+    """Write ``<run_id>.csv`` and ``<run_id>.json`` of a cost-only run (no timeline: nothing ages),
+    together or not at all."""
+    from accelsim.cost import activity_statement
+
+    ensure_dir(out_dir)
+    csv_path, json_path = out_dir / f"{run_id}.csv", out_dir / f"{run_id}.json"
+    a = result.activity
+    doc = {"accelsim_version": __version__, "versions": software_versions(), "mode": "cost-only",
+           "summary": row, **extra,
+           "assumptions": activity_statement(result),
+           "activity": {"ap_fraction": a.ap_fraction, "ap_fraction_costed": result.ap_fraction,
+                        "input_one_fraction": a.input_one_fraction,
+                        "ap_fraction_from_weights": a.ap_fraction is None and result.description.has_weights},
+           "description": {"name": result.description.name, "source": result.description.source},
+           "layers": cost_layers(result),
+           "off_crossbar": list(result.description.off_crossbar),
+           "energy_per_inference_by_activity_j": {k: v / result.n_images
+                                                  for k, v in sorted(result.energy_by_activity_j.items())},
+           "tile_utilisation": result.engine.utilisation,
+           "cost_breakdown": _cost_breakdown(result.chip),
+           "arch_config": to_plain(arch)}
+    with OutputSet() as files:
+        files.write_text(csv_path, pd.DataFrame([row]).to_csv(index=False))
+        files.write_text(json_path, json.dumps(doc, indent=2, default=_json_default) + "\n")
+    return [csv_path, json_path]

@@ -29,6 +29,7 @@ from accelsim.network import (
     Network,
     class_scores,
     crossbar_inputs,
+    doubled_counts,
     integer_bounds,
     layer_activations,
     patches,
@@ -116,6 +117,7 @@ class _Repeat:
         self.p_flip = None
         self.flips = (0, 0)
         self.packed: list[PackedStates | None] = [None] * len(maps)
+        self.mask: list[np.ndarray | None] = [None] * len(maps)  # zero-padded convs' driven rows
         self.campaign: list[_Campaign | None] = [None] * len(maps)
         self.incremental = incremental and not self.read.any
         self.previous: list[_Campaign | None] = [None] * len(maps)  # the last campaign sensed
@@ -152,11 +154,14 @@ class _Repeat:
         x = self.acts[li]
         n = len(x)
         conv = getattr(layer, "conv", None)
+        padded = conv is not None and conv.zero_padded
         if conv is not None:  # im2col on the +-1 maps: one input vector per patch, image by image
-            x = pack_bits(patches(unpack_bits(x, conv.n_inputs), conv))
+            x = pack_bits(patches(unpack_bits(x, conv.n_inputs), conv))  # zero padding: bit 0
         elif self.incremental:
             x = x.copy()  # acts[li] is rewritten by the next campaign; the copy is what was sensed
-        c = self._update(li, x) if self.incremental and self.previous[li] is not None else None
+        # A zero-padded layer senses every campaign in full (its undriven rows are not in apply_flips).
+        c = (self._update(li, x) if self.incremental and self.previous[li] is not None and not padded
+             else None)
         if c is None:
             c = self._full(li, x, len(x) // max(n, 1))
         if self.incremental:
@@ -174,6 +179,8 @@ class _Repeat:
                 bound = integer_bounds(layer.threshold, layer.flip, popcount.dtype)
                 self.acts[li + 1][:] = pack_thresholded(popcount, bound, layer.flip)
             else:
+                if padded:
+                    popcount = doubled_counts(popcount, conv, n)
                 self.acts[li + 1][:] = pack_bits(layer_activations(popcount, layer, n))
             self.campaign[li + 1] = None
         else:
@@ -181,6 +188,9 @@ class _Repeat:
         return c
 
     def _sense(self, li: int, x: np.ndarray) -> SenseResult:
+        conv = getattr(self.net.layers[li], "conv", None)
+        if conv is not None and conv.zero_padded:
+            return self._sense_padded(li, x, conv)
         lm, rd = self.maps[li], self.read
         result = sense_two_phase(
             x, self._states2d(li), self.arch.tile.rows,
@@ -192,6 +202,42 @@ class _Repeat:
         self.n_misreads += result.n_misreads
         self.n_disturbed += result.n_disturbed
         return result
+
+    def _sense_padded(self, li: int, x: np.ndarray, conv) -> SenseResult:
+        """Two-phase sensing of patches whose zero-padded rows are driven in neither phase: phase 1
+        drives the rows of +1 inputs (the set bits of ``x``; padding is bit 0) and counts the +1
+        weight's state, phase 2 the rows of -1 inputs (valid rows whose bit is 0) and counts the
+        other state -- each a one-phase sensing of its rows, so a border patch's count is over its
+        n_valid driven rows only, and only driven rows are read (misreads, activity, energy).
+
+        Exact as the two phases of each patch; with read disturb the phase-1 reads of every patch
+        of the batch come before the phase-2 reads (rather than patch by patch)."""
+        lm, rd = self.maps[li], self.read
+        if self.mask[li] is None:
+            self.mask[li] = pack_bits(patches(np.ones((1, conv.n_inputs), np.uint8), conv))
+        mask = self.mask[li]
+        reps = len(x) // len(mask)
+        minus = ~x & np.tile(mask, (reps, 1))
+        ap_first = self.arch.mapping.convention == "plus_one_ap"
+        parts = []
+        for words, plus_one_ap in ((x, ap_first), (minus, not ap_first)):
+            r = sense_two_phase(
+                words, self._states2d(li), self.arch.tile.rows, plus_one_ap=plus_one_ap, n_phases=1,
+                neuron_group=lm.neuron_group, n_groups=len(self.arch.tile.columns),
+                p_misread_p=rd.misread_p, p_misread_ap=rd.misread_ap, p_disturb_p=rd.disturb_p,
+                p_disturb_ap=rd.disturb_ap, rng=self.read_rng if rd.any else None,
+                packed=self.packed[li])
+            self.n_misreads += r.n_misreads
+            self.n_disturbed += r.n_disturbed
+            parts.append(r)
+        one, two = parts
+        active = np.stack([one.active_cells[:, 0], two.active_cells[:, 0]], axis=1)
+        rows = np.stack([one.active_rows[:, 0], two.active_rows[:, 0]], axis=1)
+        return SenseResult(popcount=one.popcount + two.popcount, n_active_cells=active.sum(axis=0),
+                           n_active_rows=rows.sum(axis=0), n_misreads=one.n_misreads + two.n_misreads,
+                           n_disturbed=one.n_disturbed + two.n_disturbed,
+                           disturbed_columns=np.union1d(one.disturbed_columns, two.disturbed_columns),
+                           active_cells=active, active_rows=rows)
 
     def _full(self, li: int, x: np.ndarray, rows_per_image: int) -> _Campaign:
         r = self._sense(li, x)

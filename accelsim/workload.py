@@ -69,9 +69,10 @@ def load_workload(net: Network, data: str | Path | None) -> Workload:
     """The images a run classifies: ``data`` if given, else the network's bundled set.
 
     ``data`` is a bundled name (``mnist``, ``fashion``: ``accelsim.data.dataset_from_spec``, as in
-    ``accelsim train``), an IDX images file or a directory holding an IDX pair, or a binarized
-    ``.npz``. The workload's ``name`` (the CSV's ``dataset`` column) is ``data`` as given: the bundled
-    name, or the path; for the bundled set, the network's ``test_source``.
+    ``accelsim train``), ``cifar10:DIR`` / ``cifar100:DIR``, an IDX images file or a directory
+    holding an IDX pair, or a binarized ``.npz``. The workload's ``name`` (the CSV's ``dataset``
+    column) is ``data`` as given: the bundled name, or the path; for the bundled set, the network's
+    ``test_source``.
     """
     if data is None:
         return bundled_workload(net)

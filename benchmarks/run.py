@@ -11,9 +11,13 @@
    5 repeats, 2,000 images), accelsim's simulate() vs the numpy loop re-running full passes, both in
    this process after imports: target >= 20x faster;
 5. `accelsim --version` vs `python -c "import numpy"`: target <= 2x;
-6. peak resident memory of the default run (target <= 1 GiB) and of a 10,000-image run.
+6. peak resident memory of the default run (target <= 1 GiB) and of a 10,000-image run;
+7. (--deep) 000's CIFAR-10 BNN (47.5 M weights): seconds per image of a cost-only campaign, and of a
+   functional campaign with random +-1 weights drawn from seed 0 (benchmarks/bench_deep.py), its
+   10,000-image campaign extrapolated from 2 and 8 images: target <= 10 minutes.
 
-Run: python benchmarks/run.py [--quick]   (--quick: fewer timing repeats, about a minute)
+Run: python benchmarks/run.py [--quick] [--deep]   (--quick: fewer timing repeats, about a minute;
+--deep adds figure 7, about a minute and 1.5 GB)
 Times are medians; the machine, date and load average are printed first. Run it on an idle machine.
 """
 
@@ -217,6 +221,8 @@ def _memory_figure(tmp: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer timing repeats (about a minute)")
+    parser.add_argument("--deep", action="store_true",
+                        help="add figure 7: 000's CIFAR-10 BNN (bench_deep.py)")
     args = parser.parse_args()
     n_proc, n_fn = (1, 2) if args.quick else (3, 5)
     py = sys.executable
@@ -241,6 +247,16 @@ def main() -> None:
          t_ver / t_import, "<= 2x", t_ver / t_import <= 2)
     with tempfile.TemporaryDirectory() as tmp:
         _memory_figure(Path(tmp))
+    if args.deep:
+        import bench_deep
+
+        per_image_cost = bench_deep.cost_only_figure()
+        per_image, total = bench_deep.functional_figure([2, 8], seed=0)
+        _row(7, "000's CIFAR-10 BNN, one functional campaign of 10,000 images (random +-1 weights, seed 0), "
+                "extrapolated from 2 and 8 images",
+             f"{total / 60:.1f} min ({per_image:.3f} s/image)",
+             f"cost-only {per_image_cost * 1e6:.0f} us/image", per_image / per_image_cost, "<= 10 min",
+             total <= 600)
 
 
 if __name__ == "__main__":

@@ -83,7 +83,7 @@ def _plain_predict(net: Network, x: np.ndarray) -> np.ndarray:
         if layer.conv is not None:
             c = layer.conv
             pc = ref.conv_popcount(a.reshape(-1, c.in_h, c.in_w, c.in_c), layer.weights, c.kernel)
-            if c.pool:
+            if c.pool == "max":
                 pc = ref.max_pool2(pc)
             f = layer.weights.shape[0]
             thr = np.broadcast_to(layer.threshold.reshape(-1, f), (pc.shape[1] * pc.shape[2], f)).ravel()

@@ -42,6 +42,21 @@ def activations_per_image(lm: LayerShape) -> tuple[int, int]:
     return int(getattr(lm, "inputs_per_image", lm.n_in)), int(getattr(lm, "outputs_per_image", lm.n_out))
 
 
+def pool_ops_per_image(lm: LayerShape) -> int:
+    """Pooling comparisons/additions of popcounts per image after the layer (0 without pooling)."""
+    return int(getattr(lm, "pool_ops_per_image", 0))
+
+
+def pool_op_bits(lm: LayerShape) -> int:
+    """Width of one pooling operation of the layer (0: the width of its popcount)."""
+    return int(getattr(lm, "pool_op_bits", 0))
+
+
+def adder_levels(row_tiles: int) -> int:
+    """Depth of the adder tree summing ``row_tiles`` partial counts (0 for one row tile)."""
+    return math.ceil(math.log2(row_tiles)) if row_tiles > 1 else 0
+
+
 def sensing_phases(lm: LayerShape) -> int:
     """Sensing phases per input vector: 2 (XNOR of +-1 inputs), 1 (unipolar 0/1 first layer)."""
     return int(getattr(lm, "n_phases", 2))
@@ -56,10 +71,13 @@ class LayerCost:
     n_tiles: int
     sum_bits: int  # width of a neuron's full popcount, ceil(log2(n_in + 1))
     n_adders: int  # (row_tiles - 1) x n_out adders of sum_bits in the trees, + n_out threshold compares
-    area_adders_m2: float
+    adder_levels: int  # depth of the adder tree, ceil(log2(row_tiles)) (0 for one row tile)
+    n_pool_units: int  # sum_bits-wide comparators/adders of the pooling after the layer (n_out, or 0)
+    area_adders_m2: float  # adder tree, threshold compares and pooling units
     area_buffer_m2: float  # double-buffered activations out of this layer (input image for layer 0 too)
     leakage_w: float  # adders and buffer
-    e_adders_per_image_j: float
+    e_adders_per_image_j: float  # adder tree (row_tiles > 1) and threshold compares, every patch
+    e_pool_per_image_j: float  # pooling comparisons/additions of popcounts
     e_buffer_per_image_j: float  # write this layer's outputs, read its inputs
     link_bits_per_image: int  # inputs to every tile + partial sums to the adder tree
     e_link_per_image_j: float
@@ -101,7 +119,10 @@ def chip_cost(layers: Sequence[LayerShape], tile: TileCost, tech: TechNode,
     """Chip cost for ``layers`` mapped on tiles of cost ``tile`` (all tiles alike, weight-stationary).
 
     Per layer: an adder tree of (row_tiles - 1) x n_out ripple adders of ceil(log2(n_in + 1)) bits plus
-    one threshold comparison per neuron (a subtraction, same width); a double-buffered SRAM of its
+    one threshold comparison per neuron (a subtraction, same width); after a pooling layer, one
+    comparator (max, popcount width) or counter (average: a count of +1 outputs, ``pool_op_bits`` wide)
+    per column, doing ``pool_ops_per_image`` operations per image (the window's line buffer is not
+    modelled); a double-buffered SRAM of its
     outputs (and of the input image for the first layer); links of one tile pitch per hop carrying the
     inputs to each of its col_tiles tile columns and the partial sums of every tile, at activity
     ``circuit.activity``: E = a C_wire L VDD^2 per bit. A convolution presents ``vectors_per_image``
@@ -116,15 +137,20 @@ def chip_cost(layers: Sequence[LayerShape], tile: TileCost, tech: TechNode,
         n_in_image, n_out_image = activations_per_image(lm)
         bits = counter_bits(lm.n_in)
         n_adders = (lm.row_tiles - 1) * lm.n_out + lm.n_out
-        adder_f2 = n_adders * bits * tech.full_adder_area_f2
+        pool_ops = pool_ops_per_image(lm)
+        n_pool = lm.n_out if pool_ops else 0
+        pool_bits = pool_op_bits(lm) or bits
+        adder_f2 = (n_adders * bits + n_pool * pool_bits) * tech.full_adder_area_f2
         buffer_bits = 2 * n_out_image + (2 * n_in_image if i == 0 else 0)
         link_bits = vectors * (lm.n_in * lm.col_tiles + lm.row_tiles * lm.n_out * counter_bits(tile.rows))
         costs.append(LayerCost(
             index=i, n_tiles=lm.row_tiles * lm.col_tiles, sum_bits=bits, n_adders=n_adders,
+            adder_levels=adder_levels(lm.row_tiles), n_pool_units=n_pool,
             area_adders_m2=adder_f2 * tech.f2_m2,
             area_buffer_m2=buffer_bits * tech.sram_bit_area_f2 * tech.f2_m2,
             leakage_w=adder_f2 * tech.logic_leakage_per_f2_w + buffer_bits * tech.sram_leakage_per_bit_w,
             e_adders_per_image_j=vectors * n_adders * bits * tech.full_adder_energy_j,
+            e_pool_per_image_j=pool_ops * pool_bits * tech.full_adder_energy_j,
             e_buffer_per_image_j=(vectors * lm.n_in + n_out_image) * tech.sram_energy_per_bit_j,
             link_bits_per_image=link_bits, e_link_per_image_j=link_bits * e_bit))
     return ChipCost(tile=tile, tech=tech, layers=tuple(costs), tile_pitch_m=pitch, e_link_per_bit_j=e_bit)
