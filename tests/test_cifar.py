@@ -105,7 +105,7 @@ def test_run_reads_cifar_through_data(tmp_path, rng, tiny_arch_path, capsys):
     import pandas as pd
 
     row = pd.read_csv(tmp_path / "out" / "tiny_net_seed0.csv").iloc[0]
-    assert row["dataset"] == "cifar-10" and row["n_images"] == 6
+    assert row["dataset"] == f"cifar10:{data}" and row["n_images"] == 6  # the --data value, as for IDX paths
     # the ideal accuracy is the reference inference on the binarized pixels (threshold 0.5)
     from accelsim.network import reference_predict
 
