@@ -630,3 +630,29 @@ def test_import_command(tmp_path):
     bad = _cli("import", "bad.onnx", "--out", "b.npz", cwd=tmp_path)
     assert bad.returncode == 2 and not (tmp_path / "b.npz").exists()
     assert len(bad.stderr.strip().splitlines()) == 1 and "'relu1' (Relu)" in bad.stderr
+
+
+def test_run_takes_an_onnx_network(tmp_path):
+    """`accelsim run --net model.onnx --data IDX`: the run's ideal accuracy is the graph's own."""
+    from accelsim.data import save_idx
+
+    rng = np.random.default_rng(20)
+    g = Graph((1, 4, 4))
+    h = g.node("Flatten", [g.sign(g.node("Sub", ["x", g.const(0.5)]))])
+    h = g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (8, 16))))], transB=1)
+    h = g.sign(g.bn(h, *random_bn(rng, 8)))
+    out = g.bn(g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (3, 8))))], transB=1), *random_bn(rng, 3))
+    model = g.model(out)
+    onnx.save_model(model, str(tmp_path / "tiny.onnx"))
+    pixels = rng.integers(0, 256, size=(40, 4, 4), dtype=np.uint8)
+    labels = rng.integers(0, 3, size=40).astype(np.uint8)
+    save_idx(tmp_path / "t10k-images-idx3-ubyte", pixels)
+    save_idx(tmp_path / "t10k-labels-idx1-ubyte", labels)
+    done = _cli("run", "--arch", str(ROOT / "arch_configs" / "mixed_retention.yaml"), "--net", "tiny.onnx",
+                "--data", "t10k-images-idx3-ubyte", "--out", "out", "--name", "r", "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    import pandas as pd
+
+    row = pd.read_csv(tmp_path / "out" / "r.csv").iloc[0]
+    x = (pixels.astype(np.float32) / np.float32(255.0)).astype(np.float64).reshape(40, 1, 4, 4)
+    assert row["accuracy_ideal"] == pytest.approx(np.mean(oracle_predict(model, x) == labels), abs=1e-12)
