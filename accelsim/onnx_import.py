@@ -23,10 +23,14 @@ import hashlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from accelsim.errors import NetworkError
+
+if TYPE_CHECKING:
+    from accelsim.network import Network
 
 #: First bytes of a zip archive (an ``.npz`` network).
 ZIP_MAGIC = b"PK\x03\x04"
@@ -58,8 +62,10 @@ def is_onnx_file(path: str | Path) -> bool:
         return False
     if head == ZIP_MAGIC or not head:
         return False
-    import onnx
-
+    try:
+        import onnx
+    except ImportError:
+        return False
     try:
         model = onnx.load_model(str(path), load_external_data=False)
     except Exception:  # noqa: BLE001 -- any parse failure means "not ONNX"
@@ -67,7 +73,7 @@ def is_onnx_file(path: str | Path) -> bool:
     return model.ir_version > 0 and len(model.graph.node) > 0
 
 
-def import_onnx(source, *, input_threshold: float | None = None, name: str | None = None):
+def import_onnx(source, *, input_threshold: float | None = None, name: str | None = None) -> Network:
     """Import a binarized network from ONNX / QONNX.
 
     Parameters
@@ -93,8 +99,7 @@ def import_onnx(source, *, input_threshold: float | None = None, name: str | Non
     NetworkError
         (``OnnxImportError``) one line naming the node, its op and what was expected.
     """
-    import onnx
-
+    onnx = _onnx()
     model, raw, label = _read_model(source, name)
     if input_threshold is not None:
         input_threshold = _check_threshold(float(input_threshold), f"{label}: input_threshold")
@@ -120,9 +125,17 @@ def import_onnx(source, *, input_threshold: float | None = None, name: str | Non
     return network_from_arrays(arrays, label)
 
 
+def _onnx():
+    try:
+        import onnx
+    except ImportError:
+        raise OnnxImportError("reading ONNX needs the 'onnx' package (pip install onnx)") from None
+    return onnx
+
+
 def _read_model(source, name: str | None):
     """(ModelProto with external data loaded, its serialized bytes, label)."""
-    import onnx
+    onnx = _onnx()
 
     if isinstance(source, onnx.ModelProto):
         return source, source.SerializeToString(), name or "<onnx model>"
@@ -142,7 +155,11 @@ def _read_model(source, name: str | None):
         raise OnnxImportError(f"{label}: no such file")
     try:
         raw = path.read_bytes()
+        if raw[:4] == ZIP_MAGIC:
+            raise OnnxImportError(f"{label}: a zip archive (an .npz network?), not an ONNX model")
         model = onnx.load_model(str(path), load_external_data=True)
+    except OnnxImportError:
+        raise
     except Exception as exc:  # noqa: BLE001
         raise OnnxImportError(f"{label}: not a readable ONNX model ({_first_line(exc)})") from None
     return model, raw, label
@@ -335,7 +352,12 @@ class _Importer:
         graph = self.model.graph
         self._index = {id(n): i for i, n in enumerate(graph.node)}
         for init in graph.initializer:
-            self.consts[init.name] = numpy_helper.to_array(init)
+            try:
+                self.consts[init.name] = numpy_helper.to_array(init)
+            except Exception as exc:  # noqa: BLE001 -- e.g. external data that was not loaded
+                raise OnnxImportError(f"{self.label}: initializer '{init.name}' cannot be read "
+                                      f"({_first_line(exc)}): load a model with external data from its "
+                                      "file") from None
         for sparse in graph.sparse_initializer:
             raise OnnxImportError(f"{self.label}: sparse initializer '{sparse.values.name}': not supported")
         inputs = [i for i in graph.input if i.name not in self.consts]
