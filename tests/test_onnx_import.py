@@ -73,6 +73,11 @@ class Sign(OpRun):
 def oracle_scores(model: onnx.ModelProto, x: np.ndarray, *, sign_plus: bool = False, outputs=None):
     ops = [BipolarQuant, Quant] + ([Sign] if sign_plus else [])
     ev = ReferenceEvaluator(model, new_ops=ops)
+    batch = model.graph.input[0].type.tensor_type.shape.dim[0].dim_value
+    if batch:  # a graph exported with a fixed batch runs on that many images at a time
+        name = model.graph.input[0].name
+        runs = [ev.run(outputs, {name: x[i: i + batch]}) for i in range(0, len(x), batch)]
+        return [np.concatenate(parts) for parts in zip(*runs, strict=True)]
     return ev.run(outputs, {model.graph.input[0].name: x})
 
 
@@ -95,8 +100,8 @@ def accel_predict(net, x: np.ndarray) -> np.ndarray:
 class Graph:
     """A tiny ``onnx.helper`` builder: float64 tensors (exact oracle), batch dimension 'N'."""
 
-    def __init__(self, in_shape: tuple[int, ...], dtype=TensorProto.DOUBLE):
-        self.in_shape, self.dtype = in_shape, dtype
+    def __init__(self, in_shape: tuple[int, ...], dtype=TensorProto.DOUBLE, batch="N"):
+        self.in_shape, self.dtype, self.batch = in_shape, dtype, batch
         self.nodes, self.inits, self.n = [], [], 0
         self.np_dtype = np.float64 if dtype == TensorProto.DOUBLE else np.float32
 
@@ -115,8 +120,8 @@ class Graph:
         return out
 
     def model(self, out: str, opset: int = 17) -> onnx.ModelProto:
-        x = oh.make_tensor_value_info("x", self.dtype, ["N", *self.in_shape])
-        y = oh.make_tensor_value_info(out, self.dtype, ["N", "classes"])
+        x = oh.make_tensor_value_info("x", self.dtype, [self.batch, *self.in_shape])
+        y = oh.make_tensor_value_info(out, self.dtype, [self.batch, "classes"])
         graph = oh.make_graph(self.nodes, "g", [x], [y], self.inits)
         m = oh.make_model(graph, opset_imports=[oh.make_opsetid("", opset), oh.make_opsetid(QONNX, 1)],
                           producer_name="accelsim-tests", producer_version="1")
@@ -225,6 +230,23 @@ def test_fused_alpha_weights_and_bias():
     net = check_same(g.model(out), images(rng, 400, (30,)))
     assert np.array_equal(net.hidden[0].weights, np.sign(w))
     assert not net.hidden[0].flip.any()
+
+
+def test_harmless_ops_and_a_fixed_batch():
+    """What exporters put around layers: a batch fixed at export time baked into Reshape targets,
+    Identity, inference Dropout, float Cast, Clip(-1, 1) (nn.Hardtanh) before Sign, transposed and
+    reshaped constant weights."""
+    rng = np.random.default_rng(21)
+    g = Graph((1, 4, 4), batch=5)
+    h = g.node("Identity", [g.sign(g.node("Sub", ["x", g.const(0.5)]))])
+    h = g.node("Reshape", [h, g.const([5, -1], dtype=np.int64)])
+    w = g.node("Transpose", [g.node("Reshape", [g.const(rng.normal(0, 1, (16 * 9,))),
+                                                 g.const([16, 9], dtype=np.int64)])], perm=[1, 0])
+    h = g.node("Gemm", [g.node("Dropout", [h]), g.sign(w), g.const(rng.normal(0, 1, 9))], transB=1)
+    h = g.node("Clip", [g.bn(h, *random_bn(rng, 9)), g.const(-1.0), g.const(1.0)])
+    h = g.node("Cast", [g.sign(h)], to=TensorProto.DOUBLE)
+    out = g.node("MatMul", [h, g.sign(g.const(rng.normal(0, 1, (9, 4))))])
+    check_same(g.model(out), images(rng, 200, (1, 4, 4)))
 
 
 def _dense_variants(kind: str, w: np.ndarray, b: np.ndarray) -> onnx.ModelProto:
