@@ -630,7 +630,9 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           cwd=cwd, timeout=300)
 
 
-def test_import_command(tmp_path):
+def test_import_command(tmp_path, capsys, monkeypatch):
+    from accelsim.cli import main
+
     model = _dense_variants("gemm_plain", np.sign(np.random.default_rng(16).normal(0, 1, (8, 25))),
                             np.linspace(-1.5, 1.5, 8))  # no bias an integer: no Sign ties
     onnx.save_model(model, str(tmp_path / "m.onnx"))
@@ -641,21 +643,25 @@ def test_import_command(tmp_path):
     assert np.array_equal(accel_predict(net, x), oracle_predict(model, x))
     assert "m.onnx" in net.description and net.format_version == 1
     # an existing --out needs --force; a bad threshold and a bad graph write nothing
-    again = _cli("import", "m.onnx", "--out", "net.npz", cwd=tmp_path)
-    assert again.returncode == 2 and "--force" in again.stderr
-    assert _cli("import", "m.onnx", "--out", "net.npz", "--force", "--input-threshold", "0.25",
-                cwd=tmp_path).returncode == 0
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["import", "m.onnx", "--out", "net.npz"]) == 2 and "--force" in capsys.readouterr().err
+    assert main(["import", "m.onnx", "--out", "net.npz", "--force", "--input-threshold", "0.25",
+                 "--quiet"]) == 0
     assert load_network(tmp_path / "net.npz").input_threshold == 0.25
-    bad = _cli("import", "m.onnx", "--out", "b.npz", "--input-threshold", "2", cwd=tmp_path)
-    assert bad.returncode == 2 and not (tmp_path / "b.npz").exists()
+    assert main(["import", "m.onnx", "--out", "b.npz", "--input-threshold", "2"]) == 2
     onnx.save_model(_refusal("relu"), str(tmp_path / "bad.onnx"))
-    bad = _cli("import", "bad.onnx", "--out", "b.npz", cwd=tmp_path)
-    assert bad.returncode == 2 and not (tmp_path / "b.npz").exists()
-    assert len(bad.stderr.strip().splitlines()) == 1 and "'relu1' (Relu)" in bad.stderr
+    capsys.readouterr()
+    assert main(["import", "bad.onnx", "--out", "b.npz"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "'relu1' (Relu)" in err
+    assert not (tmp_path / "b.npz").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.onnx", "m.onnx", "net.npz"]
 
 
-def test_run_takes_an_onnx_network(tmp_path):
+def test_run_takes_an_onnx_network(tmp_path, monkeypatch):
     """`accelsim run --net model.onnx --data IDX`: the run's ideal accuracy is the graph's own."""
+    from accelsim.cli import main
     from accelsim.data import save_idx
 
     rng = np.random.default_rng(20)
@@ -670,9 +676,9 @@ def test_run_takes_an_onnx_network(tmp_path):
     labels = rng.integers(0, 3, size=40).astype(np.uint8)
     save_idx(tmp_path / "t10k-images-idx3-ubyte", pixels)
     save_idx(tmp_path / "t10k-labels-idx1-ubyte", labels)
-    done = _cli("run", "--arch", str(ROOT / "arch_configs" / "mixed_retention.yaml"), "--net", "tiny.onnx",
-                "--data", "t10k-images-idx3-ubyte", "--out", "out", "--name", "r", "--quiet", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--arch", str(ROOT / "arch_configs" / "mixed_retention.yaml"), "--net", "tiny.onnx",
+                 "--data", "t10k-images-idx3-ubyte", "--out", "out", "--name", "r", "--quiet"]) == 0
     import pandas as pd
 
     row = pd.read_csv(tmp_path / "out" / "r.csv").iloc[0]
