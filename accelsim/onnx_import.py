@@ -612,9 +612,13 @@ class _Importer:
     _op_Identity = _op_Dropout = _passthrough
 
     def _op_Cast(self, node):
-        if _attrs(node).get("to") not in _FLOAT_TYPES:
+        t = self.dyn[node.input[0]]
+        to = _attrs(node).get("to")
+        if to == 9 and isinstance(t, _Bits) and np.isin(np.stack([t.minus, t.plus]), (0, 1)).all():
+            return t  # bool of a comparison's 0 / 1
+        if to not in _FLOAT_TYPES:
             raise self.fail(node, "casts activations to a non-float type: expected float")
-        return self.dyn[node.input[0]]
+        return t
 
     def _op_BatchNormalization(self, node):
         t = self.dyn[node.input[0]]
@@ -721,6 +725,51 @@ class _Importer:
         if isinstance(t, _Pre):
             self.ties += int(np.count_nonzero(t.layer.table == 0))
         return self._binarize(node, t, _np_sign_pm1, (-1.0, 1.0), 0.0)
+
+    _COMPARE = {"GreaterOrEqual": np.greater_equal, "Greater": np.greater, "LessOrEqual": np.less_equal,
+                "Less": np.less}
+    _MIRROR = {"GreaterOrEqual": "LessOrEqual", "Greater": "Less", "LessOrEqual": "GreaterOrEqual",
+               "Less": "Greater"}
+
+    def _compare(self, node):
+        """``v >= c`` (and >, <=, <) against a constant: a binarizer with levels False / True (0, 1),
+        as ``torch.where(x >= 0, 1., -1.)`` exports it (then ``Where``)."""
+        t, c, first = self._binary_const(node)
+        op = self._MIRROR[node.op_type] if first else node.op_type
+        shape = self._onnx_shape(node, t)
+        if isinstance(t, _Raw | _Front):
+            if op != "GreaterOrEqual":
+                raise self.fail(node, f"compares a real-valued input with {op}: expected >= (+1 for large "
+                                      "values, ties included, as accelsim's threshold)")
+            cc = np.asarray(c, dtype=np.float64)
+            if isinstance(t, _Raw):
+                if cc.size != 1:
+                    raise self.fail(node, f"constant of shape {cc.shape} on the input: expected a scalar")
+                u0 = float(cc.reshape(()))
+            else:
+                u0 = self._per_channel(node, cc, shape)
+            return self._binarize(node, t, None, (0.0, 1.0), u0)
+        if isinstance(t, _Pre):
+            cc = self._per_channel(node, c, shape)[:, None]
+        elif isinstance(t, _Bits):
+            cc = self._broadcast(node, c, shape)
+        else:
+            raise self.fail(node, "compares the output's scores: expected the scores at the end")
+        cmp = self._COMPARE[op]
+        return self._binarize(node, t, lambda v: cmp(v, cc).astype(np.float64), (0.0, 1.0), None)
+
+    _op_GreaterOrEqual = _op_Greater = _op_LessOrEqual = _op_Less = _compare
+
+    def _op_Where(self, node):
+        if node.input[0] in self.consts:
+            raise self.fail(node, "selects between computed values: expected a computed condition and "
+                                  "two constants")
+        t = self.dyn[node.input[0]]
+        on, off = (self.const_input(node, i, "a constant value") for i in (1, 2))
+        if not isinstance(t, _Bits):
+            raise self.fail(node, "its condition is not a comparison's result: expected Where(x >= c, a, b)")
+        on, off = self._broadcast(node, on, t.shape), self._broadcast(node, off, t.shape)
+        return self._levels(node, t, np.where(t.minus != 0, on, off), np.where(t.plus != 0, on, off))
 
     def _op_BipolarQuant(self, node):
         t = self.dyn[node.input[0]]

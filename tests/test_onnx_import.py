@@ -508,6 +508,29 @@ def test_sign_ties_are_read_as_plus_one():
     assert np.count_nonzero(ties == 0) > 100
 
 
+@pytest.mark.parametrize("strict", [False, True])
+def test_where_of_a_comparison_is_a_binarizer(strict):
+    """torch.where(x >= 0, 1., -1.) exports as GreaterOrEqual + Where: a binarizer with the tie rule
+    the graph states (>= gives +1 at 0, > gives -1), matched exactly by the standard ONNX evaluator
+    on a net whose pre-activations hit 0 often."""
+    rng = np.random.default_rng(22)
+    g = Graph((16,))
+    one, minus_one = g.const(1.0), g.const(-1.0)
+    h = g.node("Where", [g.node("GreaterOrEqual", ["x", g.const(0.5)]), one, minus_one])
+    h = g.node("Gemm", [h, g.const(np.sign(rng.normal(0, 1, (12, 16)))), g.const(np.full(12, 2.0))],
+               name="fc0", transB=1)
+    cmp = g.node("Less" if strict else "LessOrEqual", [g.const(0.0), h], name="cmp")  # 0 < h, 0 <= h
+    h = g.node("Where", [g.node("Cast", [cmp], to=TensorProto.BOOL), one, minus_one])
+    out = g.node("Gemm", [h, g.const(np.sign(rng.normal(0, 1, (4, 12))))], transB=1)
+    model = g.model(out)
+    x = images(rng, 400, (16,))
+    x[:40, :3] = 0.5
+    net = check_same(model, x)
+    assert net.input_threshold == 0.5
+    pre = oracle_scores(model, x, outputs=["fc0_out"])[0]
+    assert np.count_nonzero(pre == 0) > 100
+
+
 # ------------------------------------------------------------------------------- files
 
 
