@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -146,7 +147,7 @@ def _read_model(source, name: str | None):
         except Exception as exc:  # noqa: BLE001
             raise OnnxImportError(f"{label}: not a readable ONNX model ({_first_line(exc)})") from None
         return model, bytes(source), label
-    if not isinstance(source, str | Path):
+    if not isinstance(source, str | os.PathLike):
         raise OnnxImportError(f"import_onnx: expected a path, bytes or an onnx.ModelProto, "
                               f"got {type(source).__name__}")
     path = Path(source)
@@ -324,6 +325,10 @@ def _rounding(mode: str):
 
 @dataclass
 class _Importer:
+    """One walk over a topologically sorted graph: constants are evaluated as they come, the one
+    dynamic chain is followed as ``_Raw`` -> ``_Bits`` -> ``_Pre`` -> ... -> the output; ``layers``
+    collects the hidden layers in order as the next layer consumes them."""
+
     model: object
     label: str
     override: float | None
@@ -542,7 +547,7 @@ class _Importer:
         except ValueError:
             raise self.fail(node, f"constant of shape {c.shape} does not broadcast to the tensor's "
                                   f"{full}") from None
-        if out[1:] != shape or len(out) != len(shape) + 1 or out[0] not in (1, self.batch):
+        if out[1:] != shape or len(out) != len(shape) + 1 or out[0] != 1:
             raise self.fail(node, f"constant of shape {c.shape} does not broadcast to the tensor's {full}")
         return np.broadcast_to(c.reshape((1,) * (len(out) - c.ndim) + c.shape)[0:1], (1, *shape))[0]
 
