@@ -21,12 +21,17 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from accelsim.errors import NetworkError
+
+if TYPE_CHECKING:
+    from accelsim.network import Network
 
 #: First bytes of a zip archive (an ``.npz`` network).
 ZIP_MAGIC = b"PK\x03\x04"
@@ -58,8 +63,10 @@ def is_onnx_file(path: str | Path) -> bool:
         return False
     if head == ZIP_MAGIC or not head:
         return False
-    import onnx
-
+    try:
+        import onnx
+    except ImportError:
+        return False
     try:
         model = onnx.load_model(str(path), load_external_data=False)
     except Exception:  # noqa: BLE001 -- any parse failure means "not ONNX"
@@ -67,7 +74,7 @@ def is_onnx_file(path: str | Path) -> bool:
     return model.ir_version > 0 and len(model.graph.node) > 0
 
 
-def import_onnx(source, *, input_threshold: float | None = None, name: str | None = None):
+def import_onnx(source, *, input_threshold: float | None = None, name: str | None = None) -> Network:
     """Import a binarized network from ONNX / QONNX.
 
     Parameters
@@ -93,8 +100,7 @@ def import_onnx(source, *, input_threshold: float | None = None, name: str | Non
     NetworkError
         (``OnnxImportError``) one line naming the node, its op and what was expected.
     """
-    import onnx
-
+    onnx = _onnx()
     model, raw, label = _read_model(source, name)
     if input_threshold is not None:
         input_threshold = _check_threshold(float(input_threshold), f"{label}: input_threshold")
@@ -120,9 +126,17 @@ def import_onnx(source, *, input_threshold: float | None = None, name: str | Non
     return network_from_arrays(arrays, label)
 
 
+def _onnx():
+    try:
+        import onnx
+    except ImportError:
+        raise OnnxImportError("reading ONNX needs the 'onnx' package (pip install onnx)") from None
+    return onnx
+
+
 def _read_model(source, name: str | None):
     """(ModelProto with external data loaded, its serialized bytes, label)."""
-    import onnx
+    onnx = _onnx()
 
     if isinstance(source, onnx.ModelProto):
         return source, source.SerializeToString(), name or "<onnx model>"
@@ -133,7 +147,7 @@ def _read_model(source, name: str | None):
         except Exception as exc:  # noqa: BLE001
             raise OnnxImportError(f"{label}: not a readable ONNX model ({_first_line(exc)})") from None
         return model, bytes(source), label
-    if not isinstance(source, str | Path):
+    if not isinstance(source, str | os.PathLike):
         raise OnnxImportError(f"import_onnx: expected a path, bytes or an onnx.ModelProto, "
                               f"got {type(source).__name__}")
     path = Path(source)
@@ -142,7 +156,11 @@ def _read_model(source, name: str | None):
         raise OnnxImportError(f"{label}: no such file")
     try:
         raw = path.read_bytes()
+        if raw[:4] == ZIP_MAGIC:
+            raise OnnxImportError(f"{label}: a zip archive (an .npz network?), not an ONNX model")
         model = onnx.load_model(str(path), load_external_data=True)
+    except OnnxImportError:
+        raise
     except Exception as exc:  # noqa: BLE001
         raise OnnxImportError(f"{label}: not a readable ONNX model ({_first_line(exc)})") from None
     return model, raw, label
@@ -307,6 +325,10 @@ def _rounding(mode: str):
 
 @dataclass
 class _Importer:
+    """One walk over a topologically sorted graph: constants are evaluated as they come, the one
+    dynamic chain is followed as ``_Raw`` -> ``_Bits`` -> ``_Pre`` -> ... -> the output; ``layers``
+    collects the hidden layers in order as the next layer consumes them."""
+
     model: object
     label: str
     override: float | None
@@ -335,7 +357,12 @@ class _Importer:
         graph = self.model.graph
         self._index = {id(n): i for i, n in enumerate(graph.node)}
         for init in graph.initializer:
-            self.consts[init.name] = numpy_helper.to_array(init)
+            try:
+                self.consts[init.name] = numpy_helper.to_array(init)
+            except Exception as exc:  # noqa: BLE001 -- e.g. external data that was not loaded
+                raise OnnxImportError(f"{self.label}: initializer '{init.name}' cannot be read "
+                                      f"({_first_line(exc)}): load a model with external data from its "
+                                      "file") from None
         for sparse in graph.sparse_initializer:
             raise OnnxImportError(f"{self.label}: sparse initializer '{sparse.values.name}': not supported")
         inputs = [i for i in graph.input if i.name not in self.consts]
@@ -520,7 +547,7 @@ class _Importer:
         except ValueError:
             raise self.fail(node, f"constant of shape {c.shape} does not broadcast to the tensor's "
                                   f"{full}") from None
-        if out[1:] != shape or len(out) != len(shape) + 1 or out[0] not in (1, self.batch):
+        if out[1:] != shape or len(out) != len(shape) + 1 or out[0] != 1:
             raise self.fail(node, f"constant of shape {c.shape} does not broadcast to the tensor's {full}")
         return np.broadcast_to(c.reshape((1,) * (len(out) - c.ndim) + c.shape)[0:1], (1, *shape))[0]
 
@@ -590,9 +617,13 @@ class _Importer:
     _op_Identity = _op_Dropout = _passthrough
 
     def _op_Cast(self, node):
-        if _attrs(node).get("to") not in _FLOAT_TYPES:
+        t = self.dyn[node.input[0]]
+        to = _attrs(node).get("to")
+        if to == 9 and isinstance(t, _Bits) and np.isin(np.stack([t.minus, t.plus]), (0, 1)).all():
+            return t  # bool of a comparison's 0 / 1
+        if to not in _FLOAT_TYPES:
             raise self.fail(node, "casts activations to a non-float type: expected float")
-        return self.dyn[node.input[0]]
+        return t
 
     def _op_BatchNormalization(self, node):
         t = self.dyn[node.input[0]]
@@ -699,6 +730,51 @@ class _Importer:
         if isinstance(t, _Pre):
             self.ties += int(np.count_nonzero(t.layer.table == 0))
         return self._binarize(node, t, _np_sign_pm1, (-1.0, 1.0), 0.0)
+
+    _COMPARE = {"GreaterOrEqual": np.greater_equal, "Greater": np.greater, "LessOrEqual": np.less_equal,
+                "Less": np.less}
+    _MIRROR = {"GreaterOrEqual": "LessOrEqual", "Greater": "Less", "LessOrEqual": "GreaterOrEqual",
+               "Less": "Greater"}
+
+    def _compare(self, node):
+        """``v >= c`` (and >, <=, <) against a constant: a binarizer with levels False / True (0, 1),
+        as ``torch.where(x >= 0, 1., -1.)`` exports it (then ``Where``)."""
+        t, c, first = self._binary_const(node)
+        op = self._MIRROR[node.op_type] if first else node.op_type
+        shape = self._onnx_shape(node, t)
+        if isinstance(t, _Raw | _Front):
+            if op != "GreaterOrEqual":
+                raise self.fail(node, f"compares a real-valued input with {op}: expected >= (+1 for large "
+                                      "values, ties included, as accelsim's threshold)")
+            cc = np.asarray(c, dtype=np.float64)
+            if isinstance(t, _Raw):
+                if cc.size != 1:
+                    raise self.fail(node, f"constant of shape {cc.shape} on the input: expected a scalar")
+                u0 = float(cc.reshape(()))
+            else:
+                u0 = self._per_channel(node, cc, shape)
+            return self._binarize(node, t, None, (0.0, 1.0), u0)
+        if isinstance(t, _Pre):
+            cc = self._per_channel(node, c, shape)[:, None]
+        elif isinstance(t, _Bits):
+            cc = self._broadcast(node, c, shape)
+        else:
+            raise self.fail(node, "compares the output's scores: expected the scores at the end")
+        cmp = self._COMPARE[op]
+        return self._binarize(node, t, lambda v: cmp(v, cc).astype(np.float64), (0.0, 1.0), None)
+
+    _op_GreaterOrEqual = _op_Greater = _op_LessOrEqual = _op_Less = _compare
+
+    def _op_Where(self, node):
+        if node.input[0] in self.consts:
+            raise self.fail(node, "selects between computed values: expected a computed condition and "
+                                  "two constants")
+        t = self.dyn[node.input[0]]
+        on, off = (self.const_input(node, i, "a constant value") for i in (1, 2))
+        if not isinstance(t, _Bits):
+            raise self.fail(node, "its condition is not a comparison's result: expected Where(x >= c, a, b)")
+        on, off = self._broadcast(node, on, t.shape), self._broadcast(node, off, t.shape)
+        return self._levels(node, t, np.where(t.minus != 0, on, off), np.where(t.plus != 0, on, off))
 
     def _op_BipolarQuant(self, node):
         t = self.dyn[node.input[0]]

@@ -73,6 +73,11 @@ class Sign(OpRun):
 def oracle_scores(model: onnx.ModelProto, x: np.ndarray, *, sign_plus: bool = False, outputs=None):
     ops = [BipolarQuant, Quant] + ([Sign] if sign_plus else [])
     ev = ReferenceEvaluator(model, new_ops=ops)
+    batch = model.graph.input[0].type.tensor_type.shape.dim[0].dim_value
+    if batch:  # a graph exported with a fixed batch runs on that many images at a time
+        name = model.graph.input[0].name
+        runs = [ev.run(outputs, {name: x[i: i + batch]}) for i in range(0, len(x), batch)]
+        return [np.concatenate(parts) for parts in zip(*runs, strict=True)]
     return ev.run(outputs, {model.graph.input[0].name: x})
 
 
@@ -95,8 +100,8 @@ def accel_predict(net, x: np.ndarray) -> np.ndarray:
 class Graph:
     """A tiny ``onnx.helper`` builder: float64 tensors (exact oracle), batch dimension 'N'."""
 
-    def __init__(self, in_shape: tuple[int, ...], dtype=TensorProto.DOUBLE):
-        self.in_shape, self.dtype = in_shape, dtype
+    def __init__(self, in_shape: tuple[int, ...], dtype=TensorProto.DOUBLE, batch="N"):
+        self.in_shape, self.dtype, self.batch = in_shape, dtype, batch
         self.nodes, self.inits, self.n = [], [], 0
         self.np_dtype = np.float64 if dtype == TensorProto.DOUBLE else np.float32
 
@@ -115,8 +120,8 @@ class Graph:
         return out
 
     def model(self, out: str, opset: int = 17) -> onnx.ModelProto:
-        x = oh.make_tensor_value_info("x", self.dtype, ["N", *self.in_shape])
-        y = oh.make_tensor_value_info(out, self.dtype, ["N", "classes"])
+        x = oh.make_tensor_value_info("x", self.dtype, [self.batch, *self.in_shape])
+        y = oh.make_tensor_value_info(out, self.dtype, [self.batch, "classes"])
         graph = oh.make_graph(self.nodes, "g", [x], [y], self.inits)
         m = oh.make_model(graph, opset_imports=[oh.make_opsetid("", opset), oh.make_opsetid(QONNX, 1)],
                           producer_name="accelsim-tests", producer_version="1")
@@ -225,6 +230,23 @@ def test_fused_alpha_weights_and_bias():
     net = check_same(g.model(out), images(rng, 400, (30,)))
     assert np.array_equal(net.hidden[0].weights, np.sign(w))
     assert not net.hidden[0].flip.any()
+
+
+def test_harmless_ops_and_a_fixed_batch():
+    """What exporters put around layers: a batch fixed at export time baked into Reshape targets,
+    Identity, inference Dropout, float Cast, Clip(-1, 1) (nn.Hardtanh) before Sign, transposed and
+    reshaped constant weights."""
+    rng = np.random.default_rng(21)
+    g = Graph((1, 4, 4), batch=5)
+    h = g.node("Identity", [g.sign(g.node("Sub", ["x", g.const(0.5)]))])
+    h = g.node("Reshape", [h, g.const([5, -1], dtype=np.int64)])
+    w = g.node("Transpose", [g.node("Reshape", [g.const(rng.normal(0, 1, (16 * 9,))),
+                                                 g.const([16, 9], dtype=np.int64)])], perm=[1, 0])
+    h = g.node("Gemm", [g.node("Dropout", [h]), g.sign(w), g.const(rng.normal(0, 1, 9))], transB=1)
+    h = g.node("Clip", [g.bn(h, *random_bn(rng, 9)), g.const(-1.0), g.const(1.0)])
+    h = g.node("Cast", [g.sign(h)], to=TensorProto.DOUBLE)
+    out = g.node("MatMul", [h, g.sign(g.const(rng.normal(0, 1, (9, 4))))])
+    check_same(g.model(out), images(rng, 200, (1, 4, 4)))
 
 
 def _dense_variants(kind: str, w: np.ndarray, b: np.ndarray) -> onnx.ModelProto:
@@ -486,6 +508,29 @@ def test_sign_ties_are_read_as_plus_one():
     assert np.count_nonzero(ties == 0) > 100
 
 
+@pytest.mark.parametrize("strict", [False, True])
+def test_where_of_a_comparison_is_a_binarizer(strict):
+    """torch.where(x >= 0, 1., -1.) exports as GreaterOrEqual + Where: a binarizer with the tie rule
+    the graph states (>= gives +1 at 0, > gives -1), matched exactly by the standard ONNX evaluator
+    on a net whose pre-activations hit 0 often."""
+    rng = np.random.default_rng(22)
+    g = Graph((16,))
+    one, minus_one = g.const(1.0), g.const(-1.0)
+    h = g.node("Where", [g.node("GreaterOrEqual", ["x", g.const(0.5)]), one, minus_one])
+    h = g.node("Gemm", [h, g.const(np.sign(rng.normal(0, 1, (12, 16)))), g.const(np.full(12, 2.0))],
+               name="fc0", transB=1)
+    cmp = g.node("Less" if strict else "LessOrEqual", [g.const(0.0), h], name="cmp")  # 0 < h, 0 <= h
+    h = g.node("Where", [g.node("Cast", [cmp], to=TensorProto.BOOL), one, minus_one])
+    out = g.node("Gemm", [h, g.const(np.sign(rng.normal(0, 1, (4, 12))))], transB=1)
+    model = g.model(out)
+    x = images(rng, 400, (16,))
+    x[:40, :3] = 0.5
+    net = check_same(model, x)
+    assert net.input_threshold == 0.5
+    pre = oracle_scores(model, x, outputs=["fc0_out"])[0]
+    assert np.count_nonzero(pre == 0) > 100
+
+
 # ------------------------------------------------------------------------------- files
 
 
@@ -608,7 +653,9 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           cwd=cwd, timeout=300)
 
 
-def test_import_command(tmp_path):
+def test_import_command(tmp_path, capsys, monkeypatch):
+    from accelsim.cli import main
+
     model = _dense_variants("gemm_plain", np.sign(np.random.default_rng(16).normal(0, 1, (8, 25))),
                             np.linspace(-1.5, 1.5, 8))  # no bias an integer: no Sign ties
     onnx.save_model(model, str(tmp_path / "m.onnx"))
@@ -619,14 +666,44 @@ def test_import_command(tmp_path):
     assert np.array_equal(accel_predict(net, x), oracle_predict(model, x))
     assert "m.onnx" in net.description and net.format_version == 1
     # an existing --out needs --force; a bad threshold and a bad graph write nothing
-    again = _cli("import", "m.onnx", "--out", "net.npz", cwd=tmp_path)
-    assert again.returncode == 2 and "--force" in again.stderr
-    assert _cli("import", "m.onnx", "--out", "net.npz", "--force", "--input-threshold", "0.25",
-                cwd=tmp_path).returncode == 0
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["import", "m.onnx", "--out", "net.npz"]) == 2 and "--force" in capsys.readouterr().err
+    assert main(["import", "m.onnx", "--out", "net.npz", "--force", "--input-threshold", "0.25",
+                 "--quiet"]) == 0
     assert load_network(tmp_path / "net.npz").input_threshold == 0.25
-    bad = _cli("import", "m.onnx", "--out", "b.npz", "--input-threshold", "2", cwd=tmp_path)
-    assert bad.returncode == 2 and not (tmp_path / "b.npz").exists()
+    assert main(["import", "m.onnx", "--out", "b.npz", "--input-threshold", "2"]) == 2
     onnx.save_model(_refusal("relu"), str(tmp_path / "bad.onnx"))
-    bad = _cli("import", "bad.onnx", "--out", "b.npz", cwd=tmp_path)
-    assert bad.returncode == 2 and not (tmp_path / "b.npz").exists()
-    assert len(bad.stderr.strip().splitlines()) == 1 and "'relu1' (Relu)" in bad.stderr
+    capsys.readouterr()
+    assert main(["import", "bad.onnx", "--out", "b.npz"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "'relu1' (Relu)" in err
+    assert not (tmp_path / "b.npz").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.onnx", "m.onnx", "net.npz"]
+
+
+def test_run_takes_an_onnx_network(tmp_path, monkeypatch):
+    """`accelsim run --net model.onnx --data IDX`: the run's ideal accuracy is the graph's own."""
+    from accelsim.cli import main
+    from accelsim.data import save_idx
+
+    rng = np.random.default_rng(20)
+    g = Graph((1, 4, 4))
+    h = g.node("Flatten", [g.sign(g.node("Sub", ["x", g.const(0.5)]))])
+    h = g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (8, 16))))], transB=1)
+    h = g.sign(g.bn(h, *random_bn(rng, 8)))
+    out = g.bn(g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (3, 8))))], transB=1), *random_bn(rng, 3))
+    model = g.model(out)
+    onnx.save_model(model, str(tmp_path / "tiny.onnx"))
+    pixels = rng.integers(0, 256, size=(40, 4, 4), dtype=np.uint8)
+    labels = rng.integers(0, 3, size=40).astype(np.uint8)
+    save_idx(tmp_path / "t10k-images-idx3-ubyte", pixels)
+    save_idx(tmp_path / "t10k-labels-idx1-ubyte", labels)
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--arch", str(ROOT / "arch_configs" / "mixed_retention.yaml"), "--net", "tiny.onnx",
+                 "--data", "t10k-images-idx3-ubyte", "--out", "out", "--name", "r", "--quiet"]) == 0
+    import pandas as pd
+
+    row = pd.read_csv(tmp_path / "out" / "r.csv").iloc[0]
+    x = (pixels.astype(np.float32) / np.float32(255.0)).astype(np.float64).reshape(40, 1, 4, 4)
+    assert row["accuracy_ideal"] == pytest.approx(np.mean(oracle_predict(model, x) == labels), abs=1e-12)
