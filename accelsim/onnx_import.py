@@ -21,12 +21,17 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from accelsim.errors import NetworkError
+
+if TYPE_CHECKING:
+    from accelsim.network import Network
 
 #: First bytes of a zip archive (an ``.npz`` network).
 ZIP_MAGIC = b"PK\x03\x04"
@@ -58,8 +63,10 @@ def is_onnx_file(path: str | Path) -> bool:
         return False
     if head == ZIP_MAGIC or not head:
         return False
-    import onnx
-
+    try:
+        import onnx
+    except ImportError:
+        return False
     try:
         model = onnx.load_model(str(path), load_external_data=False)
     except Exception:  # noqa: BLE001 -- any parse failure means "not ONNX"
@@ -67,7 +74,7 @@ def is_onnx_file(path: str | Path) -> bool:
     return model.ir_version > 0 and len(model.graph.node) > 0
 
 
-def import_onnx(source, *, input_threshold: float | None = None, name: str | None = None):
+def import_onnx(source, *, input_threshold: float | None = None, name: str | None = None) -> Network:
     """Import a binarized network from ONNX / QONNX.
 
     Parameters
@@ -93,8 +100,7 @@ def import_onnx(source, *, input_threshold: float | None = None, name: str | Non
     NetworkError
         (``OnnxImportError``) one line naming the node, its op and what was expected.
     """
-    import onnx
-
+    onnx = _onnx()
     model, raw, label = _read_model(source, name)
     if input_threshold is not None:
         input_threshold = _check_threshold(float(input_threshold), f"{label}: input_threshold")
@@ -104,7 +110,7 @@ def import_onnx(source, *, input_threshold: float | None = None, name: str | Non
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise OnnxImportError(f"{label}: not a valid ONNX model ({first[:200]})") from None
     importer = _Importer(model, label, input_threshold)
-    hidden, output, threshold = importer.run()
+    hidden, output, threshold, front = importer.run()
     from accelsim.network import Network, network_arrays, network_from_arrays
 
     opsets = ", ".join(f"{o.domain or 'ai.onnx'} {o.version}" for o in model.opset_import)
@@ -114,15 +120,23 @@ def import_onnx(source, *, input_threshold: float | None = None, name: str | Non
     if importer.ties:
         description += (f"; {importer.ties} (channel, popcount) pairs give a pre-activation of exactly 0 "
                         "at a Sign, read as +1 (ONNX Sign gives 0)")
-    net = Network(hidden=tuple(hidden), output=output, input_threshold=threshold,
+    net = Network(hidden=tuple(hidden), output=output, input_threshold=threshold, front=front,
                   description=description)
     arrays = {key: np.asarray(value) for key, value in network_arrays(net).items()}
     return network_from_arrays(arrays, label)
 
 
+def _onnx():
+    try:
+        import onnx
+    except ImportError:
+        raise OnnxImportError("reading ONNX needs the 'onnx' package (pip install onnx)") from None
+    return onnx
+
+
 def _read_model(source, name: str | None):
     """(ModelProto with external data loaded, its serialized bytes, label)."""
-    import onnx
+    onnx = _onnx()
 
     if isinstance(source, onnx.ModelProto):
         return source, source.SerializeToString(), name or "<onnx model>"
@@ -133,7 +147,7 @@ def _read_model(source, name: str | None):
         except Exception as exc:  # noqa: BLE001
             raise OnnxImportError(f"{label}: not a readable ONNX model ({_first_line(exc)})") from None
         return model, bytes(source), label
-    if not isinstance(source, str | Path):
+    if not isinstance(source, str | os.PathLike):
         raise OnnxImportError(f"import_onnx: expected a path, bytes or an onnx.ModelProto, "
                               f"got {type(source).__name__}")
     path = Path(source)
@@ -142,7 +156,11 @@ def _read_model(source, name: str | None):
         raise OnnxImportError(f"{label}: no such file")
     try:
         raw = path.read_bytes()
+        if raw[:4] == ZIP_MAGIC:
+            raise OnnxImportError(f"{label}: a zip archive (an .npz network?), not an ONNX model")
         model = onnx.load_model(str(path), load_external_data=True)
+    except OnnxImportError:
+        raise
     except Exception as exc:  # noqa: BLE001
         raise OnnxImportError(f"{label}: not a readable ONNX model ({_first_line(exc)})") from None
     return model, raw, label
@@ -215,13 +233,58 @@ class _Bits:
     minus: np.ndarray
     plus: np.ndarray
     layer: _Layer | None = None
+    front: _Front | None = None
+
+
+@dataclass
+class _Front:
+    """A real-valued first convolution, off the crossbar: scale * conv(x) + shift per channel, then
+    (once ``relu``) out_scale * ReLU(...) + out_shift; ``u0``: its binarizer fires iff the value is
+    >= u0 (set when binarized). Pooled values are the pool of the ReLU outputs."""
+
+    node: str
+    weights: np.ndarray  # float64 (k, k, C, F)
+    geometry: tuple[int, int, int, int]  # (in_h, in_w, in_c, kernel)
+    out_hw: tuple[int, int]
+    scale: np.ndarray
+    shift: np.ndarray
+    out_scale: np.ndarray
+    out_shift: np.ndarray
+    relu: bool = False
+    pool: bool = False
+    u0: np.ndarray | None = None
+
+    def natural_shape(self) -> tuple[int, ...]:
+        return (self.weights.shape[3], *self.out_hw)
+
+    def compose(self, a: np.ndarray, b: np.ndarray) -> None:
+        """Apply v -> a * v + b (per channel) at the current stage."""
+        if self.relu:
+            self.out_scale, self.out_shift = a * self.out_scale, a * self.out_shift + b
+        else:
+            self.scale, self.shift = a * self.scale, a * self.shift + b
+
+
+@dataclass
+class _Head:
+    """A real read-out on the last binarized layer's popcounts p: scores = head @ p + shift."""
+
+    layer: _Layer
+    head: np.ndarray  # float64 (n_classes, F)
+    shift: np.ndarray  # float64 (n_classes,)
+
+    def natural_shape(self) -> tuple[int, ...]:
+        return (self.head.shape[0],)
+
+    def compose(self, a: np.ndarray, b: np.ndarray) -> None:
+        self.head, self.shift = a[:, None] * self.head, a * self.shift + b
 
 
 @dataclass
 class _Scores:
-    """The output layer's scores after an argmax-preserving op (Softmax, LogSoftmax)."""
+    """The output scores after an argmax-preserving op (Softmax, LogSoftmax)."""
 
-    pre: _Pre
+    pre: _Pre | _Head
 
 
 def _canonical_perm(shape: tuple[int, ...]) -> np.ndarray:
@@ -262,6 +325,10 @@ def _rounding(mode: str):
 
 @dataclass
 class _Importer:
+    """One walk over a topologically sorted graph: constants are evaluated as they come, the one
+    dynamic chain is followed as ``_Raw`` -> ``_Bits`` -> ``_Pre`` -> ... -> the output; ``layers``
+    collects the hidden layers in order as the next layer consumes them."""
+
     model: object
     label: str
     override: float | None
@@ -269,6 +336,7 @@ class _Importer:
     dyn: dict = field(default_factory=dict)
     layers: list = field(default_factory=list)
     graph_threshold: float | None = None
+    front: _Front | None = None
     ties: int = 0
     batch: int = 1
     table_size: int = 0
@@ -289,7 +357,12 @@ class _Importer:
         graph = self.model.graph
         self._index = {id(n): i for i, n in enumerate(graph.node)}
         for init in graph.initializer:
-            self.consts[init.name] = numpy_helper.to_array(init)
+            try:
+                self.consts[init.name] = numpy_helper.to_array(init)
+            except Exception as exc:  # noqa: BLE001 -- e.g. external data that was not loaded
+                raise OnnxImportError(f"{self.label}: initializer '{init.name}' cannot be read "
+                                      f"({_first_line(exc)}): load a model with external data from its "
+                                      "file") from None
         for sparse in graph.sparse_initializer:
             raise OnnxImportError(f"{self.label}: sparse initializer '{sparse.values.name}': not supported")
         inputs = [i for i in graph.input if i.name not in self.consts]
@@ -398,7 +471,9 @@ class _Importer:
         if isinstance(t, _Pre):
             return t.layer.natural_shape()
         if isinstance(t, _Scores):
-            return t.pre.layer.natural_shape()
+            return self._onnx_shape(node, t.pre)
+        if isinstance(t, _Front | _Head):
+            return t.natural_shape()
         return t.shape
 
     def _fold(self, node) -> None:
@@ -441,6 +516,17 @@ class _Importer:
             c = None if const is None else self._broadcast(node, const, t.shape)
             minus, plus = fn(t.minus, c), fn(t.plus, c)
             return self._levels(node, t, minus, plus)
+        if isinstance(t, _Front | _Head):
+            # an affine op v -> a v + b per channel: read a and b off the op itself
+            shape = t.natural_shape()
+            per_map = (shape[0],) + (1,) * (len(shape) - 1)
+            c = None if const is None else self._per_channel(node, const, shape).reshape(per_map)
+            b = np.broadcast_to(fn(np.zeros(per_map), c), per_map).reshape(-1)
+            a = np.broadcast_to(fn(np.ones(per_map), c), per_map).reshape(-1) - b
+            if np.any(a == 0) or not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+                raise self.fail(node, "scales a real-valued channel by 0 or to a non-finite value")
+            t.compose(a, b)
+            return t
         if isinstance(t, _Raw):
             raise self.fail(node, "on the input intensities: expected Add/Sub/Mul/Div by a scalar before "
                                   "the input's binarization")
@@ -451,7 +537,7 @@ class _Importer:
         plus = np.broadcast_to(np.asarray(plus, dtype=np.float64), t.shape).copy()
         if np.any(minus == plus) or not (np.all(np.isfinite(minus)) and np.all(np.isfinite(plus))):
             raise self.fail(node, "maps both values of a binary activation to the same value")
-        return _Bits(shape=t.shape, perm=t.perm, minus=minus, plus=plus, layer=t.layer)
+        return _Bits(shape=t.shape, perm=t.perm, minus=minus, plus=plus, layer=t.layer, front=t.front)
 
     def _broadcast(self, node, const: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         c = np.asarray(const, dtype=np.float64)
@@ -461,7 +547,7 @@ class _Importer:
         except ValueError:
             raise self.fail(node, f"constant of shape {c.shape} does not broadcast to the tensor's "
                                   f"{full}") from None
-        if out[1:] != shape or len(out) != len(shape) + 1 or out[0] not in (1, self.batch):
+        if out[1:] != shape or len(out) != len(shape) + 1 or out[0] != 1:
             raise self.fail(node, f"constant of shape {c.shape} does not broadcast to the tensor's {full}")
         return np.broadcast_to(c.reshape((1,) * (len(out) - c.ndim) + c.shape)[0:1], (1, *shape))[0]
 
@@ -531,9 +617,13 @@ class _Importer:
     _op_Identity = _op_Dropout = _passthrough
 
     def _op_Cast(self, node):
-        if _attrs(node).get("to") not in _FLOAT_TYPES:
+        t = self.dyn[node.input[0]]
+        to = _attrs(node).get("to")
+        if to == 9 and isinstance(t, _Bits) and np.isin(np.stack([t.minus, t.plus]), (0, 1)).all():
+            return t  # bool of a comparison's 0 / 1
+        if to not in _FLOAT_TYPES:
             raise self.fail(node, "casts activations to a non-float type: expected float")
-        return self.dyn[node.input[0]]
+        return t
 
     def _op_BatchNormalization(self, node):
         t = self.dyn[node.input[0]]
@@ -568,8 +658,8 @@ class _Importer:
             lo = float(self.const_input(node, 1, "the minimum"))
         if len(node.input) > 2 and node.input[2]:
             hi = float(self.const_input(node, 2, "the maximum"))
-        if isinstance(t, _Raw):
-            raise self.fail(node, "clips the input intensities: expected a binarization of the input")
+        if isinstance(t, _Raw | _Front | _Head):
+            raise self.fail(node, "clips a real-valued layer: expected Clip only before a binarization")
         return self._elementwise(node, t, lambda v, k: np.clip(v, lo, hi))
 
     # -- binarizers
@@ -598,6 +688,11 @@ class _Importer:
             return self._levels(node, t, minus, plus)
         if isinstance(t, _Scores):
             raise self.fail(node, "after the output's Softmax/LogSoftmax: expected nothing more")
+        if isinstance(t, _Head):
+            raise self.fail(node, f"binarizes the real read-out after layer '{t.layer.node}': expected the "
+                                  "class scores at the end")
+        if isinstance(t, _Front):
+            return self._binarize_front(node, t, plus_minus, cond_shift)
         layer = t.layer
         shape = layer.natural_shape()
         out = fn(layer.table)
@@ -614,11 +709,72 @@ class _Importer:
                      layer=layer)
         return self._levels(node, bits, minus, plus)
 
+    def _binarize_front(self, node, t: _Front, plus_minus, cond_shift) -> _Bits:
+        if cond_shift is None:
+            raise self.fail(node, "binarizes the real first layer in a way accelsim cannot store "
+                                  "(expected Sign, BipolarQuant or a signed 1-bit Quant)")
+        if t.pool and not t.relu:
+            raise self.fail(node, f"binarizes the pooled real convolution '{t.node}' without a ReLU: "
+                                  "accelsim's real front is conv, ReLU, max-pool, then a threshold")
+        shape = t.natural_shape()
+        per_map = (shape[0],) + (1,) * (len(shape) - 1)
+        t.u0 = np.broadcast_to(np.asarray(cond_shift, dtype=np.float64), per_map).reshape(-1).copy()
+        self.front = t
+        bits = _Bits(shape=shape, perm=_canonical_perm(shape), minus=np.zeros(shape), plus=np.zeros(shape),
+                     front=t)
+        minus, plus = (np.broadcast_to(np.asarray(v, dtype=np.float64), per_map) for v in plus_minus)
+        return self._levels(node, bits, minus, plus)
+
     def _op_Sign(self, node):
         t = self.dyn[node.input[0]]
         if isinstance(t, _Pre):
             self.ties += int(np.count_nonzero(t.layer.table == 0))
         return self._binarize(node, t, _np_sign_pm1, (-1.0, 1.0), 0.0)
+
+    _COMPARE = {"GreaterOrEqual": np.greater_equal, "Greater": np.greater, "LessOrEqual": np.less_equal,
+                "Less": np.less}
+    _MIRROR = {"GreaterOrEqual": "LessOrEqual", "Greater": "Less", "LessOrEqual": "GreaterOrEqual",
+               "Less": "Greater"}
+
+    def _compare(self, node):
+        """``v >= c`` (and >, <=, <) against a constant: a binarizer with levels False / True (0, 1),
+        as ``torch.where(x >= 0, 1., -1.)`` exports it (then ``Where``)."""
+        t, c, first = self._binary_const(node)
+        op = self._MIRROR[node.op_type] if first else node.op_type
+        shape = self._onnx_shape(node, t)
+        if isinstance(t, _Raw | _Front):
+            if op != "GreaterOrEqual":
+                raise self.fail(node, f"compares a real-valued input with {op}: expected >= (+1 for large "
+                                      "values, ties included, as accelsim's threshold)")
+            cc = np.asarray(c, dtype=np.float64)
+            if isinstance(t, _Raw):
+                if cc.size != 1:
+                    raise self.fail(node, f"constant of shape {cc.shape} on the input: expected a scalar")
+                u0 = float(cc.reshape(()))
+            else:
+                u0 = self._per_channel(node, cc, shape)
+            return self._binarize(node, t, None, (0.0, 1.0), u0)
+        if isinstance(t, _Pre):
+            cc = self._per_channel(node, c, shape)[:, None]
+        elif isinstance(t, _Bits):
+            cc = self._broadcast(node, c, shape)
+        else:
+            raise self.fail(node, "compares the output's scores: expected the scores at the end")
+        cmp = self._COMPARE[op]
+        return self._binarize(node, t, lambda v: cmp(v, cc).astype(np.float64), (0.0, 1.0), None)
+
+    _op_GreaterOrEqual = _op_Greater = _op_LessOrEqual = _op_Less = _compare
+
+    def _op_Where(self, node):
+        if node.input[0] in self.consts:
+            raise self.fail(node, "selects between computed values: expected a computed condition and "
+                                  "two constants")
+        t = self.dyn[node.input[0]]
+        on, off = (self.const_input(node, i, "a constant value") for i in (1, 2))
+        if not isinstance(t, _Bits):
+            raise self.fail(node, "its condition is not a comparison's result: expected Where(x >= c, a, b)")
+        on, off = self._broadcast(node, on, t.shape), self._broadcast(node, off, t.shape)
+        return self._levels(node, t, np.where(t.minus != 0, on, off), np.where(t.plus != 0, on, off))
 
     def _op_BipolarQuant(self, node):
         t = self.dyn[node.input[0]]
@@ -638,6 +794,8 @@ class _Importer:
             return np.float64(value.reshape(()))
         if isinstance(t, _Pre):
             return self._per_channel(node, value, shape).reshape((-1,) + (1,) * 1)
+        if isinstance(t, _Front):
+            return self._per_channel(node, value, shape).reshape((-1,) + (1,) * (len(shape) - 1))
         return self._broadcast(node, value, shape)
 
     def _op_Quant(self, node):
@@ -645,7 +803,9 @@ class _Importer:
         bits = np.asarray(self.const_input(node, 3, "the bit width"))
         if bits.size != 1 or float(bits.reshape(())) != 1.0:
             found = f"{float(bits.reshape(-1)[0]):g}" if bits.size == 1 else f"of shape {bits.shape}"
-            raise self.fail(node, f"bit width {found}: expected 1 (a binarized network)")
+            hint = (" (accelsim binarizes the images: quantize the input to 1 bit, e.g. Brevitas "
+                    "in_bit_width=1, or Sign(x - 0.5))") if isinstance(t, _Raw) else " (a binarized network)"
+            raise self.fail(node, f"bit width {found}: expected 1{hint}")
         a = _attrs(node)
         signed, narrow = int(a.get("signed", 1)), int(a.get("narrow", 0))
         rnd = _rounding(a.get("rounding_mode", b"ROUND").decode() if isinstance(a.get("rounding_mode"), bytes)
@@ -666,9 +826,9 @@ class _Importer:
 
             minus, plus = (-1.0 - z) * s, (1.0 - z) * s
             shift = None
-            if isinstance(t, _Raw):
-                if s <= 0:
-                    raise self.fail(node, "negative scale on the input: expected > 0")
+            if isinstance(t, _Raw | _Front):
+                if np.any(s <= 0):
+                    raise self.fail(node, "negative scale on a real-valued input: expected > 0")
                 shift = -z * s
             return self._binarize(node, t, fn, (minus, plus), shift)
         if narrow:
@@ -679,17 +839,24 @@ class _Importer:
 
         return self._binarize(node, t, fn, ((0.0 - z) * s, (1.0 - z) * s), None)
 
+    def _op_Relu(self, node):
+        t = self.dyn[node.input[0]]
+        if isinstance(t, _Front) and not t.relu:
+            t.relu = True
+            return t
+        self._refuse_activation(node)
+
     def _refuse_activation(self, node):
         raise self.fail(node, "an activation that is not a binarization: expected Sign, BipolarQuant or a "
                               "1-bit Quant between binarized layers")
 
-    _op_Relu = _op_LeakyRelu = _op_Tanh = _op_Sigmoid = _op_HardSigmoid = _op_Elu = _op_Selu = \
+    _op_LeakyRelu = _op_Tanh = _op_Sigmoid = _op_HardSigmoid = _op_Elu = _op_Selu = \
         _op_PRelu = _op_HardSwish = _op_Softplus = _op_Gelu = _op_Mish = _refuse_activation
 
     def _op_Softmax(self, node):
         t = self.dyn[node.input[0]]
         axis = _attrs(node).get("axis", -1)
-        if not isinstance(t, _Pre) or t.layer.conv is not None or axis not in (1, -1):
+        if not (isinstance(t, _Head) or isinstance(t, _Pre) and t.layer.conv is None) or axis not in (1, -1):
             raise self.fail(node, "expected only on the output layer's scores, over the classes")
         return _Scores(pre=t)
 
@@ -708,9 +875,11 @@ class _Importer:
             raise self.fail(node, f"kernel {list(a.get('kernel_shape', []))}, strides "
                                   f"{list(a.get('strides', [1, 1]))}, pads {list(a.get('pads', [0] * 4))}: "
                                   "expected a 2x2 max-pool of stride 2 without padding")
+        if isinstance(t, _Front) or isinstance(t, _Bits) and t.front is not None:
+            return self._pool_front(node, t)
         layer = t.layer if isinstance(t, _Pre | _Bits) else None
         if layer is None or layer.conv is None:
-            raise self.fail(node, "expected after a binarized convolution")
+            raise self.fail(node, "expected after a convolution")
         if layer.pool:
             raise self.fail(node, "a second max-pool on one convolution: expected at most one")
         shape = layer.natural_shape()
@@ -745,21 +914,51 @@ class _Importer:
         return _Bits(shape=new, perm=_canonical_perm(new), minus=t.minus[keep], plus=t.plus[keep],
                      layer=layer)
 
+    def _pool_front(self, node, t):
+        """A 2x2 max-pool of the real front: of its ReLU outputs, which the rest of the chain (an
+        increasing function of them) commutes with."""
+        f = t if isinstance(t, _Front) else t.front
+        if f.pool:
+            raise self.fail(node, "a second max-pool on one convolution: expected at most one")
+        shape = f.natural_shape()
+        if isinstance(t, _Front):
+            now = f.out_scale if f.relu else f.scale
+            if np.any(now <= 0):
+                raise self.fail(node, f"pools real convolution '{f.node}' after a negative or zero "
+                                      "per-channel scale: expected the pool where it commutes with them")
+        else:
+            lo, hi = (v.reshape(shape[0], -1) for v in (t.minus, t.plus))
+            if t.shape != shape or not np.array_equal(t.perm, _canonical_perm(shape)):
+                raise self.fail(node, "expected on the convolution's output map as it comes")
+            if (not f.relu or np.any(f.out_scale <= 0) or np.any(lo != lo[:, :1]) or np.any(hi != hi[:, :1])
+                    or np.any(hi[:, 0] <= lo[:, 0])):
+                raise self.fail(node, f"pools the binarized real convolution '{f.node}' where the pool does "
+                                      "not commute with its ReLU, scales and binarizer")
+        h, w = f.out_hw
+        if h < 2 or w < 2:
+            raise self.fail(node, f"a {h}x{w} map: too small for a 2x2 pool")
+        f.pool, f.out_hw = True, (h // 2, w // 2)
+        if isinstance(t, _Front):
+            return t
+        keep = (slice(None), slice(0, 2 * (h // 2), 2), slice(0, 2 * (w // 2), 2))
+        new = f.natural_shape()
+        return _Bits(shape=new, perm=_canonical_perm(new), minus=t.minus[keep], plus=t.plus[keep], front=f)
+
     def _reshaped(self, node, t, new_shape: tuple[int, ...]):
         if isinstance(t, _Pre):
             if new_shape == t.layer.natural_shape():
                 return t
             raise self.fail(node, "reshapes a pre-activation: expected the reshape after the binarization")
-        if isinstance(t, _Scores):
-            if new_shape == t.pre.layer.natural_shape():
+        if isinstance(t, _Scores | _Head | _Front):
+            if new_shape == self._onnx_shape(node, t):
                 return t
-            raise self.fail(node, "reshapes the scores")
+            raise self.fail(node, "reshapes real values: expected the reshape after a binarization")
         if math.prod(new_shape) != math.prod(t.shape):
             raise self.fail(node, f"reshapes {t.shape} into {new_shape}")
         if isinstance(t, _Raw):
             return _Raw(shape=new_shape, perm=t.perm.reshape(new_shape), a=t.a, b=t.b)
         return _Bits(shape=new_shape, perm=t.perm.reshape(new_shape), minus=t.minus.reshape(new_shape),
-                     plus=t.plus.reshape(new_shape), layer=t.layer)
+                     plus=t.plus.reshape(new_shape), layer=t.layer, front=t.front)
 
     def _op_Flatten(self, node):
         t = self.dyn[node.input[0]]
@@ -818,8 +1017,9 @@ class _Importer:
             if (t.a, t.b) != (1.0, 0.0):
                 raise self.fail(node, "takes a scaled input without binarizing it: expected +-1 inputs")
             return _Bits(shape=t.shape, perm=t.perm, minus=np.full(t.shape, -1.0), plus=np.full(t.shape, 1.0))
-        if isinstance(t, _Pre):
-            raise self.fail(node, f"its input (from node '{t.layer.node}') is not binarized: expected Sign, "
+        if isinstance(t, _Pre | _Front | _Head):
+            source = t.node if isinstance(t, _Front) else t.layer.node
+            raise self.fail(node, f"its input (from node '{source}') is not binarized: expected Sign, "
                                   "BipolarQuant or a 1-bit Quant between binarized layers")
         raise self.fail(node, "its input is the output's Softmax/LogSoftmax")
 
@@ -909,7 +1109,10 @@ class _Importer:
         return self._dense(node, w.T, None)
 
     def _dense(self, node, w: np.ndarray, bias):
-        bits = self._input_bits(node, self.dyn[node.input[0]])
+        t = self.dyn[node.input[0]]
+        if isinstance(t, _Pre) and t.layer.conv is None:
+            return self._head(node, t.layer, w, bias)
+        bits = self._input_bits(node, t)
         if len(bits.shape) != 1:
             raise self.fail(node, f"input of shape {bits.shape}: expected flattened activations (Flatten "
                                   "or Reshape first)")
@@ -917,12 +1120,39 @@ class _Importer:
             raise self.fail(node, f"weights of shape {w.shape} for {bits.shape[0]} inputs")
         return self._new_layer(node, bits, w, bias, None)
 
+    def _head(self, node, layer: _Layer, w: np.ndarray, bias) -> _Head:
+        """A real dense layer on the last binarized layer's (affine) pre-activations: the format's real
+        read-out, scores = head @ popcount + shift."""
+        if w.shape[1] != layer.filters:
+            raise self.fail(node, f"weights of shape {w.shape} for {layer.filters} inputs")
+        scale, shift = self._affine(layer, f"node '{self._name(node)}' ({node.op_type}): its input")
+        head = w * scale[None, :]
+        out_shift = w @ shift + (0.0 if bias is None else bias)
+        return _Head(layer=layer, head=head, shift=out_shift)
+
+    def _affine(self, layer: _Layer, what: str) -> tuple[np.ndarray, np.ndarray]:
+        """(scale, shift) with table = scale * p + shift, or refuse when the table is not affine."""
+        n, table = layer.n_in, layer.table
+        shift = table[:, 0].copy()
+        scale = (table[:, n] - table[:, 0]) / n
+        fit = shift[:, None] + scale[:, None] * np.arange(n + 1)[None, :]
+        tol = AFFINE_RTOL * (np.abs(table).max() + 1.0)
+        if np.any(np.abs(table - fit) > tol):
+            j = int(np.argmax(np.abs(table - fit).max(axis=1)))
+            raise OnnxImportError(f"{self.label}: {what}, from layer '{layer.node}', is not affine in the "
+                                  f"popcount (channel {j}): expected only biases, batch norms and scales "
+                                  "after a layer that is not binarized")
+        return scale, shift
+
     def _op_Conv(self, node):
         w = np.asarray(self.const_input(node, 1, "the weights"), dtype=np.float64)
-        bits = self._input_bits(node, self.dyn[node.input[0]])
         if w.ndim != 4:
             raise self.fail(node, f"weights of shape {w.shape}: expected a 2-D convolution (F, C, k, k)")
         check_conv_attrs(self, node, _attrs(node), w.shape)
+        t = self.dyn[node.input[0]]
+        if isinstance(t, _Raw) and self.override is None:
+            return self._new_front(node, t, w)
+        bits = self._input_bits(node, t)
         if len(bits.shape) != 3 or not np.array_equal(bits.perm, _canonical_perm(bits.shape)):
             raise self.fail(node, f"input of shape {bits.shape}: expected a (C, H, W) map")
         c, h, wd = bits.shape
@@ -934,21 +1164,39 @@ class _Importer:
             bias = self._bias(node, self.const_input(node, 2, "the bias"), w.shape[0])
         return self._new_layer(node, bits, w, bias, True)
 
+    def _new_front(self, node, t: _Raw, w: np.ndarray) -> _Front:
+        """A real convolution of the input intensities: the format's real front block."""
+        if len(t.shape) != 3 or not np.array_equal(t.perm, _canonical_perm(t.shape)):
+            raise self.fail(node, f"input of shape {t.shape}: expected a (C, H, W) map")
+        c, h, wd = t.shape
+        f, k = w.shape[0], w.shape[2]
+        if w.shape[1] != c or h < k or wd < k:
+            raise self.fail(node, f"weights of shape {w.shape} on a {t.shape} map")
+        if t.a == 0 or not np.all(np.isfinite(w)):
+            raise self.fail(node, "degenerate real convolution (zero input scale or non-finite weights)")
+        bias = np.zeros(f)
+        if len(node.input) > 2 and node.input[2]:
+            bias = self._bias(node, self.const_input(node, 2, "the bias"), f)
+        # conv(a x + b, W) + bias = a conv(x, W) + b sum(W_f) + bias
+        return _Front(node=self._name(node), weights=w.transpose(2, 3, 1, 0).copy(), geometry=(h, wd, c, k),
+                      out_hw=(h - k + 1, wd - k + 1), scale=np.full(f, t.a),
+                      shift=t.b * w.sum(axis=(1, 2, 3)) + bias, out_scale=np.ones(f), out_shift=np.zeros(f))
+
     # -- the end
 
     def _finish(self, t, out_name: str):
         if isinstance(t, _Scores):
             t = t.pre
-        if not isinstance(t, _Pre):
+        if not isinstance(t, _Pre | _Head):
             what = ("binarized activations" if isinstance(t, _Bits)
                     else "the input, with no binarized layer")
             raise OnnxImportError(f"{self.label}: the graph output '{out_name}' is {what}: expected the "
                                   "real scores of a last binarized dense layer (no Sign after it)")
         layer = t.layer
-        if layer.conv is not None:
+        if isinstance(t, _Pre) and layer.conv is not None:
             raise OnnxImportError(f"{self.label}: the graph output '{out_name}' comes from convolution "
                                   f"'{layer.node}': expected a dense output layer")
-        from accelsim.network import ConvShape, HiddenLayer, OutputLayer
+        from accelsim.network import ConvShape, HiddenLayer, OutputLayer, RealFront
 
         hidden = []
         for lay in self.layers:
@@ -964,22 +1212,32 @@ class _Importer:
                 in_h, in_w, in_c, k = lay.conv
                 conv = ConvShape(in_h=in_h, in_w=in_w, in_c=in_c, kernel=k, pool=lay.pool)
             hidden.append(HiddenLayer(weights=weights, threshold=threshold, flip=flip, conv=conv))
-        n = layer.n_in
-        table = layer.table
-        shift = table[:, 0].copy()
-        scale = (table[:, n] - table[:, 0]) / n
-        fit = shift[:, None] + scale[:, None] * np.arange(n + 1)[None, :]
-        tol = AFFINE_RTOL * (np.abs(table).max() + 1.0)
-        if np.any(np.abs(table - fit) > tol):
-            j = int(np.argmax(np.abs(table - fit).max(axis=1)))
-            raise OnnxImportError(f"{self.label}: the scores of output layer '{layer.node}' are not affine "
-                                  f"in the popcount (class {j}): expected only biases, batch norms and "
-                                  "scales after it")
-        output = OutputLayer(weights=layer.weights, scale=scale, shift=shift)
+        if isinstance(t, _Head):
+            output = OutputLayer(weights=layer.weights, head=t.head, shift=t.shift)
+        else:
+            scale, shift = self._affine(layer, f"the graph output '{out_name}'")
+            output = OutputLayer(weights=layer.weights, scale=scale, shift=shift)
+        front = self._real_front(ConvShape, RealFront)
+        if front is not None:
+            return hidden, output, float("nan"), front
         threshold = self.override if self.override is not None else self.graph_threshold
         if threshold is None:
             raise OnnxImportError(f"{self.label}: no input binarization found: give input_threshold")
-        return hidden, output, threshold
+        return hidden, output, threshold, None
+
+    def _real_front(self, conv_shape, real_front):
+        f = self.front
+        if f is None:
+            return None
+        in_h, in_w, in_c, k = f.geometry
+        conv = conv_shape(in_h=in_h, in_w=in_w, in_c=in_c, kernel=k, pool=f.pool)
+        if f.relu:  # +1 iff out_scale * v + out_shift >= u0
+            scale, shift, out_scale, out_shift = f.scale, f.shift, f.out_scale, f.out_shift - f.u0
+        else:  # +1 iff y = scale * z + shift >= u0  iff  -ReLU(u0 - y) >= 0
+            scale, shift = -f.scale, f.u0 - f.shift
+            out_scale, out_shift = -np.ones_like(f.scale), np.zeros_like(f.scale)
+        return real_front(weights=f.weights, conv=conv, scale=scale, shift=shift, out_scale=out_scale,
+                          out_shift=out_shift)
 
     def _thresholds(self, layer: _Layer) -> tuple[np.ndarray, np.ndarray]:
         """threshold, flip per channel from the popcounts that fire: an interval [k, n] gives

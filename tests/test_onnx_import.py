@@ -73,6 +73,11 @@ class Sign(OpRun):
 def oracle_scores(model: onnx.ModelProto, x: np.ndarray, *, sign_plus: bool = False, outputs=None):
     ops = [BipolarQuant, Quant] + ([Sign] if sign_plus else [])
     ev = ReferenceEvaluator(model, new_ops=ops)
+    batch = model.graph.input[0].type.tensor_type.shape.dim[0].dim_value
+    if batch:  # a graph exported with a fixed batch runs on that many images at a time
+        name = model.graph.input[0].name
+        runs = [ev.run(outputs, {name: x[i: i + batch]}) for i in range(0, len(x), batch)]
+        return [np.concatenate(parts) for parts in zip(*runs, strict=True)]
     return ev.run(outputs, {model.graph.input[0].name: x})
 
 
@@ -81,8 +86,11 @@ def oracle_predict(model, x, **kw) -> np.ndarray:
 
 
 def accel_predict(net, x: np.ndarray) -> np.ndarray:
-    """accelsim's ideal inference on intensities: binarized at the network's input threshold."""
+    """accelsim's ideal inference on intensities: binarized at the network's input threshold, or
+    real for a network with a real front."""
     flat = x.reshape(len(x), -1).astype(np.float64)
+    if net.front is not None:
+        return reference_predict(net, flat)
     return reference_predict(net, np.where(flat >= net.input_threshold, 1, -1))
 
 
@@ -92,8 +100,8 @@ def accel_predict(net, x: np.ndarray) -> np.ndarray:
 class Graph:
     """A tiny ``onnx.helper`` builder: float64 tensors (exact oracle), batch dimension 'N'."""
 
-    def __init__(self, in_shape: tuple[int, ...], dtype=TensorProto.DOUBLE):
-        self.in_shape, self.dtype = in_shape, dtype
+    def __init__(self, in_shape: tuple[int, ...], dtype=TensorProto.DOUBLE, batch="N"):
+        self.in_shape, self.dtype, self.batch = in_shape, dtype, batch
         self.nodes, self.inits, self.n = [], [], 0
         self.np_dtype = np.float64 if dtype == TensorProto.DOUBLE else np.float32
 
@@ -112,8 +120,8 @@ class Graph:
         return out
 
     def model(self, out: str, opset: int = 17) -> onnx.ModelProto:
-        x = oh.make_tensor_value_info("x", self.dtype, ["N", *self.in_shape])
-        y = oh.make_tensor_value_info(out, self.dtype, ["N", "classes"])
+        x = oh.make_tensor_value_info("x", self.dtype, [self.batch, *self.in_shape])
+        y = oh.make_tensor_value_info(out, self.dtype, [self.batch, "classes"])
         graph = oh.make_graph(self.nodes, "g", [x], [y], self.inits)
         m = oh.make_model(graph, opset_imports=[oh.make_opsetid("", opset), oh.make_opsetid(QONNX, 1)],
                           producer_name="accelsim-tests", producer_version="1")
@@ -222,6 +230,23 @@ def test_fused_alpha_weights_and_bias():
     net = check_same(g.model(out), images(rng, 400, (30,)))
     assert np.array_equal(net.hidden[0].weights, np.sign(w))
     assert not net.hidden[0].flip.any()
+
+
+def test_harmless_ops_and_a_fixed_batch():
+    """What exporters put around layers: a batch fixed at export time baked into Reshape targets,
+    Identity, inference Dropout, float Cast, Clip(-1, 1) (nn.Hardtanh) before Sign, transposed and
+    reshaped constant weights."""
+    rng = np.random.default_rng(21)
+    g = Graph((1, 4, 4), batch=5)
+    h = g.node("Identity", [g.sign(g.node("Sub", ["x", g.const(0.5)]))])
+    h = g.node("Reshape", [h, g.const([5, -1], dtype=np.int64)])
+    w = g.node("Transpose", [g.node("Reshape", [g.const(rng.normal(0, 1, (16 * 9,))),
+                                                 g.const([16, 9], dtype=np.int64)])], perm=[1, 0])
+    h = g.node("Gemm", [g.node("Dropout", [h]), g.sign(w), g.const(rng.normal(0, 1, 9))], transB=1)
+    h = g.node("Clip", [g.bn(h, *random_bn(rng, 9)), g.const(-1.0), g.const(1.0)])
+    h = g.node("Cast", [g.sign(h)], to=TensorProto.DOUBLE)
+    out = g.node("MatMul", [h, g.sign(g.const(rng.normal(0, 1, (9, 4))))])
+    check_same(g.model(out), images(rng, 200, (1, 4, 4)))
 
 
 def _dense_variants(kind: str, w: np.ndarray, b: np.ndarray) -> onnx.ModelProto:
@@ -354,6 +379,60 @@ def test_one_bit_quant_signed_and_unsigned():
     assert net.input_threshold == 0.5
 
 
+@pytest.mark.parametrize("order", ["bn-relu-pool-bn-sign", "bn-pool-relu-bn-sign", "bn-relu-bn-sign-pool",
+                                   "bn-sign"])
+def test_real_first_convolution_becomes_the_front(order):
+    """A real convolution of the intensities (the LeNet of 001's first block), then a batch norm, a
+    ReLU, a max-pool and a batch norm in the orders exporters write, then the first binarization:
+    the format's real front (v = pool(ReLU(scale conv + shift)), +1 iff out_scale v + out_shift >= 0);
+    without a ReLU, +1 iff scale conv + shift >= 0."""
+    rng = np.random.default_rng(18)
+    g = Graph((1, 10, 10))
+    h = g.node("Conv", ["x", g.const(rng.normal(0, 0.5, (4, 1, 3, 3))), g.const(rng.normal(0, 0.3, 4))],
+               kernel_shape=[3, 3])
+    steps = order.split("-")
+    # a pool before the ReLU needs positive scales before it, a pool after the binarizer after it
+    positive = {"bn-pool-relu-bn-sign": (True, False), "bn-relu-bn-sign-pool": (False, True)}
+    positive = positive.get(order, (False, False))
+    bns = [random_bn(rng, 4, negative=not p) for p in positive]
+    bns[0][0][:2] = np.abs(bns[0][0][:2]) * (1 if positive[0] else -1)
+    n_bn = 0
+    for step in steps:
+        if step == "bn":
+            h = g.bn(h, *bns[n_bn])
+            n_bn += 1
+        elif step == "relu":
+            h = g.node("Relu", [h])
+        elif step == "pool":
+            h = g.node("MaxPool", [h], kernel_shape=[2, 2], strides=[2, 2])
+        else:
+            h = g.sign(h)
+    h = g.node("Conv", [h, g.sign(g.const(rng.normal(0, 1, (3, 4, 2, 2))))], kernel_shape=[2, 2])
+    h = g.node("Flatten", [g.sign(g.bn(h, *random_bn(rng, 3)))])
+    n = 3 * (3 if "pool" in steps else 7) ** 2
+    h = g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (5, n))))], transB=1)
+    out = g.bn(h, *random_bn(rng, 5))
+    net = check_same(g.model(out), images(rng, 200, (1, 10, 10)))
+    assert net.front is not None and net.front.conv.pool == ("pool" in steps)
+    assert np.isnan(net.input_threshold) and net.shape[:3] == (100, 4 * (16 if "pool" in steps else 64), n)
+
+
+def test_real_read_out_becomes_the_head():
+    """A real Gemm on the last binarized layer's batch-normed popcounts: the format's real read-out."""
+    rng = np.random.default_rng(19)
+    g = Graph((20,))
+    h = g.sign(g.node("Sub", ["x", g.const(0.5)]))
+    h = g.sign(g.bn(g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (16, 20))))], transB=1),
+                    *random_bn(rng, 16)))
+    h = g.bn(g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (8, 16))))], transB=1), *random_bn(rng, 8))
+    w = rng.normal(0, 1, (4, 8))
+    out = g.node("Gemm", [h, g.const(w), g.const(rng.normal(0, 1, 4))], transB=1)
+    out = g.node("LogSoftmax", [g.node("Mul", [out, g.const(rng.uniform(0.5, 2, 4))])], axis=1)
+    net = check_same(g.model(out), images(rng, 300, (20,)))
+    assert net.output.head is not None and net.output.head.shape == (4, 8)
+    assert net.format_version == 2
+
+
 # ------------------------------------------------------------------------------- input encoding
 
 
@@ -429,6 +508,29 @@ def test_sign_ties_are_read_as_plus_one():
     assert np.count_nonzero(ties == 0) > 100
 
 
+@pytest.mark.parametrize("strict", [False, True])
+def test_where_of_a_comparison_is_a_binarizer(strict):
+    """torch.where(x >= 0, 1., -1.) exports as GreaterOrEqual + Where: a binarizer with the tie rule
+    the graph states (>= gives +1 at 0, > gives -1), matched exactly by the standard ONNX evaluator
+    on a net whose pre-activations hit 0 often."""
+    rng = np.random.default_rng(22)
+    g = Graph((16,))
+    one, minus_one = g.const(1.0), g.const(-1.0)
+    h = g.node("Where", [g.node("GreaterOrEqual", ["x", g.const(0.5)]), one, minus_one])
+    h = g.node("Gemm", [h, g.const(np.sign(rng.normal(0, 1, (12, 16)))), g.const(np.full(12, 2.0))],
+               name="fc0", transB=1)
+    cmp = g.node("Less" if strict else "LessOrEqual", [g.const(0.0), h], name="cmp")  # 0 < h, 0 <= h
+    h = g.node("Where", [g.node("Cast", [cmp], to=TensorProto.BOOL), one, minus_one])
+    out = g.node("Gemm", [h, g.const(np.sign(rng.normal(0, 1, (4, 12))))], transB=1)
+    model = g.model(out)
+    x = images(rng, 400, (16,))
+    x[:40, :3] = 0.5
+    net = check_same(model, x)
+    assert net.input_threshold == 0.5
+    pre = oracle_scores(model, x, outputs=["fc0_out"])[0]
+    assert np.count_nonzero(pre == 0) > 100
+
+
 # ------------------------------------------------------------------------------- files
 
 
@@ -482,6 +584,16 @@ def _refusal(kind: str) -> onnx.ModelProto:
         h = g.node("Flatten", [g.sign(h)])
         n = {"big_pool": 8, "padded_conv": 128, "strided_conv": 18}[kind]
         return g.model(g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (3, n))))], transB=1))
+    if kind.startswith("front"):
+        g = Graph((1, 6, 6))
+        h = g.node("Conv", ["x", g.const(rng.normal(0, 1, (2, 1, 3, 3)))], name="conv0", kernel_shape=[3, 3])
+        if kind == "front_pool_negative":
+            h = g.bn(h, [1.0, -1.0], [0, 0], [0, 0], [1, 1])
+            h = g.node("Relu", [g.node("MaxPool", [h], name="pool0", kernel_shape=[2, 2], strides=[2, 2])])
+        else:
+            h = g.node("MaxPool", [h], name="pool0", kernel_shape=[2, 2], strides=[2, 2])
+        h = g.node("Flatten", [g.sign(h, name="sign0")])
+        return g.model(g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (3, 8))))], transB=1))
     g = Graph((12,))
     h = g.sign(g.node("Sub", ["x", g.const(0.5)]))
     w1 = rng.normal(0, 1, (6, 12))
@@ -500,12 +612,12 @@ def _refusal(kind: str) -> onnx.ModelProto:
     elif kind == "branch":
         h = g.node("Add", [h, g.node("Mul", [h, g.const(2.0)])], name="res1")
         h = g.sign(h)
-    elif kind == "no_sign":
+    elif kind == "head_sign":
         pass
     else:
         h = g.sign(h)
     out = g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (3, 6))))], name="fc2", transB=1)
-    if kind == "binary_output":
+    if kind in ("binary_output", "head_sign"):
         out = g.sign(out, name="last_sign")
     return g.model(out)
 
@@ -520,7 +632,10 @@ def _refusal(kind: str) -> onnx.ModelProto:
     ("strided_conv", r"node 'conv1' \(Conv\): strides \[2, 2\] \(expected 1\)"),
     ("big_pool", r"node 'pool1' \(MaxPool\): kernel \[3, 3\].*expected a 2x2 max-pool"),
     ("branch", r"feeds 2 nodes: expected a chain"),
-    ("no_sign", r"node 'fc2' \(Gemm\): its input \(from node 'fc1'\) is not binarized"),
+    ("head_sign", r"node 'last_sign' \(Sign\): binarizes the real read-out after layer 'fc1'"),
+    ("front_pool_negative", r"node 'pool0' \(MaxPool\): pools real convolution 'conv0' after a negative"),
+    ("front_no_relu_pool", r"node 'sign0' \(Sign\): binarizes the pooled real convolution 'conv0' "
+                           r"without a ReLU"),
     ("binary_output", r"graph output 'last_sign_out' is binarized activations"),
 ])
 def test_refusals_name_the_node(kind, pattern):
@@ -538,7 +653,9 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           cwd=cwd, timeout=300)
 
 
-def test_import_command(tmp_path):
+def test_import_command(tmp_path, capsys, monkeypatch):
+    from accelsim.cli import main
+
     model = _dense_variants("gemm_plain", np.sign(np.random.default_rng(16).normal(0, 1, (8, 25))),
                             np.linspace(-1.5, 1.5, 8))  # no bias an integer: no Sign ties
     onnx.save_model(model, str(tmp_path / "m.onnx"))
@@ -549,14 +666,44 @@ def test_import_command(tmp_path):
     assert np.array_equal(accel_predict(net, x), oracle_predict(model, x))
     assert "m.onnx" in net.description and net.format_version == 1
     # an existing --out needs --force; a bad threshold and a bad graph write nothing
-    again = _cli("import", "m.onnx", "--out", "net.npz", cwd=tmp_path)
-    assert again.returncode == 2 and "--force" in again.stderr
-    assert _cli("import", "m.onnx", "--out", "net.npz", "--force", "--input-threshold", "0.25",
-                cwd=tmp_path).returncode == 0
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["import", "m.onnx", "--out", "net.npz"]) == 2 and "--force" in capsys.readouterr().err
+    assert main(["import", "m.onnx", "--out", "net.npz", "--force", "--input-threshold", "0.25",
+                 "--quiet"]) == 0
     assert load_network(tmp_path / "net.npz").input_threshold == 0.25
-    bad = _cli("import", "m.onnx", "--out", "b.npz", "--input-threshold", "2", cwd=tmp_path)
-    assert bad.returncode == 2 and not (tmp_path / "b.npz").exists()
+    assert main(["import", "m.onnx", "--out", "b.npz", "--input-threshold", "2"]) == 2
     onnx.save_model(_refusal("relu"), str(tmp_path / "bad.onnx"))
-    bad = _cli("import", "bad.onnx", "--out", "b.npz", cwd=tmp_path)
-    assert bad.returncode == 2 and not (tmp_path / "b.npz").exists()
-    assert len(bad.stderr.strip().splitlines()) == 1 and "'relu1' (Relu)" in bad.stderr
+    capsys.readouterr()
+    assert main(["import", "bad.onnx", "--out", "b.npz"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "'relu1' (Relu)" in err
+    assert not (tmp_path / "b.npz").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.onnx", "m.onnx", "net.npz"]
+
+
+def test_run_takes_an_onnx_network(tmp_path, monkeypatch):
+    """`accelsim run --net model.onnx --data IDX`: the run's ideal accuracy is the graph's own."""
+    from accelsim.cli import main
+    from accelsim.data import save_idx
+
+    rng = np.random.default_rng(20)
+    g = Graph((1, 4, 4))
+    h = g.node("Flatten", [g.sign(g.node("Sub", ["x", g.const(0.5)]))])
+    h = g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (8, 16))))], transB=1)
+    h = g.sign(g.bn(h, *random_bn(rng, 8)))
+    out = g.bn(g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (3, 8))))], transB=1), *random_bn(rng, 3))
+    model = g.model(out)
+    onnx.save_model(model, str(tmp_path / "tiny.onnx"))
+    pixels = rng.integers(0, 256, size=(40, 4, 4), dtype=np.uint8)
+    labels = rng.integers(0, 3, size=40).astype(np.uint8)
+    save_idx(tmp_path / "t10k-images-idx3-ubyte", pixels)
+    save_idx(tmp_path / "t10k-labels-idx1-ubyte", labels)
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--arch", str(ROOT / "arch_configs" / "mixed_retention.yaml"), "--net", "tiny.onnx",
+                 "--data", "t10k-images-idx3-ubyte", "--out", "out", "--name", "r", "--quiet"]) == 0
+    import pandas as pd
+
+    row = pd.read_csv(tmp_path / "out" / "r.csv").iloc[0]
+    x = (pixels.astype(np.float32) / np.float32(255.0)).astype(np.float64).reshape(40, 1, 4, 4)
+    assert row["accuracy_ideal"] == pytest.approx(np.mean(oracle_predict(model, x) == labels), abs=1e-12)
