@@ -13,7 +13,7 @@ import re
 import socket
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,12 +64,12 @@ class RunOutcome:
 
     run_id: str
     summary: pd.Series
-    timeline: pd.DataFrame
-    report: dict
-    result: RunResult
-    arch: ArchConfig
-    _document: dict
-    _row: dict
+    timeline: pd.DataFrame = field(repr=False)
+    report: dict = field(repr=False)
+    result: RunResult = field(repr=False)
+    arch: ArchConfig = field(repr=False)
+    _document: dict = field(repr=False)
+    _row: dict = field(repr=False)
 
     def save(self, out_dir: str | Path, *, trace: str | Path | None = None) -> list[Path]:
         """Write ``<run_id>.csv``, ``<run_id>_timeline.csv`` and ``<run_id>.json`` into ``out_dir``
