@@ -205,12 +205,15 @@ def execute(spec, todo: list, address: str, worker_wait_s: float | None = WORKER
     technology file, and each network with its workload, scattered to every worker."""
     import distributed  # noqa: F401 (its loggers exist before _quiet_dask silences them)
 
-    from accelsim.sweep import point_arch, point_net
+    from accelsim.sweep import _overrides, point_arch, point_net
 
-    archs, techs, inputs = {}, {}, {}
+    archs, resolved, techs, inputs = {}, {}, {}, {}
     for point, _ in todo:
         if point.index not in archs:
-            archs[point.index] = arch = point_arch(spec, point)
+            key = repr(_overrides(spec, point))  # points that differ only in seed share their arch
+            if key not in resolved:
+                resolved[key] = point_arch(spec, point)
+            archs[point.index] = arch = resolved[key]
             if arch.tech not in techs:
                 techs[arch.tech] = ShippedFile.read(_tech_file(arch.tech))
             if spec.measure == "network":
@@ -236,7 +239,7 @@ def execute(spec, todo: list, address: str, worker_wait_s: float | None = WORKER
         except (OSError, ValueError) as exc:
             if client.status == "running":
                 raise
-            raise ClusterError(f"lost the Dask scheduler at {address} ({_first_line(exc)})") from None
+            raise ClusterError(f"lost the Dask scheduler at {address} ({type(exc).__name__})") from None
         finally:
             with contextlib.suppress(Exception):
                 client.cancel(futures)

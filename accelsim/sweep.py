@@ -199,8 +199,12 @@ def check(spec: SweepSpec) -> None:
         if not net.is_file():
             raise ConfigError(f"{spec.path}: key '{NET_AXIS}': no such network file {net}")
     sizes: dict[Path, tuple[Network, int]] = {}
+    resolved: dict[str, ArchConfig] = {}  # points that differ only in seed or network share theirs
     for point in expand(spec):
-        arch = point_arch(spec, point)  # raises ConfigError naming the spec's key and the bad value
+        key = repr(_overrides(spec, point))
+        if key not in resolved:  # raises ConfigError naming the spec's key and the bad value
+            resolved[key] = point_arch(spec, point)
+        arch = resolved[key]
         if spec.measure == "network":
             net_path = point_net(spec, point)
             if net_path not in sizes:

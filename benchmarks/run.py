@@ -11,7 +11,10 @@
    5 repeats, 2,000 images), accelsim's simulate() vs the numpy loop re-running full passes, both in
    this process after imports: target >= 20x faster;
 5. `accelsim --version` vs `python -c "import numpy"`: target <= 2x;
-6. peak resident memory of the default run (target <= 1 GiB) and of a 10,000-image run.
+6. peak resident memory of the default run (target <= 1 GiB) and of a 10,000-image run;
+7. a 24-run sweep on a 2-worker external Dask cluster (dask scheduler + 2 dask worker processes, inputs
+   shipped from the client) vs 2 local worker processes (benchmarks/bench_cluster.py; --quick: 8 runs):
+   target external <= 1.10x the local time.
 
 Run: python benchmarks/run.py [--quick]   (--quick: fewer timing repeats, about a minute)
 Times are medians; the machine, date and load average are printed first. Run it on an idle machine.
@@ -36,6 +39,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import bench_cluster  # noqa: E402
 import numpy_campaign  # noqa: E402
 
 # The console script a user runs (python -m accelsim.cli where it is not on PATH).
@@ -241,6 +245,17 @@ def main() -> None:
          t_ver / t_import, "<= 2x", t_ver / t_import <= 2)
     with tempfile.TemporaryDirectory() as tmp:
         _memory_figure(Path(tmp))
+    _cluster_figure(args.quick)
+
+
+def _cluster_figure(quick: bool) -> None:
+    m = bench_cluster.measure(quick)
+    ratio = m["cluster_s"] / m["local_s"]
+    _row(7, f"a {m['runs']}-run sweep on a 2-worker external Dask cluster vs 2 local worker processes "
+            f"(CPU seconds {m['cluster_cpu_s']:.1f} vs {m['local_cpu_s']:.1f}; identical CSVs: "
+            f"{m['identical']})",
+         f"{m['cluster_s']:.1f} s", f"local workers {m['local_s']:.1f} s", ratio,
+         f"<= {bench_cluster.TARGET_RATIO:.2f}x", ratio <= bench_cluster.TARGET_RATIO and m["identical"])
 
 
 if __name__ == "__main__":
