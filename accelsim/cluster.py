@@ -213,12 +213,12 @@ def execute(spec, todo: list, address: str, worker_wait_s: float | None = WORKER
     technology file, and each network with its workload, scattered to every worker."""
     import distributed  # noqa: F401 (its loggers exist before _quiet_dask silences them)
 
-    from accelsim.sweep import _overrides, point_arch, point_net
+    from accelsim.sweep import arch_key, point_arch, point_net
 
     archs, resolved, techs, inputs = {}, {}, {}, {}
     for point, _ in todo:
         if point.index not in archs:
-            key = repr(_overrides(spec, point))  # points that differ only in seed share their arch
+            key = arch_key(spec, point)  # points that differ only in seed share their arch
             if key not in resolved:
                 resolved[key] = point_arch(spec, point)
             archs[point.index] = arch = resolved[key]

@@ -201,7 +201,7 @@ def check(spec: SweepSpec) -> None:
     sizes: dict[Path, tuple[Network, int]] = {}
     resolved: dict[str, ArchConfig] = {}  # points that differ only in seed or network share theirs
     for point in expand(spec):
-        key = repr(_overrides(spec, point))
+        key = arch_key(spec, point)
         if key not in resolved:  # raises ConfigError naming the spec's key and the bad value
             resolved[key] = point_arch(spec, point)
         arch = resolved[key]
@@ -252,6 +252,12 @@ def _overrides(spec: SweepSpec, point: SweepPoint) -> tuple[tuple[str, Any], ...
     pairs = spec.fixed + point.values
     not_config = NET_AXIS if spec.measure == "network" else TARGET_WER
     return tuple((k, v) for k, v in pairs if k != not_config)
+
+
+def arch_key(spec: SweepSpec, point: SweepPoint) -> str:
+    """What a point's architecture depends on besides the spec's file: points with equal keys (they
+    differ in seed or network only) have the same ``point_arch``."""
+    return repr(_overrides(spec, point))
 
 
 def point_net(spec: SweepSpec, point: SweepPoint) -> Path | None:

@@ -46,6 +46,17 @@ grid:
   write.ber: [0.0, 0.05]
   circuit.write_current_factor: [1.0, 50.0]
 """
+#: A device sweep on another technology node (n28: its file travels with the tasks as well).
+DEVICE = """\
+name: d
+measure: device
+arch: ../archs/write_2vc.yaml
+device:
+  quantities: [write, cost]
+  devices: 200
+grid:
+  write.t_pulse: [8 ns, 20 ns]
+"""
 #: Seconds any wait of these tests may take before it fails the test.
 WAIT_S = 60.0
 
@@ -60,6 +71,8 @@ def client_dir(tmp_path_factory) -> Path:
     save_network(root / "archs" / "tiny.npz", make_tiny_network(np.random.default_rng(1234)))
     (root / "specs" / "c.yaml").write_text(SPEC)
     (root / "specs" / "f.yaml").write_text(FAILING)
+    (root / "specs" / "d.yaml").write_text(DEVICE)
+    shutil.copy(ROOT / "arch_configs" / "write_2vc.yaml", root / "archs" / "write_2vc.yaml")
     return root
 
 
@@ -68,7 +81,7 @@ def reference(client_dir, tmp_path_factory) -> dict[str, Path]:
     """The in-process (``--workers 1``) CSVs of both specs."""
     out = tmp_path_factory.mktemp("reference")
     refs = {}
-    for name in ("c", "f"):
+    for name in ("c", "f", "d"):
         refs[name] = out / f"{name}.csv"
         run_sweep(load_spec(client_dir / "specs" / f"{name}.yaml"), refs[name], workers=1, progress=False)
     return refs
@@ -198,6 +211,16 @@ def test_a_failing_point_is_an_error_row_and_the_others_run(client_dir, referenc
                        "--out", "out/f.csv")
     assert code == 0, err
     _same(client_dir / "out" / "f.csv", reference["f"])  # the messages too: the node named as here
+
+
+@pytest.mark.slow
+def test_a_device_sweep_on_the_cluster_gives_the_in_process_csv(client_dir, reference, cluster, capsys,
+                                                                monkeypatch):
+    address, _, _ = cluster
+    code, err = _sweep(capsys, monkeypatch, client_dir, "specs/d.yaml", "--scheduler", address,
+                       "--out", "out/d.csv")
+    assert code == 0, err
+    assert (client_dir / "out" / "d.csv").read_bytes() == reference["d"].read_bytes()
 
 
 def test_failing_points_are_error_rows_kept_by_resume_and_rerun_once_their_record_is_removed(
