@@ -77,17 +77,18 @@ def _external_cluster(cwd: Path, n_workers: int) -> tuple[str, list[subprocess.P
     return address, procs
 
 
-def _tree_cpu_s(procs: list[subprocess.Popen]) -> float:
-    """CPU seconds (user + system) of these processes and their children, as they are now."""
+def _cluster_cpu_s(procs: list[subprocess.Popen]) -> dict[str, float]:
+    """CPU seconds (user + system) so far of the scheduler, the nannies (the ``dask worker`` processes)
+    and the worker processes they started."""
     import psutil
 
-    total = 0.0
-    for proc in procs:
-        root = psutil.Process(proc.pid)
-        for p in [root, *root.children(recursive=True)]:
-            times = p.cpu_times()
-            total += times.user + times.system
-    return total
+    def cpu(p) -> float:
+        times = p.cpu_times()
+        return times.user + times.system
+
+    roots = [psutil.Process(proc.pid) for proc in procs]
+    return {"scheduler": cpu(roots[0]), "nannies": sum(cpu(r) for r in roots[1:]),
+            "workers": sum(cpu(c) for r in roots[1:] for c in r.children(recursive=True))}
 
 
 def _children_cpu_s() -> float:
@@ -118,10 +119,12 @@ def measure(quick: bool = False) -> dict:
         workdir.mkdir()
         address, procs = _external_cluster(workdir, 2)
         try:
-            start, cpu, cluster_cpu = time.perf_counter(), time.process_time(), _tree_cpu_s(procs)
+            start, cpu, before = time.perf_counter(), time.process_time(), _cluster_cpu_s(procs)
             run_sweep(spec, tmp / "cluster.csv", scheduler=address, progress=False)
             t_cluster = time.perf_counter() - start
-            cpu_cluster = time.process_time() - cpu + _tree_cpu_s(procs) - cluster_cpu
+            parts = {"client": time.process_time() - cpu}
+            parts |= {k: v - before[k] for k, v in _cluster_cpu_s(procs).items()}
+            cpu_cluster = sum(parts.values())
         finally:
             for proc in procs:
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -129,7 +132,7 @@ def measure(quick: bool = False) -> dict:
         same = (tmp / "local.csv").read_bytes() == (tmp / "cluster.csv").read_bytes()
         runs = len((tmp / "local.csv").read_text().splitlines()) - 1
     return {"local_s": t_local, "cluster_s": t_cluster, "local_cpu_s": cpu_local,
-            "cluster_cpu_s": cpu_cluster, "runs": runs, "identical": same}
+            "cluster_cpu_s": cpu_cluster, "cluster_cpu_parts_s": parts, "runs": runs, "identical": same}
 
 
 def main() -> None:
@@ -142,6 +145,8 @@ def main() -> None:
     for side, label in (("local", "2 local worker processes"), ("cluster", "2-worker external cluster")):
         print(f"{label}: {m[side + '_s']:6.2f} s for {m['runs']} runs = {m['runs'] / m[side + '_s']:.3f} "
               f"runs/s; {m[side + '_cpu_s']:.1f} CPU s")
+    parts = m["cluster_cpu_parts_s"]
+    print("  the cluster's CPU seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in parts.items()))
     ratio = m["cluster_s"] / m["local_s"]
     print(f"external / local: wall time {ratio:.2f} (target <= {TARGET_RATIO:.2f}: "
           f"{'met' if ratio <= TARGET_RATIO else 'NOT met'}), CPU time "

@@ -267,10 +267,15 @@ def test_a_dead_address_is_one_line_fast_and_leaves_the_previous_results(tmp_pat
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
-def test_workers_with_scheduler_is_refused(client_dir, capsys, monkeypatch):
-    code, err = _sweep(capsys, monkeypatch, client_dir, "specs/c.yaml", "--workers", "2", "--scheduler",
-                       "tcp://127.0.0.1:1")
-    assert code == 2 and err.count("\n") == 1 and "--scheduler and --workers: give one" in err, err
+@pytest.mark.parametrize("args, match", [
+    (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "--scheduler and --workers: give one"),
+    (["--cluster", "slurm", "--scheduler", "tcp://127.0.0.1:1"], "--scheduler and --cluster: give one"),
+    (["--cluster-option", "cores=2"], "--cluster-option: only with --cluster"),
+    (["--cluster", "pbs", "--cluster-option", "cores=2"], "give --cluster-option memory="),
+])
+def test_conflicting_cluster_options_are_refused_in_one_line(client_dir, capsys, monkeypatch, args, match):
+    code, err = _sweep(capsys, monkeypatch, client_dir, "specs/c.yaml", *args)
+    assert code == 2 and err.count("\n") == 1 and match in err, err
 
 
 @pytest.mark.slow
