@@ -105,6 +105,7 @@ def run_shipped(spec, point, repeat: int, arch, tech: ShippedFile, net, workload
     """A sweep task on a worker, from inputs the client shipped: the point's resolved architecture,
     its technology file, the network and workload (scattered once per worker), and the client's
     software versions (a worker that joined after the handshake is checked here)."""
+    _one_thread()
     from accelsim.sweep import error_row, run_point
 
     found = software_versions()
@@ -112,7 +113,6 @@ def run_shipped(spec, point, repeat: int, arch, tech: ShippedFile, net, workload
         raise Refusal(f"worker on {platform.node()} (pid {os.getpid()}) runs other versions than the "
                       f"client: {_differences(expected, found)}; install the client's versions on "
                       "every node")
-    _one_thread()
     here = tech.materialise()
     try:
         return run_point(spec, point, repeat, dataclasses.replace(arch, tech=str(here)), net, workload,
@@ -122,8 +122,16 @@ def run_shipped(spec, point, repeat: int, arch, tech: ShippedFile, net, workload
 
 
 def _one_thread() -> None:
-    """numba's parallel kernels on one thread in this task (a worker runs one task per core; Dask's
-    nanny limits OpenMP/BLAS threads but not numba's). The count is the calling thread's."""
+    """numba's parallel kernels on one thread in this worker (it runs one task per core; Dask's nanny
+    limits OpenMP/BLAS threads but not numba's). The first task of a worker process that has not
+    imported numba yet sets ``NUMBA_NUM_THREADS=1``, so that numba starts no idle threads at all (an
+    OpenMP pool's idle threads spin after every parallel region: twice the CPU time per run was
+    measured with numba's default pool of one thread per core, see benchmarks/bench_cluster.py);
+    otherwise the calling thread's count is set to 1."""
+    import sys
+
+    if "numba" not in sys.modules:
+        os.environ["NUMBA_NUM_THREADS"] = "1"
     import numba
 
     numba.set_num_threads(1)
@@ -205,12 +213,15 @@ def execute(spec, todo: list, address: str, worker_wait_s: float | None = WORKER
     technology file, and each network with its workload, scattered to every worker."""
     import distributed  # noqa: F401 (its loggers exist before _quiet_dask silences them)
 
-    from accelsim.sweep import point_arch, point_net
+    from accelsim.sweep import arch_key, point_arch, point_net
 
-    archs, techs, inputs = {}, {}, {}
+    archs, resolved, techs, inputs = {}, {}, {}, {}
     for point, _ in todo:
         if point.index not in archs:
-            archs[point.index] = arch = point_arch(spec, point)
+            key = arch_key(spec, point)  # points that differ only in seed share their arch
+            if key not in resolved:
+                resolved[key] = point_arch(spec, point)
+            archs[point.index] = arch = resolved[key]
             if arch.tech not in techs:
                 techs[arch.tech] = ShippedFile.read(_tech_file(arch.tech))
             if spec.measure == "network":
@@ -236,7 +247,7 @@ def execute(spec, todo: list, address: str, worker_wait_s: float | None = WORKER
         except (OSError, ValueError) as exc:
             if client.status == "running":
                 raise
-            raise ClusterError(f"lost the Dask scheduler at {address} ({_first_line(exc)})") from None
+            raise ClusterError(f"lost the Dask scheduler at {address} ({type(exc).__name__})") from None
         finally:
             with contextlib.suppress(Exception):
                 client.cancel(futures)

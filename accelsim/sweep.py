@@ -228,8 +228,12 @@ def check(spec: SweepSpec) -> None:
         if not net.is_file():
             raise ConfigError(f"{spec.path}: key '{NET_AXIS}': no such network file {net}")
     sizes: dict[Path, tuple[Network, int]] = {}
+    resolved: dict[str, ArchConfig] = {}  # points that differ only in seed or network share theirs
     for point in expand(spec):
-        arch = point_arch(spec, point)  # raises ConfigError naming the spec's key and the bad value
+        key = arch_key(spec, point)
+        if key not in resolved:  # raises ConfigError naming the spec's key and the bad value
+            resolved[key] = point_arch(spec, point)
+        arch = resolved[key]
         if spec.measure == "network":
             net_path = point_net(spec, point)
             if net_path not in sizes:
@@ -279,6 +283,12 @@ def _overrides(spec: SweepSpec, point: SweepPoint) -> tuple[tuple[str, Any], ...
     pairs = spec.fixed + point.values
     not_config = NET_AXIS if spec.measure == "network" else TARGET_WER
     return tuple((k, v) for k, v in pairs if k != not_config)
+
+
+def arch_key(spec: SweepSpec, point: SweepPoint) -> str:
+    """What a point's architecture depends on besides the spec's file: points with equal keys (they
+    differ in seed or network only) have the same ``point_arch``."""
+    return repr(_overrides(spec, point))
 
 
 def point_net(spec: SweepSpec, point: SweepPoint) -> Path | None:

@@ -15,6 +15,9 @@
 7. (--deep) 000's CIFAR-10 BNN (47.5 M weights): seconds per image of a cost-only campaign, and of a
    functional campaign with random +-1 weights drawn from seed 0 (benchmarks/bench_deep.py), its
    10,000-image campaign extrapolated from 2 and 8 images: target <= 10 minutes.
+8. a 24-run sweep on a 2-worker external Dask cluster (dask scheduler + 2 dask worker processes, inputs
+   shipped from the client) vs 2 local worker processes (benchmarks/bench_cluster.py; --quick: 8 runs):
+   target external <= 1.10x the local time.
 
 Run: python benchmarks/run.py [--quick] [--deep]   (--quick: fewer timing repeats, about a minute;
 --deep adds figure 7, about a minute and 1.5 GB)
@@ -40,6 +43,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import bench_cluster  # noqa: E402
 import numpy_campaign  # noqa: E402
 
 # The console script a user runs (python -m accelsim.cli where it is not on PATH).
@@ -257,6 +261,17 @@ def main() -> None:
              f"{total / 60:.1f} min ({per_image:.3f} s/image)",
              f"cost-only {per_image_cost * 1e6:.0f} us/image", per_image / per_image_cost, "<= 10 min",
              total <= 600)
+    _cluster_figure(args.quick)
+
+
+def _cluster_figure(quick: bool) -> None:
+    m = bench_cluster.measure(quick)
+    ratio = m["cluster_s"] / m["local_s"]
+    _row(8, f"a {m['runs']}-run sweep on a 2-worker external Dask cluster vs 2 local worker processes "
+            f"(CPU seconds {m['cluster_cpu_s']:.1f} vs {m['local_cpu_s']:.1f}; identical CSVs: "
+            f"{m['identical']})",
+         f"{m['cluster_s']:.1f} s", f"local workers {m['local_s']:.1f} s", ratio,
+         f"<= {bench_cluster.TARGET_RATIO:.2f}x", ratio <= bench_cluster.TARGET_RATIO and m["identical"])
 
 
 if __name__ == "__main__":

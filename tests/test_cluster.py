@@ -46,6 +46,17 @@ grid:
   write.ber: [0.0, 0.05]
   circuit.write_current_factor: [1.0, 50.0]
 """
+#: A device sweep on another technology node (n28: its file travels with the tasks as well).
+DEVICE = """\
+name: d
+measure: device
+arch: ../archs/write_2vc.yaml
+device:
+  quantities: [write, cost]
+  devices: 200
+grid:
+  write.t_pulse: [8 ns, 20 ns]
+"""
 #: Seconds any wait of these tests may take before it fails the test.
 WAIT_S = 60.0
 
@@ -60,6 +71,8 @@ def client_dir(tmp_path_factory) -> Path:
     save_network(root / "archs" / "tiny.npz", make_tiny_network(np.random.default_rng(1234)))
     (root / "specs" / "c.yaml").write_text(SPEC)
     (root / "specs" / "f.yaml").write_text(FAILING)
+    (root / "specs" / "d.yaml").write_text(DEVICE)
+    shutil.copy(ROOT / "arch_configs" / "write_2vc.yaml", root / "archs" / "write_2vc.yaml")
     return root
 
 
@@ -68,7 +81,7 @@ def reference(client_dir, tmp_path_factory) -> dict[str, Path]:
     """The in-process (``--workers 1``) CSVs of both specs."""
     out = tmp_path_factory.mktemp("reference")
     refs = {}
-    for name in ("c", "f"):
+    for name in ("c", "f", "d"):
         refs[name] = out / f"{name}.csv"
         run_sweep(load_spec(client_dir / "specs" / f"{name}.yaml"), refs[name], workers=1, progress=False)
     return refs
@@ -200,6 +213,16 @@ def test_a_failing_point_is_an_error_row_and_the_others_run(client_dir, referenc
     _same(client_dir / "out" / "f.csv", reference["f"])  # the messages too: the node named as here
 
 
+@pytest.mark.slow
+def test_a_device_sweep_on_the_cluster_gives_the_in_process_csv(client_dir, reference, cluster, capsys,
+                                                                monkeypatch):
+    address, _, _ = cluster
+    code, err = _sweep(capsys, monkeypatch, client_dir, "specs/d.yaml", "--scheduler", address,
+                       "--out", "out/d.csv")
+    assert code == 0, err
+    assert (client_dir / "out" / "d.csv").read_bytes() == reference["d"].read_bytes()
+
+
 def test_failing_points_are_error_rows_kept_by_resume_and_rerun_once_their_record_is_removed(
         tmp_path, client_dir, reference, monkeypatch):
     import accelsim.sweep
@@ -244,10 +267,15 @@ def test_a_dead_address_is_one_line_fast_and_leaves_the_previous_results(tmp_pat
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
-def test_workers_with_scheduler_is_refused(client_dir, capsys, monkeypatch):
-    code, err = _sweep(capsys, monkeypatch, client_dir, "specs/c.yaml", "--workers", "2", "--scheduler",
-                       "tcp://127.0.0.1:1")
-    assert code == 2 and err.count("\n") == 1 and "--scheduler and --workers: give one" in err, err
+@pytest.mark.parametrize("args, match", [
+    (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "--scheduler and --workers: give one"),
+    (["--cluster", "slurm", "--scheduler", "tcp://127.0.0.1:1"], "--scheduler and --cluster: give one"),
+    (["--cluster-option", "cores=2"], "--cluster-option: only with --cluster"),
+    (["--cluster", "pbs", "--cluster-option", "cores=2"], "give --cluster-option memory="),
+])
+def test_conflicting_cluster_options_are_refused_in_one_line(client_dir, capsys, monkeypatch, args, match):
+    code, err = _sweep(capsys, monkeypatch, client_dir, "specs/c.yaml", *args)
+    assert code == 2 and err.count("\n") == 1 and match in err, err
 
 
 @pytest.mark.slow
