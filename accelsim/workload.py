@@ -66,12 +66,13 @@ def bundled_workload(net: Network) -> Workload:
 
 
 def load_workload(net: Network, data: str | Path | None) -> Workload:
-    """``data`` (IDX images file or directory, or binarized .npz) if given, else the bundled set."""
+    """``data`` (IDX images file or directory, binarized .npz, or a bundled set's name ``mnist`` /
+    ``fashion`` when no file of that name exists) if given, else the network's bundled test set."""
     if data is None:
         return bundled_workload(net)
-    from accelsim.data import binarize, load_dataset
+    from accelsim.data import binarize, dataset_from_spec
 
-    dataset = load_dataset(data)
+    dataset = dataset_from_spec(str(data))
     if dataset.n_images == 0:
         raise DataError(f"{data}: no images: a run needs at least one")
     if dataset.x.shape[1] != net.n_inputs:
