@@ -875,6 +875,9 @@ def _dot_pm1(a: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return (a.astype(dtype) @ weights.T.astype(dtype)).astype(np.int64)
 
 
+_REFERENCE_CHUNK = 1024  # images per pass of reference_predict
+
+
 def reference_predict(net: Network, x: np.ndarray) -> np.ndarray:
     """Ideal inference (no faults): predicted class per image, from +-1 inputs (n_images, n_in), or
     real inputs for a network with a front.
@@ -883,7 +886,10 @@ def reference_predict(net: Network, x: np.ndarray) -> np.ndarray:
     im2col matrix products (zero padding: 0 inputs, dot = the sum over the valid inputs). The simulator's bit-packed kernels must agree with this exactly when all
     error rates are zero.
     """
-    a = crossbar_inputs(net, x).astype(np.int32)
+    if len(x) > _REFERENCE_CHUNK:  # image by image in effect: chunks keep the im2col rows in cache
+        return np.concatenate([reference_predict(net, x[s: s + _REFERENCE_CHUNK])
+                               for s in range(0, len(x), _REFERENCE_CHUNK)])
+    a = crossbar_inputs(net, x).astype(np.int8)
     n = a.shape[0]
     for layer in net.hidden:
         rows = patches(a, layer.conv) if layer.conv else a  # a zero-padded input is 0: no product
@@ -892,6 +898,6 @@ def reference_predict(net: Network, x: np.ndarray) -> np.ndarray:
             popcount = dot + layer.weights.shape[1]  # 2 e = dot + k * k * C
         else:
             popcount = (dot + layer.weights.shape[1]) // 2
-        a = layer_activations(popcount, layer, n).astype(np.int32)
+        a = layer_activations(popcount, layer, n)
     popcount = (_dot_pm1(a, net.output.weights) + net.output.weights.shape[1]) // 2
     return np.argmax(class_scores(popcount, net.output), axis=1)

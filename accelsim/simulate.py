@@ -76,6 +76,10 @@ class _Campaign:
     active_cells: np.ndarray  # (n_rows, 2, n_groups, 2) int64: activity per input vector
     active_rows: np.ndarray  # (n_rows, 2) int64
     rows_per_image: int  # input vectors (patches for a convolution) per image
+    #: zero-padded layer sensed in one two-phase pass (no read errors): its padded rows were driven in
+    #: phase 2 like -1 inputs; (cells (2, n_groups, 2), rows) per image to take off its activity, the
+    #: counts being corrected by ``_Repeat._padded_counts``. None: nothing to take off.
+    padding_reads: tuple[np.ndarray, int] | None = None
 
 
 def _hrs(states: list[np.ndarray], n_aged: int) -> int:
@@ -118,6 +122,7 @@ class _Repeat:
         self.flips = (0, 0)
         self.packed: list[PackedStates | None] = [None] * len(maps)
         self.mask: list[np.ndarray | None] = [None] * len(maps)  # zero-padded convs' driven rows
+        self.pad_rows: list[np.ndarray | None] = [None] * len(maps)  # and their padded rows
         self.campaign: list[_Campaign | None] = [None] * len(maps)
         self.incremental = incremental and not self.read.any
         self.previous: list[_Campaign | None] = [None] * len(maps)  # the last campaign sensed
@@ -159,17 +164,19 @@ class _Repeat:
             x = pack_bits(patches(unpack_bits(x, conv.n_inputs), conv))  # zero padding: bit 0
         elif self.incremental:
             x = x.copy()  # acts[li] is rewritten by the next campaign; the copy is what was sensed
-        # A zero-padded layer senses every campaign in full (its undriven rows are not in apply_flips).
-        c = (self._update(li, x) if self.incremental and self.previous[li] is not None and not padded
-             else None)
+        c = self._update(li, x) if self.incremental and self.previous[li] is not None else None
         if c is None:
             c = self._full(li, x, len(x) // max(n, 1))
+        if padded and not self.read.any:  # one pass, padded rows read as -1 inputs: correct below
+            correction, c.padding_reads = self._padding_terms(li, conv)
         if self.incremental:
             self.previous[li] = c
             if self.dirty[li]:
                 self.snapshot[li] = self._states2d(li).copy()
                 self.dirty[li] = False
         self.n_reads += int(c.active_cells.sum())
+        if c.padding_reads is not None:
+            self.n_reads -= n * int(c.padding_reads[0].sum())
         popcount = c.popcount
         if lm.n_phases == 1:
             n_on = count_ones(x)  # per input vector (patch, for a convolution)
@@ -179,7 +186,12 @@ class _Repeat:
                 bound = integer_bounds(layer.threshold, layer.flip, popcount.dtype)
                 self.acts[li + 1][:] = pack_thresholded(popcount, bound, layer.flip)
             else:
-                if padded:
+                if padded and c.padding_reads is not None:
+                    f = popcount.shape[1]  # 2 e = 2 (count - correction) + n_pad, in one pass
+                    twice = popcount.reshape(n, -1, f) * np.int32(2)
+                    twice += correction[None]
+                    popcount = twice.reshape(n * conv.positions, f)
+                elif padded:
                     popcount = doubled_counts(popcount, conv, n)
                 self.acts[li + 1][:] = pack_bits(layer_activations(popcount, layer, n))
             self.campaign[li + 1] = None
@@ -189,7 +201,7 @@ class _Repeat:
 
     def _sense(self, li: int, x: np.ndarray) -> SenseResult:
         conv = getattr(self.net.layers[li], "conv", None)
-        if conv is not None and conv.zero_padded:
+        if conv is not None and conv.zero_padded and self.read.any:
             return self._sense_padded(li, x, conv)
         lm, rd = self.maps[li], self.read
         result = sense_two_phase(
@@ -202,6 +214,36 @@ class _Repeat:
         self.n_misreads += result.n_misreads
         self.n_disturbed += result.n_disturbed
         return result
+
+    def _pad_rows(self, li: int, conv) -> np.ndarray:
+        """(positions, n_in) bool: the zero-padded rows of each patch position (cached)."""
+        if self.pad_rows[li] is None:
+            self.pad_rows[li] = patches(np.ones((1, conv.n_inputs), np.uint8), conv) == 0
+        return self.pad_rows[li]
+
+    def _padding_terms(self, li: int, conv) -> tuple[np.ndarray, tuple[np.ndarray, int]]:
+        """What a one-pass sensing of zero-padded patches (padded rows driven in phase 2, as -1
+        inputs) adds, from the cells as they are now: each padded row added one count per neuron
+        whose cell there holds the state phase 2 counts (P under plus_one_ap), and one read of each
+        of its cells. Returns (n_pad - 2 x those counts, int32 (positions, n_out): what turns
+        2 x the one-pass count into 2 e), and (cells (2, n_groups, 2), rows) read per image in the
+        padded rows, to take off the activity. Exact with error-free reads, whatever the cells hold."""
+        pad = self._pad_rows(li, conv)
+        states = self._states2d(li)
+        counted = 0 if self.arch.mapping.convention == "plus_one_ap" else 1  # phase 2's state
+        padf = pad.astype(np.float64)
+        extra = padf @ (states == counted).T.astype(np.float64)  # (positions, n_out), exact integers
+        n_pad = pad.sum(axis=1)
+        correction = (n_pad[:, None] - 2 * extra).astype(np.int32)
+        per_row = pad.sum(axis=0).astype(np.float64)  # padded occurrences of each row per image
+        ap = (states.astype(np.float64) @ per_row).astype(np.int64)  # per neuron: AP cells read
+        total = np.full(states.shape[0], int(n_pad.sum()), dtype=np.int64)
+        group = self.maps[li].neuron_group
+        n_groups = len(self.arch.tile.columns)
+        cells = np.zeros((2, n_groups, 2), dtype=np.int64)
+        cells[1, :, 1] = np.bincount(group, weights=ap, minlength=n_groups).astype(np.int64)
+        cells[1, :, 0] = np.bincount(group, weights=total - ap, minlength=n_groups).astype(np.int64)
+        return correction, (cells, int(n_pad.sum()))
 
     def _sense_padded(self, li: int, x: np.ndarray, conv) -> SenseResult:
         """Two-phase sensing of patches whose zero-padded rows are driven in neither phase: phase 1
@@ -278,7 +320,11 @@ class _Repeat:
         c = self.campaign[li]
         lo, hi = start * c.rows_per_image, stop * c.rows_per_image
         cells = c.active_cells[lo:hi].sum(axis=0)
-        rows = int(c.active_rows[lo:hi].sum()) * self.maps[li].col_tiles
+        rows = int(c.active_rows[lo:hi].sum())
+        if c.padding_reads is not None:
+            cells = cells - (stop - start) * c.padding_reads[0]
+            rows -= (stop - start) * c.padding_reads[1]
+        rows *= self.maps[li].col_tiles
         return {"sense_cells": sensing_energy_j(self.chip.tile, cells, rows, 0)}
 
     def age(self, dt_s: float) -> None:

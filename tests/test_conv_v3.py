@@ -412,3 +412,51 @@ def test_unipolar_first_layer_refuses_zero_padding(tiny_arch_path, rng):
     arch = load_arch(tiny_arch_path, ["mapping.input_encoding=unipolar"])
     with pytest.raises(ConfigError, match="unipolar.*zero-padded first convolution"):
         map_network(net, arch)
+
+
+@pytest.mark.parametrize("convention", ["plus_one_ap", "plus_one_p"])
+def test_one_pass_and_two_pass_padding_agree(tiny_arch_path, rng, convention):
+    """Error-free reads sense a zero-padded layer in one two-phase pass and take the padded rows'
+    counts and reads off (``_padding_terms``); with read errors on it senses the driven rows only, in
+    two one-phase passes. With write faults in the cells and read-error rates too small to fire, both
+    give the plain loops' activations (with the cells' weights), the same reads and the same sensing
+    energy per wave."""
+    from accelsim.arch.crossbar import ReadProbabilities
+
+    net = network_b(rng)
+    arch = load_arch(tiny_arch_path, ["tile.rows=7", "tile.cols=5", "write.ber=0.2",
+                                      "retention.horizon=0 s", f"mapping.convention={convention}"])
+    x = _inputs(net, rng, 12)
+    from accelsim.arch.chip import build_chip
+    from accelsim.kernels.xnor import pack_bits
+    from accelsim.simulate import _Repeat
+
+    maps = map_network(net, arch)
+    results = []
+    for tiny in (0.0, 1e-30):
+        rep = _Repeat(arch, net, maps, build_chip(arch, maps), pack_bits(x), 3, 0)
+        g = len(arch.tile.columns)
+        rep.read = ReadProbabilities(misread_p=np.full(g, tiny), misread_ap=np.zeros(g),
+                                     disturb_p=np.zeros(g), disturb_ap=np.zeros(g))
+        rep.incremental = False
+        energies, acts = [], []
+        for li in range(len(maps)):
+            rep.program(li)
+            energies.append(rep.sense(li, 0, 5)["sense_cells"] + rep.sense(li, 5, len(x))["sense_cells"])
+            acts.append(rep.acts[li + 1].copy() if li + 1 < len(maps) else rep.predictions.copy())
+        assert rep.n_misreads == 0
+        results.append((energies, acts, rep.n_reads, [rep._states2d(i).copy() for i in range(len(maps))]))
+    (e0, a0, r0, s0), (e1, a1, r1, s1) = results
+    assert all(np.array_equal(p, q) for p, q in zip(s0, s1))  # the same cells (same write draws)
+    assert all(np.array_equal(p, q) for p, q in zip(a0, a1))
+    assert r0 == r1 == len(x) * sum(
+        (lay.conv.n_valid().sum() if getattr(lay, "conv", None) else lay.weights.shape[1])
+        * lay.weights.shape[0] for lay in net.layers)
+    assert np.allclose(e0, e1, rtol=1e-12)
+    held = np.where(states_to_weight_bits(s0[0], arch.mapping), 1, -1).astype(np.int8)
+    layer = net.hidden[0]
+    faulty = HiddenLayer(weights=held, threshold=layer.threshold, flip=layer.flip, conv=layer.conv)
+    from accelsim.kernels.xnor import unpack_bits
+
+    got = np.where(unpack_bits(a0[0], layer.n_outputs) > 0, 1, -1)
+    assert np.array_equal(got, plain_layer(x, faulty))

@@ -4,12 +4,12 @@ network format (version 3), folding batch norm exactly in float64.
 Network (PyTorch order; every convolution binarized, +-1 weights and activations, zero padding):
 
     input 28x28x1 bits (+1 iff intensity >= 0.2, the bundled fashion_test.npz encoding)
-    conv 3x3 pad 1, 32   -> max-pool 2x2/2 -> BN -> sign      14x14x32
-    conv 3x3 pad 1, 32   -> BN -> sign                       14x14x32
-    conv 3x3 /2 pad 1, 64 -> BN -> sign   (stride 2)          7x7x64
+    conv 3x3 /2 pad 1, 16 -> BN -> sign   (stride 2)        14x14x16
+    conv 3x3 pad 1, 32   -> max-pool 2x2/2 -> BN -> sign        7x7x32
     conv 3x3 pad 1, 64   -> BN -> sign                         7x7x64
-    conv 1x1, 32         -> BN -> sign                         7x7x32
-    dense 1568 -> 128    -> BN -> sign
+    conv 3x3 /2 pad 1, 64 -> BN -> sign   (stride 2)            4x4x64
+    conv 1x1, 32         -> BN -> sign                         4x4x32
+    dense 512 -> 128    -> BN -> sign
     dense 128 -> 10      -> BN  (class scores)
 
 Folding: a hidden layer's BN output gamma (v - mu) / sigma + beta >= 0 (sign(0) = +1) with v the
@@ -22,7 +22,7 @@ so that both sides decide every neuron on the same exact comparison.
 
 Usage (needs torch and Debian's dataset-fashion-mnist):
 
-    PYTHONPATH=. python workloads/train_vgg_fashion.py --epochs 3 --seed 0 \
+    PYTHONPATH=. python workloads/train_vgg_fashion.py --epochs 2 --seed 0 \
         --out workloads/vgg_fashion.npz --torch-out workloads/vgg_fashion_torch.npz
 """
 
@@ -48,8 +48,8 @@ from accelsim.network import (
 
 INPUT_THRESHOLD = 0.2  # the encoding of workloads/fashion_test.npz
 #: (in_c, out_c, kernel, stride, padding, max-pool after the conv) of the binarized convolutions
-CONVS = ((1, 32, 3, 1, 1, True), (32, 32, 3, 1, 1, False), (32, 64, 3, 2, 1, False),
-         (64, 64, 3, 1, 1, False), (64, 32, 1, 1, 0, False))
+CONVS = ((1, 16, 3, 2, 1, False), (16, 32, 3, 1, 1, True), (32, 64, 3, 1, 1, False),
+         (64, 64, 3, 2, 1, False), (64, 32, 1, 1, 0, False))
 SIDE = 28
 HIDDEN = 128
 CLASSES = 10
@@ -230,7 +230,7 @@ def train(epochs: int, seed: int, batch: int = 100, lr: float = 3e-3) -> VGGBNN:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="workloads/vgg_fashion.npz")
     p.add_argument("--torch-out", default="workloads/vgg_fashion_torch.npz")
@@ -239,7 +239,8 @@ def main() -> None:
     model = train(args.epochs, args.seed)
     x, y = fashion("test")
     pred_torch = torch_predict(model, x)
-    desc = (f"VGG-style BNN (5 binarized convs: 3x3 pad 1 / max-pool, 3x3, 3x3 stride 2, 3x3, 1x1; "
+    desc = (f"VGG-style BNN (5 binarized convs, zero padding: 3x3/2 pad 1, 3x3 pad 1 + 2x2 max-pool, "
+            "3x3 pad 1, 3x3/2 pad 1, 1x1; "
             f"dense 128; out 10), Fashion-MNIST 60,000 train, {args.epochs} epochs, seed {args.seed}, "
             "workloads/train_vgg_fashion.py")
     net = export(model, description=desc, test=(x, y))
