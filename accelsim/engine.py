@@ -169,7 +169,7 @@ class Engine:
         self.trace_rows: list[TraceRow] | None = [] if trace else None
         self.now = 0  # cycles since the engine was built (Python int: exact over years of storage)
         self.energy: dict[str, float] = defaultdict(float)
-        self.energy_by_layer: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        self.energy_by_layer: dict[int, dict[str, float]] = {}  # layer (-1: chip) -> activity -> J
         self._program = _Campaign()
         self._infer = _Campaign()
 
@@ -226,7 +226,8 @@ class Engine:
     def _charge(self, activity: str, joules: float, layer: int = -1) -> None:
         if joules:
             self.energy[activity] += joules
-            self.energy_by_layer[layer][activity] += joules
+            by_activity = self.energy_by_layer.setdefault(layer, {})
+            by_activity[activity] = by_activity.get(activity, 0.0) + joules
 
     def _extras(self, extras: EnergyExtras, layer: int = -1) -> None:
         for activity, joules in (extras or {}).items():

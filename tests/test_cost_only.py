@@ -92,6 +92,7 @@ def test_papers_networks_tiles_adder_depth_and_cells_by_hand():
     # 500 MHz) per image; its inputs travel 1024 rows per patch over a 64-bit link
     assert result.layers[0].cycles_per_image["sense"] == 1024 * 2 * 5
     assert result.layers[0].cycles_per_image["link_in"] == 1024 * 1024 / 64
+    assert result.layers[0].cycles_per_image["link_out"] == 1024 * 384 * 11 / 64  # 11-bit counts
     # zero padding: a 32 x 32 map with a 3x3 kernel has 30 x 30 full patches, the border ones fewer taps
     assert result.layers[0].rows_read_per_image == (3 * 30 + 2 * 2) ** 2 * 384
 
@@ -249,3 +250,15 @@ def test_cost_only_equals_the_functional_run_on_format_v3(tiny_arch_path, rng, m
     functional = simulate(arch, net, wl)
     cost = cost_only(arch, describe_network(net), wl.n_images, net=net)
     _same_costs(cost, functional)
+
+
+def test_readme_cost_table_is_the_scripts_output():
+    """README.md quotes `python workloads/arch_only/cost_table.py` verbatim."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("cost_table", ARCH_ONLY / "cost_table.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    readme = (ROOT / "README.md").read_text()
+    lines = module.table()
+    assert "\n".join(lines) in readme
