@@ -45,7 +45,7 @@ def handler(args: argparse.Namespace) -> int:
 
     from accelsim.arch.chip import build_chip
     from accelsim.config import load_arch
-    from accelsim.engine import Engine, OpEnergies
+    from accelsim.engine import Engine, OpEnergies, readout_timing
     from accelsim.mapping import column_types, map_network, weights_to_states
     from accelsim.network import load_network
 
@@ -103,7 +103,8 @@ def handler(args: argparse.Namespace) -> int:
     print(f"chip   {chip.n_tiles} tiles, area {chip.area_m2 * 1e6:.4g} mm^2, "
           f"leakage {_si(chip.leakage_w, 'W')}")
     energies = OpEnergies.from_chip(chip)
-    engine = Engine(maps, tile_rows=tile.rows, tile_cols=tile.cols, timing=timing, energies=energies)
+    engine = Engine(maps, tile_rows=tile.rows, tile_cols=tile.cols, timing=timing, energies=energies,
+                    **readout_timing(chip, timing))
     engine.program()
     engine.infer(args.images)
     rep = engine.report()

@@ -21,7 +21,7 @@ from accelsim.arch import crossbar
 from accelsim.arch.chip import ChipCost, build_chip
 from accelsim.arch.tile import sensing_energy_j
 from accelsim.config import ArchConfig
-from accelsim.engine import Engine, EngineReport, OpEnergies
+from accelsim.engine import Engine, EngineReport, OpEnergies, readout_timing
 from accelsim.kernels.sensing import PackedStates, SenseResult, apply_flips, sense_two_phase
 from accelsim.kernels.xnor import count_ones, pack_bits, pack_thresholded, unpack_bits
 from accelsim.mapping import LayerMap, map_network, unipolar_popcount
@@ -289,7 +289,8 @@ def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 
         rep = _Repeat(arch, net, maps, chip, x_words, seed, r, incremental)
         engine = Engine(maps, tile_rows=arch.tile.rows, tile_cols=arch.tile.cols,
                         timing=arch.engine_timing, energies=OpEnergies.from_chip(chip),
-                        trace=trace and first_engine is None)
+                        trace=trace and first_engine is None,
+                        **readout_timing(chip, arch.engine_timing))
         engine.program(rep.program)
         after_program = dict(engine.energy)
         engine.infer(n, rep.sense)
