@@ -22,6 +22,7 @@ from accelsim.arch.chip import ChipCost, build_chip
 from accelsim.arch.tile import sensing_energy_j
 from accelsim.config import ArchConfig
 from accelsim.engine import Engine, EngineReport, OpEnergies, readout_timing
+from accelsim.kernels.adc_readout import sense_parallel
 from accelsim.kernels.sensing import PackedStates, SenseResult, apply_flips, sense_two_phase
 from accelsim.kernels.xnor import count_ones, pack_bits, pack_thresholded, unpack_bits
 from accelsim.mapping import LayerMap, map_network, unipolar_popcount
@@ -107,6 +108,9 @@ class _Repeat:
         self.predictions = np.zeros(len(x_words), dtype=np.int64)
         self.read = crossbar.read_probabilities(arch)
         self.read_rng = rngs.stream(seed, "read", r)
+        # k > 1 rows per read with a converter that does not read every count exactly: its readings
+        # replace the per-cell misreads (read disturb stays per cell)
+        self.adc = crossbar.adc_tables(arch, chip.tile)
         self.n_switches = self.n_failures = self.n_wrong = 0
         self.energy_junction = 0.0
         self.n_misreads = self.n_reads = self.n_disturbed = 0
@@ -117,7 +121,7 @@ class _Repeat:
         self.flips = (0, 0)
         self.packed: list[PackedStates | None] = [None] * len(maps)
         self.campaign: list[_Campaign | None] = [None] * len(maps)
-        self.incremental = incremental and not self.read.any
+        self.incremental = incremental and not self.read.any and self.adc is None
         self.previous: list[_Campaign | None] = [None] * len(maps)  # the last campaign sensed
         self.snapshot: list[np.ndarray | None] = [None] * len(maps)  # the cells it sensed
         # Cells changed since the snapshot (only ageing changes cells when reads are error-free):
@@ -182,6 +186,17 @@ class _Repeat:
 
     def _sense(self, li: int, x: np.ndarray) -> SenseResult:
         lm, rd = self.maps[li], self.read
+        if self.adc is not None:
+            det, cdf = self.adc
+            result = sense_parallel(
+                x, self._states2d(li), self.arch.tile.rows, self.arch.read.rows_per_read, det, cdf,
+                plus_one_ap=self.arch.mapping.convention == "plus_one_ap", n_phases=lm.n_phases,
+                neuron_group=lm.neuron_group, n_groups=len(self.arch.tile.columns),
+                p_disturb_p=rd.disturb_p, p_disturb_ap=rd.disturb_ap, rng=self.read_rng,
+                packed=self.packed[li])
+            self.n_misreads += result.n_misreads
+            self.n_disturbed += result.n_disturbed
+            return result
         result = sense_two_phase(
             x, self._states2d(li), self.arch.tile.rows,
             plus_one_ap=self.arch.mapping.convention == "plus_one_ap", n_phases=lm.n_phases,

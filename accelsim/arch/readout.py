@@ -219,3 +219,109 @@ def htree(n_tiles: int, pitch_m: float, bus_bits: int, tech: TechNode, activity:
     return Interconnect(nx=nx, ny=ny, bus_bits=bus_bits, length_m=length, path_m=path,
                         area_m2=length * bus_bits * tech.wire_pitch_m,
                         e_per_bit_j=activity * tech.c_wire_f_per_m * path * tech.vdd_v**2)
+
+
+# ---------------------------------------------------------------- what a parallel read resolves
+
+K_BOLTZMANN = 1.380649e-23  # J/K, SI 2019 exact
+Q_ELECTRON = 1.602176634e-19  # C, SI 2019 exact
+T_READ_K = 300.0  # read temperature, the 300 K of the MASTAR tables the tech files use
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ColumnPath:
+    """One column group's read path for a parallel read: the junctions at the read bias, their
+    spread, the access transistor and the bit line, and the converter's noise."""
+
+    r_p_ohm: float  # R_P at the read bias
+    r_ap_ohm: float  # R_AP at the read bias (TMR(V))
+    sigma_ln_r: float  # device-to-device sigma of ln R (0: no spread)
+    r_access_ohm: float
+    r_bitline_ohm: float
+    v_read_v: float
+    sigma_offset_ln: float = 0.0  # converter offset, in ln of one LRS cell's current
+    noise_bandwidth_hz: float = 0.0  # 0: no thermal/shot noise
+
+
+def conductance_moments(r_ohm: float, sigma_ln: float, r_access_ohm: float) -> tuple[float, float]:
+    """Mean and variance of G = 1 / (R e^(sigma z) + R_access), z ~ N(0, 1), by 64-point
+    Gauss-Hermite quadrature (exact moments of the log-normal junction in series with its transistor)."""
+    import numpy as np
+
+    if sigma_ln == 0:
+        return 1.0 / (r_ohm + r_access_ohm), 0.0
+    x, w = np.polynomial.hermite_e.hermegauss(64)
+    w = w / w.sum()
+    g = 1.0 / (r_ohm * np.exp(sigma_ln * x) + r_access_ohm)
+    mean = float(np.sum(w * g))
+    return mean, float(np.sum(w * (g - mean) ** 2))
+
+
+def conversion_table(path: ColumnPath, k: int, bits: int):
+    """What the converter returns for a read of m cells (0..k) of which n are LRS (P).
+
+    Returns (det, cdf): det (k+1, k+1) int64, the reading without spread or noise; cdf (k+1, k+1, k+1)
+    float64 or None when there is neither, cdf[m, n, c] = P(reading <= c).
+
+    Model: the m cells conduct G_i = 1 / (R_i + R_access) in parallel (log-normal R_i, their sum
+    normal with the exact per-cell moments: ``conductance_moments``) through the bit line R_bl:
+    I = V / (R_bl + 1 / S). The converter subtracts the all-HRS current of the m rows read and has
+    2^bits uniform levels over 0..k LRS cells' worth (unit steps when 2^bits - 1 >= k); its references
+    sit at the nominal currents of the level boundaries through the same path (replica columns), so
+    the nominal transfer, IR drop included, reads every count exactly; clipping at both ends. The
+    reading (a level) is turned into a count of LRS cells, rounded and clamped to 0..m. Noise in
+    current: the spread of S through dI/dS = V / (1 + R_bl S)^2, Johnson and shot noise of the
+    column over the bandwidth, and the converter offset.
+    """
+    import numpy as np
+    from scipy.special import ndtr
+
+    levels = 2**bits
+    step = 1.0 if levels - 1 >= k else k / (levels - 1)
+    n_levels = k + 1 if step == 1.0 else levels
+    m = np.arange(k + 1)[:, None]
+    n = np.arange(k + 1)[None, :]
+    level_value = np.arange(n_levels) * step
+    # deterministic reading: the level nearest to n (ties up), clipped
+    nearest = np.clip(np.floor(n / step + 0.5), 0, n_levels - 1)
+    det = np.minimum(np.rint(nearest * step), m).astype(np.int64)
+    det = np.broadcast_to(det, (k + 1, k + 1)).copy()
+    g_p0 = 1.0 / (path.r_p_ohm + path.r_access_ohm)
+    g_ap0 = 1.0 / (path.r_ap_ohm + path.r_access_ohm)
+    mu_p, var_p = conductance_moments(path.r_p_ohm, path.sigma_ln_r, path.r_access_ohm)
+    mu_ap, var_ap = conductance_moments(path.r_ap_ohm, path.sigma_ln_r, path.r_access_ohm)
+    noisy = var_p > 0 or path.sigma_offset_ln > 0 or path.noise_bandwidth_hz > 0
+    if not noisy:
+        return det, None
+
+    def current(s):
+        return path.v_read_v * s / (1.0 + path.r_bitline_ohm * s)
+
+    s_mean = n * mu_p + (m - n) * mu_ap  # (k+1, k+1)
+    s_var = n * var_p + (m - n) * var_ap
+    i_mean = current(s_mean)
+    slope = path.v_read_v / (1.0 + path.r_bitline_ohm * s_mean) ** 2
+    i_cell = path.v_read_v * g_p0
+    noise2 = (4 * K_BOLTZMANN * T_READ_K * s_mean / (1.0 + path.r_bitline_ohm * s_mean)
+              + 2 * Q_ELECTRON * i_mean) * path.noise_bandwidth_hz
+    sigma_i = np.sqrt(slope**2 * s_var + noise2 + (path.sigma_offset_ln * i_cell) ** 2)
+    # references: nominal currents at the boundaries between levels, for each m
+    bounds = (level_value[:-1] + level_value[1:]) / 2.0  # (n_levels - 1,)
+    s_ref = bounds[None, :] * g_p0 + (m - bounds[None, :]) * g_ap0  # (k+1, n_levels-1)
+    # (a boundary below all-HRS has s_ref < 0 only when m = 0, which reads 0 anyway)
+    i_ref = path.v_read_v * s_ref / (1.0 + path.r_bitline_ohm * np.maximum(s_ref, 0.0))
+    # P(level <= l) = P(I < ref_l) for l < n_levels - 1, 1 for the last level
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (i_ref[:, None, :] - i_mean[:, :, None]) / sigma_i[:, :, None]
+    p_below = np.where(sigma_i[:, :, None] > 0, ndtr(z), (i_mean[:, :, None] < i_ref[:, None, :]) * 1.0)
+    level_cdf = np.concatenate([p_below, np.ones((k + 1, k + 1, 1))], axis=2)  # (m, n, level)
+    # level -> count: rint(l step), clamped to m; the CDF over counts c takes the largest level
+    # whose count is <= c
+    count_of_level = np.rint(level_value)  # (n_levels,)
+    cdf = np.empty((k + 1, k + 1, k + 1))
+    for c in range(k + 1):
+        top = np.searchsorted(count_of_level, c, side="right") - 1  # last level with count <= c
+        cdf[:, :, c] = level_cdf[:, :, top] if top >= 0 else 0.0
+    # clamp to m: every reading above m reads m (so m = 0 reads 0); entries n > m are unused
+    cdf = np.where(np.arange(k + 1)[:, None, None] <= np.arange(k + 1)[None, None, :], 1.0, cdf)
+    return det, cdf
