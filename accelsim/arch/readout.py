@@ -183,7 +183,7 @@ def htree_lengths_m(nx: int, ny: int, pitch_m: float) -> tuple[float, float]:
             seg = ny * pitch_m / 2.0
             ny = -(-ny // 2)
         total += nodes * seg
-        path += seg
+        path += seg / 2.0  # from the middle of the node's segment to the centre of a half
         nodes *= 2
     return total, path
 
