@@ -62,26 +62,45 @@ def _block_popcounts(words, masks, lo, hi, out):
             out[i, b] = c
 
 
+GUIDE = 256  # buckets of the inverse-CDF guide table: a reading takes a lookup and a short walk
+
+
+def guide_table(cdf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(guide, certain) for ``cdf`` (..., k+1): guide[..., q] = the smallest c with cdf[..., c] >= q /
+    GUIDE (where the inverse-CDF walk starts for a uniform in bucket q); certain[...] marks the entries
+    whose reading takes one value with probability 1 (no draw needed)."""
+    q = np.arange(GUIDE) / GUIDE
+    guide = np.empty(cdf.shape[:-1] + (GUIDE,), dtype=np.int16)
+    flat_cdf = cdf.reshape(-1, cdf.shape[-1])
+    flat = guide.reshape(-1, GUIDE)
+    for r in range(flat_cdf.shape[0]):
+        flat[r] = np.searchsorted(flat_cdf[r], q, side="left")
+    first = np.argmax(cdf >= 1.0, axis=-1)  # the first count with P(reading <= c) = 1
+    below = np.take_along_axis(cdf, np.maximum(first - 1, 0)[..., None], axis=-1)[..., 0]
+    certain = (first == 0) | (below <= 0.0)
+    return guide, certain
+
+
 @njit(cache=True, inline="always")
-def _convert(st, det, cdf, stochastic, g, m, n):
-    """The converter's reading of n LRS cells among m: (state, reading)."""
-    if not stochastic or m == 0:
-        return st, det[g, m, n]
+def _draw(st, cdf, guide, g, m, n):
+    """A reading of n LRS cells among m from its CDF: (state, reading), by the guide table."""
     st, u = _uniform(st)
-    lo = 0
-    hi = m  # cdf[g, m, n, m] == 1: the answer lies in [lo, hi]
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if cdf[g, m, n, mid] >= u:
-            hi = mid
-        else:
-            lo = mid + 1
-    return st, lo
+    q = np.int64(u * GUIDE)
+    if q >= GUIDE:
+        q = GUIDE - 1
+    c = np.int64(guide[g, m, n, q])
+    while cdf[g, m, n, c] < u:
+        c += 1
+    return st, c
 
 
 @njit(cache=True, parallel=True)
-def _adc_blocks(x_words, w_t, masks, lo, hi, rows_b, m1b, ap_b, group, n_phases, counted_ap_phase1,
-                det, cdf, stochastic, seed, out_pop, g1, wrong):
+def _adc_blocks(x_words, w_t, masks, lo, hi, rows_b, m1b, ap_bt, group, n_phases, counted_ap_phase1,
+                det, cdf, guide, certain, stochastic, seed, out_pop, g1, wrong):
+    """Blocks of images x neurons in parallel. For each image and read group, the AP cells read in
+    phase 1 for all the block's neurons at once (x & mask against each weight word, vectorised across
+    neurons), then every neuron's two conversions. ap_bt (n_groups_rows, n_out): AP cells per read
+    group and neuron."""
     n_img = x_words.shape[0]
     n_out = w_t.shape[1]
     n_jb = -(-n_out // _OUT_BLOCK)
@@ -92,35 +111,68 @@ def _adc_blocks(x_words, w_t, masks, lo, hi, rows_b, m1b, ap_b, group, n_phases,
         i0 = ib * _IMG_BLOCK
         i1 = min(i0 + _IMG_BLOCK, n_img)
         j0 = jb * _OUT_BLOCK
-        j1 = min(j0 + _OUT_BLOCK, n_out)
+        nb = min(_OUT_BLOCK, n_out - j0)
         st = _block_state(seed, blk)
         n_wrong = 0
+        acc = np.zeros(_OUT_BLOCK, dtype=np.int64)
+        cnt = np.zeros(_OUT_BLOCK, dtype=np.int64)
+        tot = np.zeros(_OUT_BLOCK, dtype=np.int64)
+        grp = group[j0:j0 + nb]
         for i in range(i0, i1):
-            for g in range(g1.shape[2]):
-                g1[i, jb, g] = 0
-        for j in range(j0, j1):
-            grp = group[j]
-            for i in range(i0, i1):
-                count = 0
-                ap_total = 0
-                for b in range(masks.shape[0]):
-                    ap1 = 0
-                    for k in range(lo[b], hi[b]):
-                        ap1 += _popcount64(x_words[i, k] & w_t[k, j] & masks[b, k])
-                    ap_total += ap1
-                    m1 = m1b[i, b]
+            for jj in range(nb):
+                cnt[jj] = 0
+                tot[jj] = 0
+            for b in range(masks.shape[0]):
+                for jj in range(nb):
+                    acc[jj] = 0
+                for k in range(lo[b], hi[b]):
+                    xm = x_words[i, k] & masks[b, k]
+                    wr = w_t[k, j0:j0 + nb]
+                    for jj in range(nb):
+                        acc[jj] += _popcount64(xm & wr[jj])
+                m1 = m1b[i, b]
+                m2 = rows_b[b] - m1 if n_phases == 2 else 0
+                apb = ap_bt[b, j0:j0 + nb]
+                # phase 1 adds m1 - r1 (AP counted) or r1; phase 2 adds r2 or m2 - r2
+                base = m1 if counted_ap_phase1 else m2
+                s1 = -1 if counted_ap_phase1 else 1
+                for jj in range(nb):
+                    tot[jj] += acc[jj]
+                if not stochastic and n_phases == 2:
+                    for jj in range(nb):  # the common case: table lookups only, no branches
+                        g = grp[jj]
+                        p1 = m1 - acc[jj]
+                        p2 = m2 - apb[jj] + acc[jj]
+                        r1 = det[g, m1, p1]
+                        r2 = det[g, m2, p2]
+                        n_wrong += (r1 != p1) + (r2 != p2)
+                        cnt[jj] += base + s1 * (r1 - r2)
+                    continue
+                for jj in range(nb):
+                    g = grp[jj]
+                    ap1 = acc[jj]
                     p1 = m1 - ap1
-                    st, r1 = _convert(st, det, cdf, stochastic, grp, m1, p1)
+                    if stochastic and not certain[g, m1, p1]:
+                        st, r1 = _draw(st, cdf, guide, g, m1, p1)
+                    else:
+                        r1 = det[g, m1, p1]
                     n_wrong += r1 != p1
-                    count += (m1 - r1) if counted_ap_phase1 else r1
+                    r2 = 0
                     if n_phases == 2:
-                        m2 = rows_b[b] - m1
-                        p2 = m2 - (ap_b[j, b] - ap1)
-                        st, r2 = _convert(st, det, cdf, stochastic, grp, m2, p2)
+                        p2 = m2 - (apb[jj] - ap1)
+                        if stochastic and not certain[g, m2, p2]:
+                            st, r2 = _draw(st, cdf, guide, g, m2, p2)
+                        else:
+                            r2 = det[g, m2, p2]
                         n_wrong += r2 != p2
-                        count += r2 if counted_ap_phase1 else (m2 - r2)
-                out_pop[i, j] = count
-                g1[i, jb, grp] += ap_total
+                    cnt[jj] += base + s1 * (r1 - r2)
+            for jj in range(nb):
+                out_pop[i, j0 + jj] = cnt[jj]
+            for g in range(g1.shape[2]):
+                gsum = 0
+                for jj in range(nb):
+                    gsum += tot[jj] * (grp[jj] == g)
+                g1[i, jb, g] = gsum
         wrong[blk] = n_wrong
 
 
@@ -161,15 +213,19 @@ def sense_parallel(x_words: np.ndarray, states: np.ndarray, tile_rows: int, rows
     _block_popcounts(x, masks, lo, hi, m1b)
     ap_b = np.empty((n_out, masks.shape[0]), dtype=np.int64)
     _block_popcounts(np.ascontiguousarray(packed.w_t.T), masks, lo, hi, ap_b)
+    if stochastic:
+        guide, certain = guide_table(cdf)
+    else:
+        guide, certain = np.zeros((1, 1, 1, 1), dtype=np.int16), np.ones((1, 1, 1), dtype=np.bool_)
     n_jb = -(-n_out // _OUT_BLOCK)
     n_blocks = -(-n_img // _IMG_BLOCK) * n_jb
     pop = np.empty((n_img, n_out), dtype=np.int32)
     g1 = np.zeros((n_img, n_jb, n_groups), dtype=np.int64)
     wrong = np.zeros(n_blocks, dtype=np.int64)
-    _adc_blocks(x, packed.w_t, masks, lo, hi, rows_b, m1b, ap_b, group, n_phases, plus_one_ap,
-                np.ascontiguousarray(det, dtype=np.int64),
-                np.ascontiguousarray(cdf) if stochastic else np.zeros((1, 1, 1, 1)), stochastic, seed,
-                pop, g1, wrong)
+    _adc_blocks(x, packed.w_t, masks, lo, hi, rows_b, m1b, np.ascontiguousarray(ap_b.T), group,
+                n_phases, plus_one_ap, np.ascontiguousarray(det, dtype=np.int64),
+                np.ascontiguousarray(cdf) if stochastic else np.zeros((1, 1, 1, 1)), guide, certain,
+                stochastic, seed, pop, g1, wrong)
     if disturb:
         # the per-cell disturbs of these reads, applied to the cells (and packed) after the batch
         res = sense_two_phase(x, states, tile_rows, plus_one_ap=plus_one_ap, n_phases=n_phases,
