@@ -101,13 +101,15 @@ def accelsim_side(overrides: list[str], n_images: int) -> dict:
     energy = {
         "cell reads (and word lines)": by.get("sense_cells", 0.0),
         "converters": reads * t.e_sense_column_j * t.cols / per_read,
-        "cell reads + converters": by.get("sense_cells", 0.0) + reads * t.e_sense_column_j * t.cols / per_read,
+        "cell reads + converters": (by.get("sense_cells", 0.0)
+                                    + reads * t.e_sense_column_j * t.cols / per_read),
         "accumulation": reads * t.e_accumulate_column_j * t.cols / per_read + by.get("adder", 0.0),
         "buffers": by.get("buffer", 0.0),
         "interconnect": by.get("link_in", 0.0) + by.get("link_out", 0.0),
         "decoders etc.": reads * t.e_decode_j / per_read,
         "leakage": by.get("leakage", 0.0)}
-    energy["total"] = sum(v for k, v in energy.items() if k not in ("cell reads (and word lines)", "converters"))
+    energy["total"] = sum(v for k, v in energy.items()
+                          if k not in ("cell reads (and word lines)", "converters"))
     return {"area": area, "energy": energy, "throughput": run.engine.throughput_inf_per_s,
             "accuracy": float(np.mean(run.accuracy_programmed)),
             "cycles_per_phase": t.reads_per_phase(t.rows) * math.ceil(t.t_read_s * arch.timing.clock_hz)}
@@ -119,9 +121,11 @@ def table(n_images: int) -> str:
     rule = "|---" * (2 + len(sides)) + "|"
     out = ["Area [mm2]", "", head, rule]
     for comp, ref in NEUROSIM_45NM["area_mm2"].items():
-        out.append(f"| {comp} | {ref:.3g} | " + " | ".join(f"{s['area'][comp]:.3g}" for _, s in sides) + " |")
+        out.append(f"| {comp} | {ref:.3g} | "
+                   + " | ".join(f"{s['area'][comp]:.3g}" for _, s in sides) + " |")
     out += ["", f"Energy per inference [nJ] (first {n_images} test images)", "", head, rule]
-    for comp in ("cell reads (and word lines)", "converters", "cell reads + converters", "accumulation", "buffers", "interconnect", "decoders etc.",
+    for comp in ("cell reads (and word lines)", "converters", "cell reads + converters", "accumulation",
+                 "buffers", "interconnect", "decoders etc.",
                  "leakage", "total"):
         ref = NEUROSIM_45NM["energy_nj"].get(comp)
         out.append(f"| {comp} | {'-' if ref is None else f'{ref:.3g}'} | "
@@ -164,7 +168,8 @@ def write_traces(out: Path, image: int = 0, rows_parallel: int = 256) -> list[Pa
             np.savetxt(d / f"input{i}.csv", (a[0] == sign).astype(int)[:, None], delimiter=",", fmt="%d")
             args += [f"weight{i}.csv", f"input{i}.csv"]
             written += [d / f"weight{i}.csv", d / f"input{i}.csv"]
-        cmd = f"./main {d / 'NetWork_mlp784.csv'} 1 1 256 {rows_parallel} " + " ".join(str(d / a) for a in args)
+        cmd = (f"./main {d / 'NetWork_mlp784.csv'} 1 1 256 {rows_parallel} "
+               + " ".join(str(d / a) for a in args))
         (d / "trace_command.sh").write_text(cmd + "\n")
         written += [d / "NetWork_mlp784.csv", d / "trace_command.sh"]
     return written

@@ -36,8 +36,8 @@ def main() -> None:
     for name, sets in RUNS:
         r = run(sets)
         print(f"| {name} | {100 * r.accuracy_programmed:.2f} % | {r.latency_s * 1e6:,.1f} us | "
-              f"{r.throughput_inf_per_s:,.0f} | {r.energy_per_inference_j * 1e9:.1f} | {r.area_m2 * 1e6:.3f} | "
-              f"{r.area_cells_m2 * 1e6:.3f} |")
+              f"{r.throughput_inf_per_s:,.0f} | {r.energy_per_inference_j * 1e9:.1f} | "
+              f"{r.area_m2 * 1e6:.3f} | {r.area_cells_m2 * 1e6:.3f} |")
 
 
 if __name__ == "__main__":

@@ -220,7 +220,12 @@ def adc_tables(arch: ArchConfig, tile) -> tuple[np.ndarray, np.ndarray | None] |
     and the converter an offset of ``read.sigma_offset_ln`` (in ln of one LRS cell's current); with
     ``ideal`` only the converter's levels (quantisation, clipping) remain.
     """
-    from accelsim.arch.readout import ColumnPath, access_resistance_ohm, bitline_resistance_ohm, conversion_table
+    from accelsim.arch.readout import (
+        ColumnPath,
+        access_resistance_ohm,
+        bitline_resistance_ohm,
+        conversion_table,
+    )
     from accelsim.arch.tech import load_tech
 
     scheme = arch.read.readout
@@ -240,7 +245,8 @@ def adc_tables(arch: ArchConfig, tile) -> tuple[np.ndarray, np.ndarray | None] |
         v_read = arch.circuit.read_current_ratio * i_c * mtj.r_p_ohm
         cell = tile.groups[g].cell
         path = ColumnPath(
-            r_p_ohm=mtj.r_p_ohm, r_ap_ohm=mtj.r_p_ohm * (1.0 + float(tmr_at_bias(v_read, mtj.tmr0, mtj.v_half_v))),
+            r_p_ohm=mtj.r_p_ohm,
+            r_ap_ohm=mtj.r_p_ohm * (1.0 + float(tmr_at_bias(v_read, mtj.tmr0, mtj.v_half_v))),
             sigma_ln_r=sigma, r_access_ohm=access_resistance_ohm(cell.w_access_m, tech),
             r_bitline_ohm=bitline_resistance_ohm(arch.tile.rows, cell.height_m, tech), v_read_v=v_read,
             sigma_offset_ln=arch.read.sigma_offset_ln if noisy else 0.0,
@@ -250,7 +256,8 @@ def adc_tables(arch: ArchConfig, tile) -> tuple[np.ndarray, np.ndarray | None] |
         cdfs.append(cdf)
     det = np.stack(dets)
     if all(c is None for c in cdfs):
-        exact = np.broadcast_to(np.minimum(np.arange(k + 1)[None, :], np.arange(k + 1)[:, None]), det.shape[1:])
+        exact = np.broadcast_to(np.minimum(np.arange(k + 1)[None, :], np.arange(k + 1)[:, None]),
+                                det.shape[1:])
         lower = np.arange(k + 1)[None, :] <= np.arange(k + 1)[:, None]  # n <= m: the entries used
         if all(np.array_equal(d[lower], exact[lower]) for d in dets):
             return None

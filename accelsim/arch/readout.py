@@ -154,7 +154,8 @@ def decoder_energy_per_read_j(rows: int, rows_per_read: int, tech: TechNode, pn_
     return 2 * (a + 1) * FO4_LOAD * gate_input_capacitance_f(tech, pn_ratio) * tech.vdd_v**2
 
 
-def column_mux_area_m2(cols: int, n_converters: int, tech: TechNode, transistor_area, pn_ratio: float) -> float:
+def column_mux_area_m2(cols: int, n_converters: int, tech: TechNode, transistor_area,
+                       pn_ratio: float) -> float:
     """Column multiplexers when converters are shared: a minimum transmission gate per column (NeuroSim
     Mux: one pass gate per column); none when every column has its own converter."""
     if n_converters >= cols:

@@ -145,7 +145,7 @@ def _adc_blocks(x_words, w_t, masks, lo, hi, rows_b, m1b, ap_bt, group, n_phases
                         p2 = m2 - apb[jj] + acc[jj]
                         r1 = det[g, m1, p1]
                         r2 = det[g, m2, p2]
-                        n_wrong += (r1 != p1) + (r2 != p2)
+                        n_wrong += abs(r1 - p1) + abs(r2 - p2)
                         cnt[jj] += base + s1 * (r1 - r2)
                     continue
                 for jj in range(nb):
@@ -156,7 +156,7 @@ def _adc_blocks(x_words, w_t, masks, lo, hi, rows_b, m1b, ap_bt, group, n_phases
                         st, r1 = _draw(st, cdf, guide, g, m1, p1)
                     else:
                         r1 = det[g, m1, p1]
-                    n_wrong += r1 != p1
+                    n_wrong += abs(r1 - p1)
                     r2 = 0
                     if n_phases == 2:
                         p2 = m2 - (apb[jj] - ap1)
@@ -164,7 +164,7 @@ def _adc_blocks(x_words, w_t, masks, lo, hi, rows_b, m1b, ap_bt, group, n_phases
                             st, r2 = _draw(st, cdf, guide, g, m2, p2)
                         else:
                             r2 = det[g, m2, p2]
-                        n_wrong += r2 != p2
+                        n_wrong += abs(r2 - p2)
                     cnt[jj] += base + s1 * (r1 - r2)
             for jj in range(nb):
                 out_pop[i, j0 + jj] = cnt[jj]
@@ -187,7 +187,8 @@ def sense_parallel(x_words: np.ndarray, states: np.ndarray, tile_rows: int, rows
 
     Read disturb (per cell, as in ``sensing.sense_two_phase``) is applied after the batch's reads: the
     converter reads the cells as they were when the batch began (disturb rates are ~1e-10 per read).
-    ``n_misreads`` of the result counts the conversions whose reading differs from the true count.
+    ``n_misreads`` of the result is the sum over conversions of |reading - true count|: the cells
+    miscounted, so that misreads / cell reads compares with the per-cell path's read error rate.
     With ``det`` the identity and no ``cdf`` the popcount equals ``xnor.xnor_popcount``.
     """
     states = _check_states(states)

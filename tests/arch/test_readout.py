@@ -176,3 +176,67 @@ def test_count_distribution_matches_a_per_cell_monte_carlo():
     # and the kernel is reproducible from its seed
     again = sense_parallel(pack_bits(x), w, k, k, det[None], cdf[None], rng=np.random.default_rng(5))
     assert np.array_equal(again.popcount, r.popcount)
+
+
+# ---------------------------------------------------------------- through the simulator and the CLI
+
+
+def test_simulate_follows_the_scheme(tiny_arch_path, rng):
+    """k = 4 with enough bits reads every count exactly: the run equals the row-serial one; with one
+    bit the partial counts are quantised, which the run reports as miscounted cells; the parallel
+    scheme is faster per phase and larger."""
+    from conftest import make_tiny_network
+
+    from accelsim.simulate import simulate
+    from accelsim.workload import Workload
+
+    net = make_tiny_network(rng)
+    x = np.where(rng.random((60, net.n_inputs)) < 0.5, 1, -1).astype(np.int8)
+    wl = Workload(x_pm1=x, y=np.zeros(60, dtype=np.int64), name="random")
+    base = ["retention.horizon=0 s"]
+    serial = simulate(load_arch(tiny_arch_path, base), net, wl, seed=1)
+    exact = simulate(load_arch(tiny_arch_path, [*base, "read.rows_per_read=4", "read.adc_bits=3"]), net, wl,
+                     seed=1)
+    coarse = simulate(load_arch(tiny_arch_path, [*base, "read.rows_per_read=7", "read.adc_bits=1"]), net, wl,
+                      seed=1)
+    assert exact.accuracy_programmed[0] == serial.accuracy_programmed[0] and exact.n_misreads == 0
+    assert coarse.n_misreads > 0
+    assert exact.engine.cycles_per_inference < serial.engine.cycles_per_inference
+    assert exact.chip.area_m2 > serial.chip.area_m2
+    from accelsim.report import _cost_breakdown
+
+    bd = _cost_breakdown(exact.chip)
+    ro = bd["readout"]
+    assert (ro["rows_per_read"], ro["converter_bits"], ro["reads_per_phase"]) == (4, 3, 2)
+    assert bd["interconnect"]["area_m2"] > 0 and bd["tile_area_m2"]["decoders"] > 0
+
+
+def test_inspect_prints_the_scheme(tiny_arch_path, tiny_net_path, capsys):
+    from accelsim.cli import main
+
+    assert main(["inspect", "--arch", str(tiny_arch_path), "--net", str(tiny_net_path), "--images", "10",
+                 "--set", "read.rows_per_read=4", "--set", "read.adc_bits=2"]) == 0
+    out = capsys.readouterr().out
+    assert "k = 4 rows per read into a 2-bit SAR converter" in out
+    assert "2 reads per phase of a full tile" in out  # ceil(7 / 4)
+    assert "H-tree" in out
+    assert main(["inspect", "--arch", str(tiny_arch_path), "--net", str(tiny_net_path),
+                 "--images", "10"]) == 0
+    assert "row-serial (k = 1)" in capsys.readouterr().out
+
+
+def test_parallel_kernel_is_thread_count_independent():
+    import numba
+
+    w, x = _random_layer(300, 300, 200, 4)
+    path = ColumnPath(sigma_ln_r=0.2, **PATH0)
+    det, cdf = conversion_table(path, 16, 4)
+    runs = []
+    for threads in (1, numba.config.NUMBA_NUM_THREADS):
+        numba.set_num_threads(threads)
+        try:
+            runs.append(sense_parallel(pack_bits(x), w.copy(), 64, 16, det[None], cdf[None],
+                                       rng=np.random.default_rng(9)).popcount)
+        finally:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    assert np.array_equal(runs[0], runs[1])
