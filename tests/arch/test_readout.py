@@ -240,3 +240,20 @@ def test_parallel_kernel_is_thread_count_independent():
         finally:
             numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     assert np.array_equal(runs[0], runs[1])
+
+
+@pytest.mark.parametrize("plus_one_ap, n_phases", [(True, 1), (False, 2), (False, 1)])
+def test_exact_parallel_reads_match_per_cell_sensing(plus_one_ap, n_phases):
+    """Both weight conventions and the one-phase (unipolar) first layer: an exact converter gives the
+    per-cell kernel's counts and activity."""
+    from accelsim.kernels.sensing import sense_two_phase
+
+    w, x = _random_layer(50, 30, 140, 3)
+    det, _ = conversion_table(ColumnPath(sigma_ln_r=0.0, **PATH0), 32, 6)
+    group = np.arange(30) % 2
+    a = sense_parallel(pack_bits(x), w.copy(), 64, 32, np.stack([det, det]), None, plus_one_ap=plus_one_ap,
+                       n_phases=n_phases, neuron_group=group, n_groups=2)
+    b = sense_two_phase(pack_bits(x), w.copy(), 64, plus_one_ap=plus_one_ap, n_phases=n_phases,
+                        neuron_group=group, n_groups=2)
+    assert np.array_equal(a.popcount, b.popcount)
+    assert np.array_equal(a.active_cells, b.active_cells)
