@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import yaml
 
+from accelsim.arch.readout import ReadoutScheme, default_adc_bits
 from accelsim.arch.tile import CircuitConfig
 from accelsim.arch.timing import TimingConfig
 from accelsim.errors import ConfigError
@@ -190,6 +191,28 @@ class ReadConfig:
                                    default=0.0)
     disturbs: Literal["p", "ap"] = param("state that the read current's direction destabilises",
                                          default="p")
+    rows_per_read: int = param(
+        "k, rows of a sensing phase activated at once: 1 = row-serial, a 1-bit current sense amplifier "
+        "per column and a counter (per-cell misreads); k > 1 = the k cells' currents add on the bit "
+        "line and a SAR converter reads the partial count (002 Sec. III-A: the count 'can be evaluated "
+        "either serial or in parallel'; converter model DNN_NeuroSim V1.4 SarADC; accelsim/arch/README.md)",
+        default=1)
+    adc_bits: int | None = param(
+        "converter resolution when rows_per_read > 1: 2^bits uniform levels over 0..k cells; null = "
+        "ceil(log2(k + 1)), which resolves every count; fewer bits quantise the partial count",
+        default=None)
+
+    def __post_init__(self) -> None:
+        ReadoutScheme(rows_per_read=self.rows_per_read, adc_bits=self.adc_bits)
+
+    @property
+    def readout(self) -> ReadoutScheme:
+        """The readout scheme (k, converter bits) the cost and functional models follow."""
+        return ReadoutScheme(rows_per_read=self.rows_per_read, adc_bits=self.adc_bits)
+
+    @property
+    def adc_resolution_bits(self) -> int:
+        return self.adc_bits if self.adc_bits is not None else default_adc_bits(self.rows_per_read)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -239,6 +262,9 @@ class ArchConfig:
         total = sum(g.fraction for g in self.tile.columns)
         if abs(total - 1.0) > 1e-9:
             raise Invalid("tile.columns", f"fractions sum to {total:g}, expected 1")
+        if self.read.rows_per_read > self.tile.rows:
+            raise Invalid("read.rows_per_read", f"{self.read.rows_per_read} rows per read exceeds the "
+                                                f"tile's {self.tile.rows} rows")
 
     @property
     def engine_timing(self) -> TimingConfig:
@@ -270,6 +296,8 @@ _RANGE = {
     "overdrive": (lambda v: 0 < v <= 100, "0 < overdrive <= 100 (junction voltage / Vc0)"),
     "write_current_factor": (lambda v: 0 < v <= 100, "0 < factor <= 100 (write current / Ic)"),
     "sigma_offset_ln": (lambda v: 0 <= v <= 10, "0 <= sigma <= 10 (ln R units)"),
+    "rows_per_read": (lambda v: 1 <= v <= MAX_TILE_LINES, f"1 <= rows_per_read <= {MAX_TILE_LINES}"),
+    "adc_bits": (lambda v: 1 <= v <= 16, "1 <= adc_bits <= 16"),
     "t_pulse_s": (lambda v: v <= 1e-3, "a pulse of at most 1 ms"),
     "v_write_v": (lambda v: v <= 100.0, "at most 100 V"),
     "tau0_s": (lambda v: v <= 1.0, "an attempt time of at most 1 s"),

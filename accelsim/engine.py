@@ -11,8 +11,10 @@ every stage (with one image per wave the schedule is the per-image pipeline). Pe
 - ``link_in``:  inputs to the layer's tiles, ceil(B r / link_bits_per_cycle) cycles, r = rows used by
   the fullest tile (each tile has its own link; they run in parallel);
 - ``sense``:    every tile of the layer, in parallel, B x P phases x ceil(c / n_sense_amps) rounds x
-  sense_cycles, c = its columns used, P = 2 (1 for a unipolar first layer); the wave moves on when
-  all its tiles are done;
+  ceil(r / k) reads x read_cycles, c = its columns used, r = its rows used, k = rows per read
+  (``read.rows_per_read``; the whole tile when the engine is given none), read_cycles = the read
+  pulse plus the conversion (``TileCost.t_read_s``; ``timing.sense_cycles`` when given none), P = 2
+  (1 for a unipolar first layer); the wave moves on when all its tiles are done;
 - ``link_out``: partial counts out, ceil(B c b / link_bits_per_cycle), b = ceil(log2(rows + 1)) bits;
 - ``adder``:    only if the layer has row_tiles > 1: a pipelined tree of ceil(log2(row_tiles)) levels,
   (levels + B - 1) x adder_cycles.
@@ -54,7 +56,7 @@ from accelsim.arch.timing import TimingConfig
 from accelsim.outputs import OutputSet, atomic_write_text
 from accelsim.units import seconds_to_cycles
 
-__all__ = ["Engine", "EngineReport", "OpEnergies", "TimingConfig", "TraceRow"]
+__all__ = ["Engine", "EngineReport", "OpEnergies", "TimingConfig", "TraceRow", "readout_timing"]
 
 EnergyExtras = Mapping[str, float] | None
 WaveCallback = Callable[[int, int, int], EnergyExtras]  # (layer, first image, stop image) -> extra J
@@ -69,7 +71,8 @@ class OpEnergies:
     Data-dependent energies (cell read currents, word lines, cell writes) come back from the callbacks.
     """
 
-    column_phase_j: float = 0.0  # one column's sense decision + accumulation in one phase
+    column_phase_j: float = 0.0  # one column's sense decision (or conversion) + accumulation in one read
+    decode_j: float = 0.0  # selecting one read group of a tile's rows (row decoder)
     link_per_bit_j: float = 0.0  # one bit over one inter-tile hop
     adder_per_image_j: tuple[float, ...] = ()  # per layer: adder tree + threshold for one image
     pool_per_image_j: tuple[float, ...] = ()  # per layer: pooling of popcounts for one image
@@ -78,11 +81,18 @@ class OpEnergies:
 
     @classmethod
     def from_chip(cls, chip: ChipCost) -> OpEnergies:
-        return cls(column_phase_j=chip.tile.e_column_phase_j, link_per_bit_j=chip.e_link_per_bit_j,
+        return cls(column_phase_j=chip.tile.e_column_read_j, decode_j=chip.tile.e_decode_j,
+                   link_per_bit_j=chip.e_link_per_bit_j,
                    adder_per_image_j=tuple(lc.e_adders_per_image_j for lc in chip.layers),
                    pool_per_image_j=tuple(lc.e_pool_per_image_j for lc in chip.layers),
                    buffer_per_image_j=tuple(lc.e_buffer_per_image_j for lc in chip.layers),
                    leakage_w=chip.leakage_w)
+
+
+def readout_timing(chip: ChipCost, timing: TimingConfig) -> dict[str, int]:
+    """The engine's ``rows_per_read`` and ``read_cycles`` for a chip's readout scheme."""
+    return {"rows_per_read": chip.tile.readout.rows_per_read,
+            "read_cycles": seconds_to_cycles(chip.tile.t_read_s, timing.clock_hz)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,9 +169,14 @@ class Engine:
     """
 
     def __init__(self, layers: Sequence[LayerShape], *, tile_rows: int, tile_cols: int,
-                 timing: TimingConfig, energies: OpEnergies | None = None, trace: bool = False) -> None:
+                 timing: TimingConfig, energies: OpEnergies | None = None, trace: bool = False,
+                 rows_per_read: int | None = None, read_cycles: int | None = None) -> None:
         if tile_rows < 1 or tile_cols < 1:
             raise ValueError("tile_rows and tile_cols must be >= 1")
+        if (rows_per_read is not None and rows_per_read < 1) or (read_cycles is not None and read_cycles < 1):
+            raise ValueError("rows_per_read and read_cycles must be >= 1")
+        self.rows_per_read = rows_per_read if rows_per_read is not None else tile_rows
+        self.read_cycles = read_cycles if read_cycles is not None else timing.sense_cycles
         self.layers = tuple(layers)
         self.rows, self.cols = tile_rows, tile_cols
         self.timing = timing
@@ -197,11 +212,16 @@ class Engine:
         """Input vectors of ``n`` images at layer ``li`` (n x patches per image)."""
         return n * vectors_per_image(self.layers[li])
 
-    def sense_cycles(self, li: int, c: int, n: int) -> int:
+    def reads_per_phase(self, li: int, r: int = 0) -> int:
+        """Reads of one sensing phase on row tile ``r`` of layer ``li``: ceil(rows used / k)."""
+        return -(-self._rows_used(self.layers[li], r) // self.rows_per_read)
+
+    def sense_cycles(self, li: int, c: int, n: int, r: int = 0) -> int:
+        """Cycles tile (r, c) of layer ``li`` takes to sense ``n`` images."""
         lm = self.layers[li]
         cols = self._cols_used(lm, c)
         return (self.vectors(li, n) * sensing_phases(lm) * math.ceil(cols / self.timing.sense_amps(self.cols))
-                * self.timing.sense_cycles)
+                * self.reads_per_phase(li, r) * self.read_cycles)
 
     def link_in_cycles(self, li: int, n: int) -> int:
         return math.ceil(self.vectors(li, n) * min(self.rows, self.layers[li].n_in)
@@ -294,23 +314,24 @@ class Engine:
                     after(wave)
                 yield outbox.put(wave)
 
-        def tile(li: int, c: int, name: str, inbox: simpy.Store):
+        def tile(li: int, r: int, c: int, name: str, inbox: simpy.Store):
             cols = self._cols_used(self.layers[li], c)
+            reads = self.reads_per_phase(li, r)
             while True:
                 wave, done = yield inbox.get()
                 self._log(env.now, name, "sense", wave.n)
-                cycles = self.sense_cycles(li, c, wave.n)
+                cycles = self.sense_cycles(li, c, wave.n, r)
                 yield env.timeout(cycles)
                 busy[name] += cycles
-                self._charge("sense", self.vectors(li, wave.n) * sensing_phases(self.layers[li]) * cols
-                             * e.column_phase_j, li)
+                self._charge("sense", self.vectors(li, wave.n) * sensing_phases(self.layers[li]) * reads
+                             * (cols * e.column_phase_j + e.decode_j), li)
                 done.succeed()
 
         def sense_layer(li: int, inbox: simpy.Store, outbox: simpy.Store):
             tiles = []
-            for _r, c, name in self._tiles(li):
+            for r, c, name in self._tiles(li):
                 store = simpy.Store(env)
-                env.process(tile(li, c, name, store))
+                env.process(tile(li, r, c, name, store))
                 tiles.append(store)
             joins = simpy.Store(env)
 

@@ -133,18 +133,32 @@ def handler(args: argparse.Namespace) -> int:
     print()
     tc, tech = chip.tile, chip.tech
     print(f"technology {tech.name}: {tech.description}")
+    ro = tc.readout
+    conv = "sense amps" if not ro.parallel else "converters"
+    print(f"readout {ro.describe()}")
+    print(f"       {tc.reads_per_phase(tc.rows)} reads per phase of a full tile, "
+          f"{_si(tc.t_read_s, 's')} each ({timing.t_sense_s * 1e9:g} ns read pulse"
+          + (f" + {tc.t_convert_s * 1e9:g} ns conversion)" if ro.parallel else ")")
+          + f"; per column and read {_si(tc.e_sense_column_j, 'J')} "
+          + ("conversion" if ro.parallel else "sense decision")
+          + f" + {_si(tc.e_accumulate_column_j, 'J')} accumulation; "
+          f"{conv[:-1]} {tc.area_sense_amps_m2 / tc.n_sense_amps * 1e12:.3g} um^2 each; "
+          f"access transistor {_si(tc.r_access_ohm, 'Ohm')} in reads")
     print(f"tile   area {tc.area_m2 * 1e12:.4g} um^2 (cells {100 * tc.area_cells_m2 / tc.area_m2:.1f} %, "
-          f"sense amps {100 * tc.area_sense_amps_m2 / tc.area_m2:.1f} %, accumulators "
+          f"{conv} {100 * tc.area_sense_amps_m2 / tc.area_m2:.1f} %, accumulators "
           f"{100 * tc.area_counters_m2 / tc.area_m2:.1f} %, drivers "
-          f"{100 * (tc.area_write_drivers_m2 + tc.area_wordline_drivers_m2) / tc.area_m2:.1f} %)   "
+          f"{100 * (tc.area_write_drivers_m2 + tc.area_wordline_drivers_m2) / tc.area_m2:.1f} %, decoders "
+          f"and muxes {100 * (tc.area_decoders_m2 + tc.area_column_mux_m2) / tc.area_m2:.1f} %)   "
           f"leakage {_si(tc.leakage_w, 'W')} (cells {_si(tc.leakage_cells_w, 'W')})")
     for gc, name in zip(tc.groups, groups):
         f = tech.feature_size_m
         print(f"cell   {name}: W {gc.cell.w_access_m / f:.2f} F, {gc.cell.area_m2 / f**2:.2f} F^2, "
               f"leakage {_si(gc.cell.leakage_w, 'W')}, write {_si(gc.cell.i_write_a, 'A')}, "
               f"{_si(gc.e_write_j, 'J')} per write")
-    print(f"chip   {chip.n_tiles} tiles, area {chip.area_m2 * 1e6:.4g} mm^2, "
-          f"leakage {_si(chip.leakage_w, 'W')}")
+    ic = chip.interconnect
+    print(f"chip   {chip.n_tiles} tiles, area {chip.area_m2 * 1e6:.4g} mm^2 (H-tree "
+          f"{100 * ic.area_m2 / chip.area_m2:.1f} %: {ic.bus_bits} wires over {ic.length_m * 1e3:.3g} mm, "
+          f"{_si(ic.e_per_bit_j, 'J')} per bit to a tile), leakage {_si(chip.leakage_w, 'W')}")
     rep = result.engine
     print(f"timing {_si(timing.clock_hz, 'Hz')} clock: programming {rep.cycles_program:,} cycles "
           f"({_si(rep.time_program_s, 's')}); {n_images} images in {rep.cycles_inference:,} cycles, "

@@ -147,14 +147,30 @@ def software_versions() -> dict[str, str]:
 def _cost_breakdown(chip) -> dict:
     """Area and leakage by component, for the JSON report."""
     t = chip.tile
+    ro = t.readout
     return {
         "n_tiles": chip.n_tiles,
+        "readout": {"scheme": ro.describe(), "rows_per_read": ro.rows_per_read,
+                    "converter": "current sense amplifier" if not ro.parallel else "SAR ADC",
+                    "converter_bits": ro.bits, "reads_per_phase": t.reads_per_phase(t.rows),
+                    "t_read_s": t.t_read_s, "t_convert_s": t.t_convert_s,
+                    "energy_per_conversion_j": t.e_sense_column_j,
+                    "energy_accumulate_per_read_j": t.e_accumulate_column_j,
+                    "energy_decode_per_read_j": t.e_decode_j,
+                    "converter_area_m2": t.area_sense_amps_m2 / t.n_sense_amps,
+                    "r_access_read_ohm": t.r_access_ohm},
         "tile_area_m2": {"cells": t.area_cells_m2, "write_drivers": t.area_write_drivers_m2,
                          "wordline_drivers": t.area_wordline_drivers_m2,
-                         "sense_amps": t.area_sense_amps_m2, "counters": t.area_counters_m2},
+                         "sense_amps": t.area_sense_amps_m2, "counters": t.area_counters_m2,
+                         "decoders": t.area_decoders_m2, "column_mux": t.area_column_mux_m2},
         "tile_leakage_w": {"cells": t.leakage_cells_w, "write_drivers": t.leakage_write_drivers_w,
                            "wordline_drivers": t.leakage_wordline_drivers_w,
-                           "sense_amps": t.leakage_sense_amps_w, "counters": t.leakage_counters_w},
+                           "sense_amps": t.leakage_sense_amps_w, "counters": t.leakage_counters_w,
+                           "decoders": t.leakage_decoders_w},
+        "interconnect": {"kind": "H-tree", "grid": [chip.interconnect.nx, chip.interconnect.ny],
+                         "bus_bits": chip.interconnect.bus_bits, "length_m": chip.interconnect.length_m,
+                         "path_m": chip.interconnect.path_m, "area_m2": chip.interconnect.area_m2,
+                         "energy_per_bit_j": chip.interconnect.e_per_bit_j},
         "layers": [{"layer": lc.index, "area_adders_m2": lc.area_adders_m2,
                     "area_buffer_m2": lc.area_buffer_m2, "leakage_w": lc.leakage_w}
                    for lc in chip.layers],

@@ -21,7 +21,8 @@ from accelsim.arch import crossbar
 from accelsim.arch.chip import ChipCost, build_chip
 from accelsim.arch.tile import sensing_energy_j
 from accelsim.config import ArchConfig
-from accelsim.engine import Engine, EngineReport, OpEnergies
+from accelsim.engine import Engine, EngineReport, OpEnergies, readout_timing
+from accelsim.kernels.adc_readout import sense_parallel
 from accelsim.kernels.sensing import PackedStates, SenseResult, apply_flips, sense_two_phase
 from accelsim.kernels.xnor import count_ones, pack_bits, pack_thresholded, unpack_bits
 from accelsim.mapping import LayerMap, map_network, unipolar_popcount
@@ -112,6 +113,9 @@ class _Repeat:
         self.predictions = np.zeros(len(x_words), dtype=np.int64)
         self.read = crossbar.read_probabilities(arch)
         self.read_rng = rngs.stream(seed, "read", r)
+        # k > 1 rows per read with a converter that does not read every count exactly: its readings
+        # replace the per-cell misreads (read disturb stays per cell)
+        self.adc = crossbar.adc_tables(arch, chip.tile)
         self.n_switches = self.n_failures = self.n_wrong = 0
         self.energy_junction = 0.0
         self.n_misreads = self.n_reads = self.n_disturbed = 0
@@ -124,7 +128,7 @@ class _Repeat:
         self.mask: list[np.ndarray | None] = [None] * len(maps)  # zero-padded convs' driven rows
         self.pad_rows: list[np.ndarray | None] = [None] * len(maps)  # and their padded rows
         self.campaign: list[_Campaign | None] = [None] * len(maps)
-        self.incremental = incremental and not self.read.any
+        self.incremental = incremental and not self.read.any and self.adc is None
         self.previous: list[_Campaign | None] = [None] * len(maps)  # the last campaign sensed
         self.snapshot: list[np.ndarray | None] = [None] * len(maps)  # the cells it sensed
         # Cells changed since the snapshot (only ageing changes cells when reads are error-free):
@@ -204,6 +208,17 @@ class _Repeat:
         if conv is not None and conv.zero_padded and self.read.any:
             return self._sense_padded(li, x, conv)
         lm, rd = self.maps[li], self.read
+        if self.adc is not None:
+            det, cdf = self.adc
+            result = sense_parallel(
+                x, self._states2d(li), self.arch.tile.rows, self.arch.read.rows_per_read, det, cdf,
+                plus_one_ap=self.arch.mapping.convention == "plus_one_ap", n_phases=lm.n_phases,
+                neuron_group=lm.neuron_group, n_groups=len(self.arch.tile.columns),
+                p_disturb_p=rd.disturb_p, p_disturb_ap=rd.disturb_ap, rng=self.read_rng,
+                packed=self.packed[li])
+            self.n_misreads += result.n_misreads
+            self.n_disturbed += result.n_disturbed
+            return result
         result = sense_two_phase(
             x, self._states2d(li), self.arch.tile.rows,
             plus_one_ap=self.arch.mapping.convention == "plus_one_ap", n_phases=lm.n_phases,
@@ -381,7 +396,8 @@ def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 
         rep = _Repeat(arch, net, maps, chip, x_words, seed, r, incremental)
         engine = Engine(maps, tile_rows=arch.tile.rows, tile_cols=arch.tile.cols,
                         timing=arch.engine_timing, energies=OpEnergies.from_chip(chip),
-                        trace=trace and first_engine is None)
+                        trace=trace and first_engine is None,
+                        **readout_timing(chip, arch.engine_timing))
         engine.program(rep.program)
         after_program = dict(engine.energy)
         engine.infer(n, rep.sense)

@@ -122,8 +122,10 @@ class CellDesign:
     leakage_w: float  # I_off' W VDD [W]
 
 
-def design_cell(mtj: MTJElectrical, tech: TechNode, *, write_current_factor: float = 2.0) -> CellDesign:
-    """Size a cell for a write current ``write_current_factor`` x Ic (002 uses 2 x Ic).
+def design_cell(mtj: MTJElectrical, tech: TechNode, *, write_current_factor: float = 2.0,
+                min_width_m: float = 0.0) -> CellDesign:
+    """Size a cell for a write current ``write_current_factor`` x Ic (002 uses 2 x Ic), and at least
+    ``min_width_m`` wide (a parallel read's IR-drop rule, ``readout.read_access_width_m``).
 
     Width from ``access_width_m`` with the MTJ in AP (the larger resistance, at the write bias),
     area by NVSim's 1T1R rule 3 (W/F + 1) F^2 with L = F, leakage I_off' W VDD (PHYSICS.md section 8).
@@ -132,7 +134,7 @@ def design_cell(mtj: MTJElectrical, tech: TechNode, *, write_current_factor: flo
         raise ValueError(f"write_current_factor must be positive, got {write_current_factor}")
     i_write = write_current_factor * mtj.i_c_a
     r_ap = r_ap_at_current_ohm(mtj, i_write)
-    w = access_width_m(i_write, r_ap, tech)
+    w = max(access_width_m(i_write, r_ap, tech), min_width_m)
     f = tech.feature_size_m
     return CellDesign(mtj=mtj, i_write_a=i_write, r_ap_write_ohm=r_ap, w_access_m=w,
                       area_m2=transistor_area_m2(w, tech), width_m=(w / f + 1.0) * f, height_m=3.0 * f,

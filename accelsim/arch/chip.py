@@ -15,6 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from accelsim.arch.cell import MTJElectrical
+from accelsim.arch.readout import Interconnect, htree
 from accelsim.arch.tech import TechNode, load_tech
 from accelsim.arch.tile import CircuitConfig, TileCost, counter_bits, tile_cost
 from accelsim.errors import ConfigError
@@ -90,8 +91,13 @@ class ChipCost:
     tile: TileCost
     tech: TechNode
     layers: tuple[LayerCost, ...]
-    tile_pitch_m: float  # edge of a (square) tile: the length of one link hop
-    e_link_per_bit_j: float
+    tile_pitch_m: float  # edge of a (square) tile
+    e_link_per_bit_j: float  # one bit between the buffers and a tile, over the H-tree
+    interconnect: Interconnect
+
+    @property
+    def area_interconnect_m2(self) -> float:
+        return self.interconnect.area_m2
 
     @property
     def n_tiles(self) -> int:
@@ -107,7 +113,8 @@ class ChipCost:
 
     @property
     def area_m2(self) -> float:
-        return self.area_tiles_m2 + sum(lc.area_adders_m2 + lc.area_buffer_m2 for lc in self.layers)
+        return (self.area_tiles_m2 + sum(lc.area_adders_m2 + lc.area_buffer_m2 for lc in self.layers)
+                + self.area_interconnect_m2)
 
     @property
     def leakage_w(self) -> float:
@@ -115,22 +122,25 @@ class ChipCost:
 
 
 def chip_cost(layers: Sequence[LayerShape], tile: TileCost, tech: TechNode,
-              circuit: CircuitConfig) -> ChipCost:
+              circuit: CircuitConfig, bus_bits: int = 64) -> ChipCost:
     """Chip cost for ``layers`` mapped on tiles of cost ``tile`` (all tiles alike, weight-stationary).
 
     Per layer: an adder tree of (row_tiles - 1) x n_out ripple adders of ceil(log2(n_in + 1)) bits plus
     one threshold comparison per neuron (a subtraction, same width); after a pooling layer, one
     comparator (max, popcount width) or counter (average: a count of +1 outputs, ``pool_op_bits`` wide)
     per column, doing ``pool_ops_per_image`` operations per image (the window's line buffer is not
-    modelled); a double-buffered SRAM of its
-    outputs (and of the input image for the first layer); links of one tile pitch per hop carrying the
-    inputs to each of its col_tiles tile columns and the partial sums of every tile, at activity
-    ``circuit.activity``: E = a C_wire L VDD^2 per bit. A convolution presents ``vectors_per_image``
+    modelled); a double-buffered SRAM of its outputs (and of the input image for the first layer); an
+    H-tree of ``bus_bits`` wires from the buffers to every tile (``readout.htree``) carrying the inputs
+    to each of its col_tiles tile columns and the partial sums of every tile, at activity
+    ``circuit.activity``: E = a C_wire L VDD^2 per bit over the root-to-tile path. A convolution
+    presents ``vectors_per_image``
     patches per image: its adders and buffer reads run once per patch (the buffer is read patch by
     patch, no reuse between overlapping patches); its buffer holds the output map.
     """
     pitch = math.sqrt(tile.area_m2)
-    e_bit = circuit.activity * tech.c_wire_f_per_m * pitch * tech.vdd_v**2
+    tree = htree(sum(lm.row_tiles * lm.col_tiles for lm in layers), pitch, bus_bits, tech,
+                 circuit.activity)
+    e_bit = tree.e_per_bit_j
     costs = []
     for i, lm in enumerate(layers):
         vectors = vectors_per_image(lm)
@@ -153,7 +163,8 @@ def chip_cost(layers: Sequence[LayerShape], tile: TileCost, tech: TechNode,
             e_pool_per_image_j=pool_ops * pool_bits * tech.full_adder_energy_j,
             e_buffer_per_image_j=(vectors * lm.n_in + n_out_image) * tech.sram_energy_per_bit_j,
             link_bits_per_image=link_bits, e_link_per_image_j=link_bits * e_bit))
-    return ChipCost(tile=tile, tech=tech, layers=tuple(costs), tile_pitch_m=pitch, e_link_per_bit_j=e_bit)
+    return ChipCost(tile=tile, tech=tech, layers=tuple(costs), tile_pitch_m=pitch, e_link_per_bit_j=e_bit,
+                    interconnect=tree)
 
 
 def build_chip(arch, maps: Sequence[LayerShape]) -> ChipCost:
@@ -164,10 +175,11 @@ def build_chip(arch, maps: Sequence[LayerShape]) -> ChipCost:
     groups = [(MTJElectrical.from_device(arch.cells[g.cell].mtj_params), int(n))
               for g, n in zip(arch.tile.columns, counts)]
     try:
-        tile = tile_cost(arch.tile.rows, groups, tech, arch.circuit, arch.engine_timing)
+        tile = tile_cost(arch.tile.rows, groups, tech, arch.circuit, arch.engine_timing,
+                         arch.read.readout)
     except ValueError as exc:
         cells = ", ".join(f"{g.cell} ({arch.cells[g.cell].mtj})" for g in arch.tile.columns)
         factor = arch.circuit.write_current_factor
         raise ConfigError(f"the cells {cells} cannot be sized on tech {arch.tech} at "
                           f"circuit.write_current_factor {factor:g}: {exc}") from None
-    return chip_cost(maps, tile, tech, arch.circuit)
+    return chip_cost(maps, tile, tech, arch.circuit, arch.timing.link_bits_per_cycle)

@@ -205,3 +205,61 @@ def read_probabilities(arch: ArchConfig) -> ReadProbabilities:
         out["dp" if arch.read.disturbs == "p" else "dap"][g] = p
     return ReadProbabilities(misread_p=out["mp"], misread_ap=out["map"], disturb_p=out["dp"],
                              disturb_ap=out["dap"])
+
+
+def adc_tables(arch: ArchConfig, tile) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """The converters' readings for a parallel readout (``read.rows_per_read`` > 1), per column group:
+    (det (n_groups, k+1, k+1), cdf (n_groups, k+1, k+1, k+1) or None), see
+    ``readout.conversion_table``; None when the readout is row-serial or reads every count exactly
+    (then the per-cell sensing path gives the same counts).
+
+    Path per group: R_P and R_AP at the read bias that makes a P read current
+    ``circuit.read_current_ratio`` x Ic (as ``read_probabilities``), the access transistor of the sized
+    cell (``tile``, a ``TileCost``), half the bit line. With ``read.model: device`` the junctions spread
+    with ``write.variability``'s sigma of ln R, the column adds Johnson and shot noise over 1 / (2 t_sense)
+    and the converter an offset of ``read.sigma_offset_ln`` (in ln of one LRS cell's current); with
+    ``ideal`` only the converter's levels (quantisation, clipping) remain.
+    """
+    from accelsim.arch.readout import (
+        ColumnPath,
+        access_resistance_ohm,
+        bitline_resistance_ohm,
+        conversion_table,
+    )
+    from accelsim.arch.tech import load_tech
+
+    scheme = arch.read.readout
+    if not scheme.parallel:
+        return None
+    from accelsim import device
+    from accelsim.device.mtj import tmr_at_bias
+
+    tech = load_tech(arch.tech)
+    k, bits = scheme.rows_per_read, scheme.bits
+    noisy = arch.read.model == "device"
+    sigma = device.variability_preset(arch.write.variability).sigma_r_p_rel if noisy else 0.0
+    dets, cdfs = [], []
+    for g, group in enumerate(arch.tile.columns):
+        mtj = arch.cells[group.cell].mtj_params
+        i_c = float(device.critical_current_a(mtj, "p_to_ap"))
+        v_read = arch.circuit.read_current_ratio * i_c * mtj.r_p_ohm
+        cell = tile.groups[g].cell
+        path = ColumnPath(
+            r_p_ohm=mtj.r_p_ohm,
+            r_ap_ohm=mtj.r_p_ohm * (1.0 + float(tmr_at_bias(v_read, mtj.tmr0, mtj.v_half_v))),
+            sigma_ln_r=sigma, r_access_ohm=access_resistance_ohm(cell.w_access_m, tech),
+            r_bitline_ohm=bitline_resistance_ohm(arch.tile.rows, cell.height_m, tech), v_read_v=v_read,
+            sigma_offset_ln=arch.read.sigma_offset_ln if noisy else 0.0,
+            noise_bandwidth_hz=1.0 / (2.0 * arch.timing.t_sense_s) if noisy else 0.0)
+        det, cdf = conversion_table(path, k, bits)
+        dets.append(det)
+        cdfs.append(cdf)
+    det = np.stack(dets)
+    if all(c is None for c in cdfs):
+        exact = np.broadcast_to(np.minimum(np.arange(k + 1)[None, :], np.arange(k + 1)[:, None]),
+                                det.shape[1:])
+        lower = np.arange(k + 1)[None, :] <= np.arange(k + 1)[:, None]  # n <= m: the entries used
+        if all(np.array_equal(d[lower], exact[lower]) for d in dets):
+            return None
+        return det, None
+    return det, np.stack(cdfs)

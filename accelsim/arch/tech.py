@@ -50,6 +50,15 @@ class TechNode:
     sram_bit_area_f2: float = param("area of a 6T SRAM bit cell (buffers), in F^2")
     sram_energy_per_bit_j: float = quantity("energy to read or write one bit of an SRAM buffer [J]")
     sram_leakage_per_bit_w: float = quantity("standby power of one SRAM bit [W]")
+    adc_power_per_bit_w: float = quantity(
+        "SAR converter power per output bit while converting (NeuroSim SarADC fit: (a b + c)) [W]")
+    adc_power_base_w: float = quantity("SAR converter power independent of the bits, c [W]")
+    adc_cycle_s: float = quantity("one SAR cycle; a b-bit conversion takes b + 1 of them [s]")
+    adc_area_base_f2: float = param("SAR converter area independent of the bits, in F^2")
+    adc_area_per_bit_f2: float = param("SAR converter area per output bit, in F^2")
+    r_wire_per_um_ohm: float = quantity("resistance per um of a minimum-width local wire [Ohm]")
+    wire_pitch_m: float = quantity("pitch (width + space) of a minimum local/intermediate wire [m]")
+    nand2_area_f2: float = param("area of a two-input NAND standard cell (decoders), in F^2")
 
     def __post_init__(self) -> None:
         if self.vth_v >= self.v_ref_v:
@@ -57,7 +66,7 @@ class TechNode:
         if self.vth_v >= self.vdd_v:
             raise Invalid("vth", f"threshold {self.vth_v:g} V is not below vdd {self.vdd_v:g} V")
         for name in ("sense_amp_area_f2", "full_adder_area_f2", "dff_area_f2", "sram_bit_area_f2",
-                     "r_on_multiplier"):
+                     "r_on_multiplier", "adc_area_base_f2", "adc_area_per_bit_f2", "nand2_area_f2"):
             if not getattr(self, name) > 0:
                 raise Invalid(name, f"expected a positive number, got {getattr(self, name)!r}")
 
@@ -92,6 +101,10 @@ class TechNode:
     @property
     def c_wire_f_per_m(self) -> float:
         return self.c_wire_per_um_f / 1e-6
+
+    @property
+    def r_wire_ohm_per_m(self) -> float:
+        return self.r_wire_per_um_ohm / 1e-6
 
 
 def load_tech(name_or_path: str | Path) -> TechNode:

@@ -20,6 +20,18 @@ from accelsim.arch.cell import (
     write_energy_junction_j,
     write_energy_supply_j,
 )
+from accelsim.arch.readout import (
+    ReadoutScheme,
+    access_resistance_ohm,
+    column_mux_area_m2,
+    decoder_area_m2,
+    decoder_energy_per_read_j,
+    read_access_width_m,
+    sar_adc_area_m2,
+    sar_adc_energy_j,
+    sar_adc_leakage_w,
+    sar_adc_time_s,
+)
 from accelsim.arch.tech import TechNode
 from accelsim.arch.timing import TimingConfig
 from accelsim.schema import Invalid, param, quantity
@@ -72,21 +84,29 @@ class TileCost:
     cols: int
     groups: tuple[ColumnGroupCost, ...]
     n_write_drivers: int
-    n_sense_amps: int
+    n_sense_amps: int  # column readout circuits: sense amplifiers (k = 1) or converters (k > 1)
     counter_bits: int  # width of each column's accumulator, ceil(log2(rows + 1))
+    readout: ReadoutScheme  # k rows per read, converter bits
+    t_read_s: float  # one read: the read pulse (t_sense), plus the conversion when k > 1 [s]
+    t_convert_s: float  # the conversion alone (0 for the sense amplifier: inside t_sense) [s]
+    r_access_ohm: float  # read (linear-region) resistance of the widest cell's access transistor [Ohm]
     area_cells_m2: float
     area_write_drivers_m2: float
     area_wordline_drivers_m2: float
-    area_sense_amps_m2: float
+    area_sense_amps_m2: float  # sense amplifiers or converters
     area_counters_m2: float
+    area_decoders_m2: float
+    area_column_mux_m2: float
     leakage_cells_w: float
     leakage_write_drivers_w: float
     leakage_wordline_drivers_w: float
     leakage_sense_amps_w: float
     leakage_counters_w: float
+    leakage_decoders_w: float
     e_wordline_j: float  # raising one word line of the tile for one sensing phase or write [J]
-    e_sense_column_j: float  # one sense amplifier decision for one column and phase [J]
-    e_accumulate_column_j: float  # adding one phase's count into a column's accumulator [J]
+    e_sense_column_j: float  # one sense decision (k = 1) or conversion (k > 1) of one column [J]
+    e_accumulate_column_j: float  # adding one read's result into a column's accumulator [J]
+    e_decode_j: float  # selecting one read group of rows (row decoder) [J]
 
     @property
     def area_array_m2(self) -> float:
@@ -96,7 +116,7 @@ class TileCost:
     @property
     def area_periphery_m2(self) -> float:
         return (self.area_write_drivers_m2 + self.area_wordline_drivers_m2 + self.area_sense_amps_m2
-                + self.area_counters_m2)
+                + self.area_counters_m2 + self.area_decoders_m2 + self.area_column_mux_m2)
 
     @property
     def area_m2(self) -> float:
@@ -109,16 +129,20 @@ class TileCost:
     @property
     def leakage_periphery_w(self) -> float:
         return (self.leakage_write_drivers_w + self.leakage_wordline_drivers_w + self.leakage_sense_amps_w
-                + self.leakage_counters_w)
+                + self.leakage_counters_w + self.leakage_decoders_w)
 
     @property
     def leakage_w(self) -> float:
         return self.leakage_cells_w + self.leakage_periphery_w
 
     @property
-    def e_column_phase_j(self) -> float:
-        """Fixed cost of one column in one sensing phase: sense decision + accumulation [J]."""
+    def e_column_read_j(self) -> float:
+        """One column in one read: sense decision or conversion + accumulation [J]."""
         return self.e_sense_column_j + self.e_accumulate_column_j
+
+    def reads_per_phase(self, rows_used: int) -> int:
+        """Reads one sensing phase takes with ``rows_used`` rows: ceil(rows / k)."""
+        return self.readout.reads_per_phase(rows_used)
 
 
 def driver_widths_m(i_a: float, tech: TechNode, v_drop_v: float) -> tuple[float, float]:
@@ -135,7 +159,8 @@ def counter_bits(n: int) -> int:
 
 
 def tile_cost(rows: int, groups: Sequence[tuple[MTJElectrical, int]], tech: TechNode,
-              circuit: CircuitConfig, timing: TimingConfig) -> TileCost:
+              circuit: CircuitConfig, timing: TimingConfig,
+              readout: ReadoutScheme | None = None) -> TileCost:
     """Cost model of one tile of ``rows`` rows whose columns are ``groups`` = (MTJ, number of columns),
     in column order.
 
@@ -145,10 +170,15 @@ def tile_cost(rows: int, groups: Sequence[tuple[MTJElectrical, int]], tech: Tech
     - Write drivers: ``timing.n_write_drivers`` bidirectional drivers (000 Fig. 3: an inverter at each
       end of the column), each serving a contiguous block of columns and sized by ``driver_widths_m``
       for the largest write current in its block; their column multiplexers are not modelled.
-    - Sensing: ``timing.n_sense_amps`` current-mode sense amplifiers (NVSim's IV converter) shared by
-      the columns in turn; each column and phase costs one decision.
-    - Accumulators: per column a ``counter_bits(rows)``-bit register and adder that sums the two
-      phases' counts (one FA + one DFF per bit and phase).
+    - Readout (``readout``, default row-serial): a phase reads its rows k at a time, ceil(rows / k)
+      reads. k = 1: ``timing.n_sense_amps`` current-mode sense amplifiers (NVSim's IV converter), one
+      decision per column and read, and a counter that increments (two flip-flop toggles on average:
+      a binary counter's toggles per increment, 1 + 1/2 + 1/4 + ... = 2). k > 1: as many b-bit SAR
+      converters (``readout.sar_adc_*``), one conversion per column and read, and an add of the
+      partial count into the accumulator (one FA + one DFF per accumulator bit). Cells read k at a
+      time are sized at least for NeuroSim's IR-drop rule (``readout.read_access_width_m``).
+    - Row decoders (``readout.decoder_*``) and, when converters are shared, column multiplexers.
+    - Accumulators: per column a ``counter_bits(rows)``-bit register and adder.
     - Cell energies: reads at the bias of ``cell.read_bias_v`` for ``t_sense``; writes VDD I t_pulse plus
       the bit line's C VDD^2.
     """
@@ -160,7 +190,10 @@ def tile_cost(rows: int, groups: Sequence[tuple[MTJElectrical, int]], tech: Tech
     if cols < 1:
         raise ValueError("a tile needs at least one column")
     vdd2 = tech.vdd_v**2
-    cells = [design_cell(m, tech, write_current_factor=circuit.write_current_factor) for m, _ in groups]
+    readout = readout or ReadoutScheme()
+    cells = [design_cell(m, tech, write_current_factor=circuit.write_current_factor,
+                         min_width_m=read_access_width_m(m.r_p_ohm, tech) if readout.parallel else 0.0)
+             for m, _ in groups]
 
     # Bit line (one column): access-transistor drains and the wire along `rows` cells.
     group_costs = []
@@ -201,26 +234,43 @@ def tile_cost(rows: int, groups: Sequence[tuple[MTJElectrical, int]], tech: Tech
     n_sa = timing.sense_amps(cols)
     bits = counter_bits(rows)
     counter_f2 = cols * bits * (tech.full_adder_area_f2 + tech.dff_area_f2)
+    if readout.parallel:
+        b = readout.bits
+        area_sa = n_sa * sar_adc_area_m2(b, tech)
+        leak_sa = n_sa * sar_adc_leakage_w(b, tech)
+        e_sense = sar_adc_energy_j(b, tech)
+        t_conv = sar_adc_time_s(b, tech)
+        e_acc = bits * (tech.full_adder_energy_j + tech.dff_energy_j)
+    else:
+        area_sa = n_sa * tech.sense_amp_area_f2 * tech.f2_m2
+        leak_sa = n_sa * tech.sense_amp_leakage_w
+        e_sense = tech.sense_amp_energy_j
+        t_conv = 0.0
+        e_acc = 2.0 * tech.dff_energy_j
+    area_dec = decoder_area_m2(rows, readout.rows_per_read, tech)
     return TileCost(
         rows=rows, cols=cols, groups=tuple(group_costs), n_write_drivers=math.ceil(cols / block),
-        n_sense_amps=n_sa, counter_bits=bits,
+        n_sense_amps=n_sa, counter_bits=bits, readout=readout,
+        t_read_s=timing.t_sense_s + t_conv, t_convert_s=t_conv,
+        r_access_ohm=access_resistance_ohm(min(c.w_access_m for c in cells), tech),
         area_cells_m2=area_cells, area_write_drivers_m2=area_drv, area_wordline_drivers_m2=area_wl,
-        area_sense_amps_m2=n_sa * tech.sense_amp_area_f2 * tech.f2_m2,
-        area_counters_m2=counter_f2 * tech.f2_m2,
+        area_sense_amps_m2=area_sa, area_counters_m2=counter_f2 * tech.f2_m2,
+        area_decoders_m2=area_dec,
+        area_column_mux_m2=column_mux_area_m2(cols, n_sa, tech, transistor_area_m2, PN_RATIO),
         leakage_cells_w=leak_cells, leakage_write_drivers_w=leak_drv, leakage_wordline_drivers_w=leak_wl,
-        leakage_sense_amps_w=n_sa * tech.sense_amp_leakage_w,
-        leakage_counters_w=counter_f2 * tech.logic_leakage_per_f2_w,
-        e_wordline_j=e_wl, e_sense_column_j=tech.sense_amp_energy_j,
-        e_accumulate_column_j=bits * (tech.full_adder_energy_j + tech.dff_energy_j))
+        leakage_sense_amps_w=leak_sa, leakage_counters_w=counter_f2 * tech.logic_leakage_per_f2_w,
+        leakage_decoders_w=area_dec / tech.f2_m2 * tech.logic_leakage_per_f2_w,
+        e_wordline_j=e_wl, e_sense_column_j=e_sense, e_accumulate_column_j=e_acc,
+        e_decode_j=decoder_energy_per_read_j(rows, readout.rows_per_read, tech, PN_RATIO))
 
 
-def sensing_energy_j(tile: TileCost, n_active_cells, n_active_rows: int, n_column_phases: int) -> float:
+def sensing_energy_j(tile: TileCost, n_active_cells, n_active_rows: int, n_column_reads: int) -> float:
     """Energy of sensing from activity counts.
 
     ``n_active_cells[phase, group, state]`` (state 0 = P, 1 = AP) activated cells, ``n_active_rows``
-    word-line activations, ``n_column_phases`` column decisions (columns x 2 phases x images).
+    word-line activations, ``n_column_reads`` column decisions or conversions (columns x reads).
     """
-    e = n_active_rows * tile.e_wordline_j + n_column_phases * tile.e_column_phase_j
+    e = n_active_rows * tile.e_wordline_j + n_column_reads * tile.e_column_read_j
     for g, group in enumerate(tile.groups):
         for phase in range(2):
             e += n_active_cells[phase][g][0] * group.e_read_lrs_j

@@ -38,7 +38,9 @@ def _raw(**changes):
                 sense_amp_area_f2=1000, sense_amp_energy="100 fJ", sense_amp_leakage="1 nW",
                 full_adder_area_f2=2000, dff_area_f2=2000, full_adder_energy="4 fJ", dff_energy="4 fJ",
                 logic_leakage_per_f2="1e-14 W", sram_bit_area_f2=146, sram_energy_per_bit="0.2 pJ",
-                sram_leakage_per_bit="2 pW")
+                sram_leakage_per_bit="2 pW", adc_power_per_bit="2 uW", adc_power_base="10 uW",
+                adc_cycle="1 ns", adc_area_base_f2=60000, adc_area_per_bit_f2=40000,
+                r_wire_per_um="3 Ohm", wire_pitch="140 nm", nand2_area_f2=400)
     base.update(changes)
     return base
 

@@ -69,7 +69,7 @@ def test_sensing_energy_counts(tech):
     n = np.zeros((2, 2, 2), dtype=np.int64)
     n[0, 0, 1] = 5  # phase 1, weak group, AP cells
     n[1, 1, 0] = 2  # phase 2, strong group, P cells
-    expected = (3 * t.e_wordline_j + 8 * t.e_column_phase_j + 5 * t.groups[0].e_read_hrs_j
+    expected = (3 * t.e_wordline_j + 8 * t.e_column_read_j + 5 * t.groups[0].e_read_hrs_j
                 + 2 * t.groups[1].e_read_lrs_j)
     assert sensing_energy_j(t, n, 3, 8) == pytest.approx(expected)
     assert t.groups[0].e_read_lrs_j > t.groups[0].e_read_hrs_j  # more current through P
