@@ -378,8 +378,8 @@ def write_outputs(spec: OptimizeSpec, study, out_dir: Path) -> pd.DataFrame:
 
 
 def figure(spec: OptimizeSpec, table: pd.DataFrame, fh) -> None:
-    """Objectives against each other (or the objective against the trial number), infeasible trials
-    grey, the front in red; beside it the first constraint's judged value against the first
+    """Objectives against each other (or the objective against the trial number, with the best
+    feasible value so far), infeasible trials grey, the front in red; beside it the first constraint's judged value against the first
     objective with its limit as a dashed line."""
     import matplotlib
 
@@ -394,9 +394,15 @@ def figure(spec: OptimizeSpec, table: pd.DataFrame, fh) -> None:
     ax = axes[0][0]
     ax.scatter(infeas[x0], infeas[y0], marker="x", color="0.6", label="infeasible")
     ax.scatter(feas[x0], feas[y0], color="tab:blue", s=18, label="feasible")
-    front_sorted = front.sort_values(x0)
-    ax.plot(front_sorted[x0], front_sorted[y0], "o-" if len(obj) > 1 else "*", color="tab:red",
-            ms=9, label="front" if len(obj) > 1 else "best")
+    if len(obj) > 1:
+        front_sorted = front.sort_values(x0)
+        ax.plot(front_sorted[x0], front_sorted[y0], "o-", color="tab:red", ms=7, label="front")
+    else:
+        sign = 1.0 if spec.objectives[0][1] == "minimize" else -1.0
+        running = (sign * table[y0]).where(table["feasible"], np.inf).cummin()
+        running = sign * running.where(np.isfinite(running))
+        ax.step(table["trial"], running, where="post", color="tab:red", lw=1, label="best feasible so far")
+        ax.plot(front[x0], front[y0], "*", color="tab:red", ms=12, label="best")
     ax.set_xlabel(x0)
     ax.set_ylabel(y0)
     ax.set_title(f"{spec.name}: {len(table)} trials, {len(feas)} feasible")

@@ -319,7 +319,8 @@ def load_spec(path: str | Path, *, seed: int | None = None, trials: int | None =
     population = _int(raw, "population", 16, 2, MAX_TRIALS, path)
     sampler = raw.get("sampler", "auto")
     if sampler not in SAMPLERS:
-        raise ConfigError(f"{path}: key 'sampler': expected one of {', '.join(SAMPLERS)}, got {show(sampler)}")
+        raise ConfigError(f"{path}: key 'sampler': expected one of {', '.join(SAMPLERS)}, got "
+                          f"{show(sampler)}")
     fixed = raw.get("set") or {}
     if not isinstance(fixed, dict):
         raise ConfigError(f"{path}: key 'set': expected a mapping of dotted config keys to values")

@@ -106,8 +106,9 @@ def test_finds_the_optimum_of_an_exhaustively_judged_space(tmp_path, tiny_arch_p
     assert arch.write.ber == best["write.ber"]
     assert arch.tile.columns[1].fraction == best["tile.columns.1.fraction"]
     done = subprocess.run([sys.executable, "-m", "accelsim.cli", "run", "--arch", str(design),
-                           "--net", str(tiny_net_path), "--seed", "3", "--repeats", "2", "--set", "retention.n_steps=1", "--out",
-                           str(tmp_path / "run"), "--quiet"], capture_output=True, text=True, timeout=300)
+                           "--net", str(tiny_net_path), "--seed", "3", "--repeats", "2", "--set",
+                           "retention.n_steps=1", "--out", str(tmp_path / "run"), "--quiet"],
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     (csv,) = [p for p in (tmp_path / "run").glob("*.csv") if not p.stem.endswith("_timeline")]
     (row,) = pd.read_csv(csv).itertuples()
