@@ -110,10 +110,10 @@ def judge(spec: OptimizeSpec, rows: list[dict]) -> tuple[list[float] | None, lis
     from scipy.stats import t as student_t
 
     n = len(rows)
-    values = [float(np.mean([float(r[c]) for r in rows])) for c, _ in spec.objectives]
+    values = [float(np.mean([_float(r[c]) for r in rows])) for c, _ in spec.objectives]
     violations, judged = [], []
     for c in spec.constraints:
-        v = np.array([float(r[c.column]) - (float(r[c.relative_to]) if c.relative_to else 0.0)
+        v = np.array([_float(r[c.column]) - (_float(r[c.relative_to]) if c.relative_to else 0.0)
                       for r in rows])
         value = float(v.mean())
         if c.confidence is not None:
@@ -121,7 +121,7 @@ def judge(spec: OptimizeSpec, rows: list[dict]) -> tuple[list[float] | None, lis
             value = value - half if c.at_least is not None else value + half
         judged.append(value)
         violations.append(c.at_least - value if c.at_least is not None else value - c.at_most)
-    violations = [x if math.isfinite(x) else math.inf for x in violations]
+    violations = [x if math.isfinite(x) else math.inf for x in violations]  # NaN: infeasible
     return (values if all(math.isfinite(x) for x in values) else None), violations, judged
 
 
