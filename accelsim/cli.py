@@ -1,4 +1,4 @@
-"""The ``accelsim`` command: run | sweep | plot | reproduce | train | device | inspect | import.
+"""The ``accelsim`` command: run | sweep | optimize | plot | reproduce | train | device | inspect | import.
 
 Options are checked here and by the loaders at the edge; an ``AccelsimError`` prints one line on
 stderr and exits with status 2 (nothing written), any other exception is a bug (traceback, status 1).
@@ -323,6 +323,29 @@ def _sweep_on_jobqueue(args: argparse.Namespace, spec, out: Path):
     finally:
         cluster.close()
 
+def cmd_optimize(args: argparse.Namespace) -> int:
+    from accelsim.optimize import FRONT_CSV, TRIALS_CSV, run_study
+    from accelsim.optimize_spec import load_spec
+    from accelsim.sweep import check_workers
+
+    if args.scheduler and args.workers is not None:
+        raise UsageError("--scheduler and --workers: give one (--scheduler runs on an existing cluster's "
+                         "workers; --workers starts local ones)")
+    spec = load_spec(args.spec, seed=args.seed, trials=args.trials)
+    workers = 1 if args.scheduler else check_workers(args.workers)
+    out = Path(args.out) if args.out else Path("results") / "optimize" / spec.name
+    check_output_dir("--out", out)
+    if args.scheduler:
+        check_scheduler(args.scheduler)
+    table = run_study(spec, out, workers=workers, scheduler=args.scheduler, resume=args.resume,
+                      progress=not args.quiet)
+    if not args.quiet:
+        n_feasible = int(table["feasible"].sum()) if len(table) else 0
+        n_front = int(table["front"].sum()) if len(table) else 0
+        print(f"{len(table)} trials ({n_feasible} feasible), {n_front} on the front -> "
+              f"{out / TRIALS_CSV}, {out / FRONT_CSV}, {out / 'front.png'}, {out / 'designs'}/")
+    return 0
+
 
 def _read_table(path: Path):
     """The CSV at ``path`` as a DataFrame; ``UsageError`` for a missing, unreadable or empty table."""
@@ -544,6 +567,29 @@ def build_parser() -> argparse.ArgumentParser:
                     help="keep the runs already in the CSV and run only the missing ones")
     sw.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     sw.set_defaults(func=cmd_sweep)
+
+    op = sub.add_parser(
+        "optimize", help="search a design space with Optuna for the best designs under constraints",
+        description="Search the dotted config keys of an optimize spec (see arch_configs/optimize/) "
+                    "for the designs that minimise or maximise run columns under constraints (TPE for "
+                    "one objective, NSGA-II for several); trials run like sweep points. Writes "
+                    "trials.csv, runs.csv, front.csv, front.png, designs/trial<N>.yaml and the "
+                    "resumable study (study.journal) in --out.")
+    op.add_argument("spec", metavar="SPEC.yaml", help="optimize spec (see arch_configs/optimize/)")
+    op.add_argument("--out", metavar="DIR", help="output directory (default results/optimize/<spec name>)")
+    op.add_argument("--trials", type=_pos_int, default=None,
+                    help="total trials of the study, those already run included (default: the spec's)")
+    op.add_argument("--workers", type=_pos_int, default=None,
+                    help="local single-threaded worker processes (default: one per CPU core; 1 runs "
+                         "in-process)")
+    op.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                    help="run the trials on an existing Dask cluster instead of local worker processes")
+    op.add_argument("--resume", action="store_true",
+                    help="continue the study in --out (same spec, seed and input files)")
+    op.add_argument("--seed", type=_nonneg_int, default=None,
+                    help="seed of the sampler and of every run (default: the spec's `seed`, else 0)")
+    op.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    op.set_defaults(func=cmd_optimize)
 
     pl = sub.add_parser("plot", help="plot a column of a result CSV against a swept key",
                         description="Plot the mean (+- std over repeats) of a CSV column against "

@@ -63,6 +63,12 @@ class CellType:
                                   "unless the MTJ preset simulates it", default=None)
     tau0_s: float | None = quantity("attempt time tau0 of Neel-Arrhenius [s]; default: the MTJ's, "
                                     "else 1 ns (002 eq. 1)", default=None)
+    ic_follows_delta: bool = param(
+        "scale the MTJ's barrier and critical current with `delta_ap` (needs it): Delta0 and Ic0 x "
+        "delta_ap / the preset's Delta_AP, since Ic0 = (4 e alpha kB T / (hbar eta)) Delta (Sun 2000, "
+        "PRB 62 570; 002 Table I's junctions: 13.6 / 19.7 uA at Delta 40 / 60, within 4 % of it); "
+        "geometry and resistances stay the preset's. So a design search over Delta pays for a "
+        "higher barrier in write current, access-transistor width, area and leakage", default=False)
 
     def __post_init__(self) -> None:
         _preset("mtj", self.mtj, "mtj")
@@ -70,11 +76,19 @@ class CellType:
             value = getattr(self, name)
             if value is not None and not 0 < value <= 200:
                 raise Invalid(name, f"value {value:g} out of range: expected 0 < Delta <= 200")
+        if self.ic_follows_delta and self.delta_ap is None:
+            raise Invalid("ic_follows_delta", "needs `delta_ap` (the barrier the current follows)")
 
     @property
     def mtj_params(self):
-        """The ``accelsim.device.MTJ`` of this cell."""
-        return _preset("mtj", self.mtj, "mtj")
+        """The ``accelsim.device.MTJ`` of this cell (barrier and Ic0 scaled to ``delta_ap`` when
+        ``ic_follows_delta``)."""
+        mtj = _preset("mtj", self.mtj, "mtj")
+        if not self.ic_follows_delta:
+            return mtj
+        ratio = self.delta_ap / mtj.delta_ap_to_p
+        return dataclasses.replace(mtj, delta=mtj.delta * ratio, i_c_a=mtj.i_c_a * ratio,
+                                   v_c_v=mtj.v_c_v * ratio)
 
     @property
     def retention_delta_ap(self) -> float:

@@ -13,9 +13,9 @@ import accelsim.reproduce
 from accelsim.cli import DEVICE_CURVES, build_parser
 from accelsim.reproduce.registry import CATALOG, TARGETS, load_all
 
-HEAVY = ("scipy", "matplotlib", "numba", "pandas", "simpy", "dask", "onnx", "accelsim.kernels",
+HEAVY = ("scipy", "matplotlib", "numba", "pandas", "simpy", "dask", "onnx", "optuna", "accelsim.kernels",
          *sorted({info.module for info in CATALOG.values()}))
-COMMANDS = ("run", "sweep", "plot", "reproduce", "train", "device", "inspect", "import")
+COMMANDS = ("run", "sweep", "optimize", "plot", "reproduce", "train", "device", "inspect", "import")
 
 _PROBE = """
 import contextlib, io, json, sys
