@@ -175,7 +175,8 @@ _HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0,
 def _open_zip(path: Path, error: type[AccelsimError], what: str) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+        # NotImplementedError: a corrupt central directory can claim a zip version zipfile lacks
         raise error(f"{path}: not a readable {what} ({_reason(exc)})") from None
 
 
@@ -230,7 +231,8 @@ def read_npz(path: Path, error: type[AccelsimError], what: str = ".npz archive")
                 with archive.open(info) as fh:
                     fh.read(offset)
                     raw = fh.read(info.file_size - offset)
-            except (OSError, EOFError, zipfile.BadZipFile, zlib.error, ValueError) as exc:
+            except (OSError, EOFError, zipfile.BadZipFile, zlib.error, ValueError,
+                    NotImplementedError) as exc:
                 raise error(f"{path}: member '{key}' is corrupt ({_reason(exc)})") from None
             count = math.prod(shape)
             if len(raw) != count * dtype.itemsize:

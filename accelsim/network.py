@@ -322,9 +322,13 @@ class Network:
         notes = []
         if self.front is not None:
             f, c = self.front, self.front.conv
+            geometry = f"{c.kernel}x{c.kernel}" if c.legacy else c.describe().split(",")[0]
+            pool = {"none": "", "max": f", {c.pool_size}x{c.pool_size} max-pool"}[c.pool]
+            if c.pool == "max" and c.pool_stride != c.pool_size:
+                pool += f" (stride {c.pool_stride})"
             notes.append(
-                f"front: real {c.describe()} conv {c.in_h}x{c.in_w}x{c.in_c} -> "
-                f"{f.weights.shape[3]} filters, batch norm, ReLU, "
+                f"front: real {geometry} conv {c.in_h}x{c.in_w}x{c.in_c} -> "
+                f"{f.weights.shape[3]} filters, batch norm, ReLU{pool}, "
                 f"binarize: off-crossbar in float64, its {f.n_weights:,} weights not in cells and its "
                 "time and energy not counted")
         if self.output.head is not None:

@@ -17,7 +17,7 @@ from accelsim.simulate import simulate
 from accelsim.workload import load_workload
 
 NET = ROOT / "workloads" / "vgg_fashion.npz"
-TORCH = ROOT / "workloads" / "vgg_fashion_torch.npz"
+TORCH = ROOT / "workloads" / "pytorch" / "vgg_fashion.npz"
 
 
 def _workload():

@@ -23,7 +23,7 @@ so that both sides decide every neuron on the same exact comparison.
 Usage (needs torch and Debian's dataset-fashion-mnist):
 
     PYTHONPATH=. python workloads/train_vgg_fashion.py --epochs 2 --seed 0 \
-        --out workloads/vgg_fashion.npz --torch-out workloads/vgg_fashion_torch.npz
+        --out workloads/vgg_fashion.npz --torch-out workloads/pytorch/vgg_fashion.npz
 """
 
 from __future__ import annotations
@@ -234,7 +234,7 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="workloads/vgg_fashion.npz")
-    p.add_argument("--torch-out", default="workloads/vgg_fashion_torch.npz")
+    p.add_argument("--torch-out", default="workloads/pytorch/vgg_fashion.npz")
     args = p.parse_args()
     torch.set_num_threads(1)
     model = train(args.epochs, args.seed)
