@@ -262,3 +262,16 @@ def test_readme_cost_table_is_the_scripts_output():
     readme = (ROOT / "README.md").read_text()
     lines = module.table()
     assert "\n".join(lines) in readme
+
+
+def test_cost_only_equals_the_functional_run_on_the_shipped_vgg():
+    """workloads/vgg_fashion.npz (zero-padded 3x3, stride 2, 1x1, max-pool) on 40 of its images."""
+    from accelsim.network import load_network
+    from accelsim.split import _slice
+
+    net = load_network(ROOT / "workloads" / "vgg_fashion.npz")
+    arch = load_arch(ROOT / "arch_configs" / "weight_ber.yaml", ["write.ber=0", "timing.batch_images=16"])
+    wl = _slice(bundled_workload(net), 0, 40)
+    functional = simulate(arch, net, wl)
+    cost = cost_only(arch, describe_network(net), wl.n_images, net=net)
+    _same_costs(cost, functional)
