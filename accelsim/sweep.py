@@ -27,6 +27,7 @@ import yaml
 
 from accelsim import __version__, limits, sweep_device
 from accelsim.config import ArchConfig, load_arch, read_yaml, show
+from accelsim.description import is_description_file
 from accelsim.errors import ConfigError, UsageError
 from accelsim.network import Network, load_network
 from accelsim.outputs import (
@@ -201,6 +202,10 @@ def check(spec: SweepSpec) -> None:
         if spec.measure == "network":
             net_path = point_net(spec, point)
             if net_path not in sizes:
+                if is_description_file(net_path):
+                    raise ConfigError(f"{spec.path}: network {net_path} is an architecture-only description "
+                                      "(no weights): a sweep runs networks functionally; cost it with "
+                                      "accelsim run --cost-only")
                 net = load_network(net_path)
                 sizes[net_path] = (net, _n_images(net, spec.data))
             net, n_images = sizes[net_path]
