@@ -173,7 +173,7 @@ def vgg_figure() -> None:
         print(f"3. {VGG.relative_to(ROOT)} is not in this checkout: no VGG figure")
         return
     from accelsim.config import load_arch
-    from accelsim.network import load_network
+    from accelsim.network import load_network, reference_predict
     from accelsim.simulate import simulate
     from accelsim.workload import load_workload
 
@@ -184,9 +184,12 @@ def vgg_figure() -> None:
     t0 = time.perf_counter()
     simulate(arch, net, wl)
     dt = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    reference_predict(net, wl.x)  # inside simulate() (accuracy_ideal): timed apart
+    t_ref = time.perf_counter() - t0
     print(f"3. VGG workload ({VGG.name}, {net.shape}), {wl.n_images:,} images, programming + one "
-          f"campaign (and the reference inference of accuracy_ideal): {dt:.1f} s = "
-          f"{wl.n_images / dt:,.0f} images/s")
+          f"campaign: {dt:.1f} s = {wl.n_images / dt:,.0f} images/s; without the reference inference "
+          f"of accuracy_ideal ({t_ref:.1f} s): {wl.n_images / (dt - t_ref):,.0f} images/s")
 
 
 def main() -> None:
