@@ -883,8 +883,8 @@ def reference_predict(net: Network, x: np.ndarray) -> np.ndarray:
     real inputs for a network with a front.
 
     Deliberately plain: exact integer matrix products give dot = 2 * popcount - n_in, convolutions are
-    im2col matrix products (zero padding: 0 inputs, dot = the sum over the valid inputs). The simulator's bit-packed kernels must agree with this exactly when all
-    error rates are zero.
+    im2col matrix products (zero padding: 0 inputs, dot = the sum over the valid inputs). The
+    simulator's bit-packed kernels must agree with this exactly when all error rates are zero.
     """
     if len(x) > _REFERENCE_CHUNK:  # image by image in effect: chunks keep the im2col rows in cache
         return np.concatenate([reference_predict(net, x[s: s + _REFERENCE_CHUNK])

@@ -78,7 +78,7 @@ class _Campaign:
     rows_per_image: int  # input vectors (patches for a convolution) per image
     #: zero-padded layer sensed in one two-phase pass (no read errors): its padded rows were driven in
     #: phase 2 like -1 inputs; (cells (2, n_groups, 2), rows) per image to take off its activity, the
-    #: counts being corrected by ``_Repeat._padded_counts``. None: nothing to take off.
+    #: counts being corrected by ``_Repeat._padding_terms``. None: nothing to take off.
     padding_reads: tuple[np.ndarray, int] | None = None
 
 

@@ -17,7 +17,7 @@ from accelsim.simulate import simulate
 from accelsim.workload import load_workload
 
 NET = ROOT / "workloads" / "vgg_fashion.npz"
-TORCH = ROOT / "workloads" / "vgg_fashion_torch.npz"
+TORCH = ROOT / "workloads" / "pytorch" / "vgg_fashion.npz"
 
 
 def _workload():
@@ -65,3 +65,22 @@ def test_shipped_accuracy_is_the_notes():
     assert len(wl.y) == 10_000
     accuracy = 100 * np.mean(reference_predict(load_network(NET), wl.x) == wl.y)
     assert f"{accuracy:.2f}" == f"{_note_accuracy():.2f}"
+
+
+def test_readme_ber_table_is_the_committed_sweep():
+    """README "Deep convolutional BNNs": each weight-BER row is the mean programmed accuracy over the
+    repeats of results/vgg-fashion-ber.csv (made by `accelsim sweep
+    arch_configs/sweeps/vgg-fashion-ber.yaml`), printed to two decimals."""
+    import pandas as pd
+
+    df = pd.read_csv(ROOT / "results" / "vgg-fashion-ber.csv")
+    means = df.groupby("write.ber")["accuracy_programmed"].mean()
+    assert len(means) == 7 and (df.groupby("write.ber").size() == 3).all()
+    rows = {}
+    for line in (ROOT / "README.md").read_text().splitlines():
+        m = re.match(r"\| vgg weight BER ([0-9.e+-]+) \| ([0-9.]+) % \|", line)
+        if m:
+            rows[float(m.group(1))] = m.group(2)
+    assert sorted(rows) == sorted(means.index)
+    for ber, mean in means.items():
+        assert rows[ber] == f"{100 * mean:.2f}", ber

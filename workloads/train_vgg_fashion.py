@@ -23,7 +23,7 @@ so that both sides decide every neuron on the same exact comparison.
 Usage (needs torch and Debian's dataset-fashion-mnist):
 
     PYTHONPATH=. python workloads/train_vgg_fashion.py --epochs 2 --seed 0 \
-        --out workloads/vgg_fashion.npz --torch-out workloads/vgg_fashion_torch.npz
+        --out workloads/vgg_fashion.npz --torch-out workloads/pytorch/vgg_fashion.npz
 """
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ def export(model: VGGBNN, *, description: str = "", test=None) -> Network:
     """The trained model as an accelsim network (format version 3), folded in float64."""
     hidden = []
     side, c_in = SIDE, 1
-    for conv, bn, (i, o, k, s, p, pool) in zip(model.convs, model.conv_bns, CONVS):
+    for conv, bn, (_, o, k, s, p, pool) in zip(model.convs, model.conv_bns, CONVS):
         shape = ConvShape(in_h=side, in_w=side, in_c=c_in, kernel=k, stride=s, pad=p,
                           pool="max" if pool else "none")
         w = _signs(conv.weight).transpose(0, 2, 3, 1).reshape(o, -1)  # (F, ky, kx, c)
@@ -180,7 +180,8 @@ def torch_arrays(model: VGGBNN) -> dict[str, np.ndarray]:
         if name.endswith("num_batches_tracked"):
             continue
         v = t.detach().numpy()
-        arrays[name] = np.where(v >= 0, 1, -1).astype(np.int8) if name.endswith("weight") and v.ndim > 1 else v
+        binary = name.endswith("weight") and v.ndim > 1
+        arrays[name] = np.where(v >= 0, 1, -1).astype(np.int8) if binary else v
     return arrays
 
 
@@ -233,7 +234,7 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="workloads/vgg_fashion.npz")
-    p.add_argument("--torch-out", default="workloads/vgg_fashion_torch.npz")
+    p.add_argument("--torch-out", default="workloads/pytorch/vgg_fashion.npz")
     args = p.parse_args()
     torch.set_num_threads(1)
     model = train(args.epochs, args.seed)
