@@ -31,6 +31,7 @@ from accelsim import __version__, limits, sweep_device
 from accelsim.cluster import WORKER_WAIT_S
 from accelsim.config import ArchConfig, load_arch, read_yaml, show
 from accelsim.data import BUNDLED_NAMES, bundled_files, dataset_from_spec
+from accelsim.description import is_description_file
 from accelsim.errors import AccelsimError, ClusterError, ConfigError, UsageError
 from accelsim.network import Network, load_network
 from accelsim.outputs import (
@@ -237,6 +238,10 @@ def check(spec: SweepSpec) -> None:
         if spec.measure == "network":
             net_path = point_net(spec, point)
             if net_path not in sizes:
+                if is_description_file(net_path):
+                    raise ConfigError(f"{spec.path}: network {net_path} is an architecture-only description "
+                                      "(no weights): a sweep runs networks functionally; cost it with "
+                                      "accelsim run --cost-only")
                 net = load_network(net_path)
                 sizes[net_path] = (net, _n_images(net, spec.data))
             net, n_images = sizes[net_path]

@@ -14,7 +14,7 @@ weights, 59 tiles of 1024 x 1024) costed and run.
 3. images per second through the crossbar for the shipped VGG workload (workloads/vgg_fashion.npz,
    Fashion-MNIST test images), when it is there.
 
-Run: python benchmarks/bench_deep.py [--images 2,8] [--seed 0]   (about 2 minutes)
+Run: python benchmarks/bench_deep.py [--images 4,20] [--seed 0]   (about 3 minutes)
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 CIFAR = ROOT / "workloads" / "arch_only" / "hirtzlin2019_cifar10.yaml"
 VGG = ROOT / "workloads" / "vgg_fashion.npz"
 TARGET_S = 600.0
+TRIES = 2
 CAMPAIGN = 10_000
 
 
@@ -132,15 +133,19 @@ def functional_figure(images: list[int], seed: int) -> tuple[float, float]:
         x = rng.random((n, net.n_inputs)).astype(np.float32)
         wl = Workload(x_real=x, y=np.zeros(n, np.int64), name="random intensities")
         check_run(arch, net, n, 1)
-        t0 = time.perf_counter()
-        simulate(arch, net, wl, seed=seed)
-        times.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        reference_predict(net, x)  # the run's ideal accuracy, timed apart: it is inside simulate()
-        refs.append(time.perf_counter() - t0)
+        t_sim, t_ref = [], []
+        for _ in range(TRIES):  # the least of a few: on a shared machine the others ran with it
+            t0 = time.perf_counter()
+            simulate(arch, net, wl, seed=seed)
+            t_sim.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            reference_predict(net, x)  # the run's ideal accuracy, timed apart: it is inside simulate()
+            t_ref.append(time.perf_counter() - t0)
+        times.append(min(t_sim))
+        refs.append(min(t_ref))
         print(f"2. functional campaign, 000's CIFAR-10 BNN with random +-1 weights (seed {seed}), {n} "
-              f"images: {times[-1]:.1f} s (programming {n_cells:,} cells and the reference inference "
-              f"{refs[-1]:.1f} s included)")
+              f"images: {times[-1]:.1f} s (least of {TRIES}; programming {n_cells:,} cells and the "
+              f"reference inference {refs[-1]:.1f} s included)")
     slope = (times[-1] - times[0]) / (images[-1] - images[0])
     ref_slope = (refs[-1] - refs[0]) / (images[-1] - images[0])
     fixed = times[0] - slope * images[0]
@@ -168,7 +173,7 @@ def vgg_figure() -> None:
         print(f"3. {VGG.relative_to(ROOT)} is not in this checkout: no VGG figure")
         return
     from accelsim.config import load_arch
-    from accelsim.network import load_network
+    from accelsim.network import load_network, reference_predict
     from accelsim.simulate import simulate
     from accelsim.workload import load_workload
 
@@ -179,13 +184,17 @@ def vgg_figure() -> None:
     t0 = time.perf_counter()
     simulate(arch, net, wl)
     dt = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    reference_predict(net, wl.x)  # inside simulate() (accuracy_ideal): timed apart
+    t_ref = time.perf_counter() - t0
     print(f"3. VGG workload ({VGG.name}, {net.shape}), {wl.n_images:,} images, programming + one "
-          f"campaign: {dt:.1f} s = {wl.n_images / dt:,.0f} images/s")
+          f"campaign: {dt:.1f} s = {wl.n_images / dt:,.0f} images/s; without the reference inference "
+          f"of accuracy_ideal ({t_ref:.1f} s): {wl.n_images / (dt - t_ref):,.0f} images/s")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--images", default="2,8", help="image counts of the functional runs (two or more)")
+    ap.add_argument("--images", default="4,20", help="image counts of the functional runs (two or more)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the random weights and images")
     ap.add_argument("--skip-functional", action="store_true")
     args = ap.parse_args()

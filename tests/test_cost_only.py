@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import ROOT, make_tiny_network
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_conv import _workload, make_conv_network
 
 from accelsim.cli import main
@@ -262,3 +264,58 @@ def test_readme_cost_table_is_the_scripts_output():
     readme = (ROOT / "README.md").read_text()
     lines = module.table()
     assert "\n".join(lines) in readme
+
+
+def test_cost_only_equals_the_functional_run_on_the_shipped_vgg():
+    """workloads/vgg_fashion.npz (zero-padded 3x3, stride 2, 1x1, max-pool) on 40 of its images."""
+    from accelsim.network import load_network
+    from accelsim.split import _slice
+
+    net = load_network(ROOT / "workloads" / "vgg_fashion.npz")
+    arch = load_arch(ROOT / "arch_configs" / "weight_ber.yaml", ["write.ber=0", "timing.batch_images=16"])
+    wl = _slice(bundled_workload(net), 0, 40)
+    functional = simulate(arch, net, wl)
+    cost = cost_only(arch, describe_network(net), wl.n_images, net=net)
+    _same_costs(cost, functional)
+
+
+_VALUES = [0, 1, 2, 3, -1, 7, 2**21, 1.5, True, None, "x", "zero", "one", "conv", "maxpool", [], [3], {}]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=st.lists(st.tuples(st.integers(0, 20), st.sampled_from(
+    ["type", "filters", "kernel", "stride", "padding", "padding_mode", "real", "units", "size", "extra"]),
+    st.sampled_from(_VALUES)), max_size=4),
+    shape=st.sampled_from([[32, 32, 3], [5, 5, 1], [100], [0, 3, 3], "x", [2, 2]]))
+def test_mutated_descriptions_load_or_give_one_network_error(tmp_path, edits, shape):
+    """Random edits of a valid description: a description whose geometry is positive and chains, or
+    one NetworkError (never another exception)."""
+    import yaml
+
+    doc = yaml.safe_load((ARCH_ONLY / "tzoufras2019_nin_cifar10.yaml").read_text())
+    doc["input"] = shape
+    for index, key, value in edits:
+        layer = doc["layers"][index % len(doc["layers"])]
+        layer[key] = value
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    try:
+        desc = load_description(path)
+    except NetworkError as exc:
+        assert "\n" not in str(exc)
+        return
+    for g in desc.layers:
+        assert min(g.n_in, g.n_out, g.vectors_per_image, g.outputs_per_image) >= 1
+        assert 0 < g.rows_read_per_image <= g.n_in * g.vectors_per_image
+    for a, b in zip(desc.layers, desc.layers[1:]):
+        assert b.inputs_per_image == a.outputs_per_image or b.kind == "dense"
+
+
+def test_a_sweep_over_a_description_is_refused(tmp_path, capsys):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(f"name: s\narch: {ROOT / 'arch_configs' / 'mixed_retention.yaml'}\n"
+                    f"net: {ARCH_ONLY / 'binarized_alexnet.yaml'}\ngrid:\n  write.t_pulse: [10 ns, 15 ns]\n")
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "s.csv"), "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "architecture-only description (no weights): a sweep runs networks functionally" in err
+    assert not (tmp_path / "s.csv").exists()
