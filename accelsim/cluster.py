@@ -296,6 +296,11 @@ def _results(client, futures: list, address: str, worker_wait_s: float | None) -
             except CancelledError:
                 raise ClusterError(f"lost the Dask scheduler at {address} (its tasks were cancelled)"
                                    ) from None
+            except Exception as exc:
+                if future.status == "error":
+                    raise  # the task's own exception, after its retries: a bug, with its traceback
+                raise ClusterError(f"lost the Dask scheduler at {address} ({type(exc).__name__} while "
+                                   "fetching a result)") from None
             yield result
 
 

@@ -46,13 +46,14 @@ grid:
   write.ber: [0.0, 0.05]
   circuit.write_current_factor: [1.0, 50.0]
 """
-#: A device sweep on another technology node (n28: its file travels with the tasks as well).
+#: A device sweep of an architecture on another technology node (n28: its file travels with the
+#: tasks as well).
 DEVICE = """\
 name: d
 measure: device
 arch: ../archs/write_2vc.yaml
 device:
-  quantities: [write, cost]
+  quantities: [write]
   devices: 200
 grid:
   write.t_pulse: [8 ns, 20 ns]
