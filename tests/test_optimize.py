@@ -42,6 +42,8 @@ set:
 search:
   write.ber: {{choices: {BERS}}}
   tile.columns.1.fraction: {{choices: {FRACTIONS}, complement: tile.columns.0.fraction}}
+start:
+  hand-picked: {{write.ber: 0.1, tile.columns.1.fraction: 0.8}}
 objectives:
   area_m2: minimize
 constraints:
@@ -94,6 +96,10 @@ def test_finds_the_optimum_of_an_exhaustively_judged_space(tmp_path, tiny_arch_p
         assert row.constraint1_judged == pytest.approx(bounds[1], rel=1e-6, abs=1e-12)
         assert row.feasible == ((row["write.ber"], row["tile.columns.1.fraction"]) in feasible)
         assert row.area_m2 == pytest.approx(area, rel=1e-12)
+    # the start design is trial 0, named
+    assert (table.design.iloc[0], table["write.ber"].iloc[0], table["tile.columns.1.fraction"].iloc[0]) \
+        == ("hand-picked", 0.1, 0.8)
+    assert (table.design.iloc[1:] == "").all()
     # the runs CSV has one row per trial and repeat, with the trial's parameters
     runs = pd.read_csv(out / "runs.csv")
     assert list(runs.trial) == [t for t in table.trial for _ in range(2)]
@@ -135,16 +141,21 @@ constraints:
 """
 
 
-def test_two_worker_processes_give_the_same_study(tmp_path, tiny_arch_path, tiny_net_path):
+def test_two_worker_processes_and_dask_give_the_same_study(tmp_path, tiny_arch_path, tiny_net_path):
     # one batch of 4 trials x 2 repeats: run in process, then as 8 tasks finishing in any order on
     # two worker processes; the trials are asked before any runs and told in trial order
     path = _spec(tmp_path, tiny_arch_path, tiny_net_path, BASE.replace("batch: 2", "batch: 4")
                  + "trials: 4\n")
-    one, two = tmp_path / "one", tmp_path / "two"
+    from dask.distributed import LocalCluster
+
+    one, two, dask = tmp_path / "one", tmp_path / "two", tmp_path / "dask"
     run_study(load_spec(path), one, workers=1, progress=False)
     run_study(load_spec(path), two, workers=2, progress=False)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        run_study(load_spec(path), dask, scheduler=cluster.scheduler_address, progress=False)
     for name in ("trials.csv", "runs.csv", "front.csv"):
         assert (two / name).read_bytes() == (one / name).read_bytes()
+        assert (dask / name).read_bytes() == (one / name).read_bytes()
 
 
 def test_resume_gives_the_same_study(tmp_path, tiny_arch_path, tiny_net_path, monkeypatch):
@@ -209,6 +220,8 @@ def test_resume_gives_the_same_study(tmp_path, tiny_arch_path, tiny_net_path, mo
     ("objectives: {area_m2: smallest}\n", "expected minimize or maximize"),
     ("constraints: [{column: area_m2, at_most: 1, confidence: 0.95}]\n", "needs repeats >= 2"),
     ("constraints: [{column: area_m2}]\n", "exactly one of at_least and at_most"),
+    ("start: {p: {tile.rows: 100}}\n", "'start.p.tile.rows': 100 is outside the searched range"),
+    ("start: {p: {tile.cols: 3}}\n", "give a value for each searched key"),
 ])
 def test_bad_specs_fail_before_any_trial(tmp_path, tiny_arch_path, tiny_net_path, body, match):
     base = {"search": "search:\n  tile.rows: {low: 2, high: 9}\n",
