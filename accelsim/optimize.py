@@ -230,7 +230,8 @@ def run_study(spec: OptimizeSpec, out_dir: str | Path, *, workers: int = 1, sche
         _postfix(bar, spec, finished)
         try:
             while True:
-                known = study.get_trials(deepcopy=False)
+                # enqueued start designs wait as trials without a number of their own yet
+                known = [t for t in study.get_trials(deepcopy=False) if t.state != TrialState.WAITING]
                 running = [Trial(study, t._trial_id) for t in known if t.state == TrialState.RUNNING]
                 if running:  # an interrupted batch: rerun it as asked
                     batch = running

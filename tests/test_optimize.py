@@ -96,7 +96,17 @@ def test_finds_the_optimum_of_an_exhaustively_judged_space(tmp_path, tiny_arch_p
         assert row.constraint1_judged == pytest.approx(bounds[1], rel=1e-6, abs=1e-12)
         assert row.feasible == ((row["write.ber"], row["tile.columns.1.fraction"]) in feasible)
         assert row.area_m2 == pytest.approx(area, rel=1e-12)
-    # the start design is trial 0, named
+    # the start design is trial 0, named, and the batches keep their size: trials 0-3 are asked
+    # before any of them is told, trial 4 after all of them are
+    import optuna
+
+    trials = optuna.load_study(study_name="accelsim", storage=optimize._storage(out)).get_trials()
+    assert [t.number for t in trials] == list(range(12))
+    for b in range(3):
+        batch = trials[4 * b: 4 * b + 4]
+        assert max(t.datetime_start for t in batch) <= min(t.datetime_complete for t in batch)
+        if b:
+            assert min(t.datetime_start for t in batch) >= max(t.datetime_complete for t in trials[:4 * b])
     assert (table.design.iloc[0], table["write.ber"].iloc[0], table["tile.columns.1.fraction"].iloc[0]) \
         == ("hand-picked", 0.1, 0.8)
     assert (table.design.iloc[1:] == "").all()
