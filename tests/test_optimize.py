@@ -283,3 +283,59 @@ def test_ic_follows_delta_scales_the_junction_and_its_cost(tmp_path):
     with pytest.raises(ConfigError, match="ic_follows_delta.*needs `delta_ap`"):
         load_arch(ROOT / "arch_configs" / "baseline_delta60.yaml",
                   [("cells.delta60.delta_ap", None), ("cells.delta60.ic_follows_delta", True)])
+
+
+def test_the_readme_table_quotes_the_committed_searches():
+    # the README's "Design search" table, recomputed from results/optimize/ (regenerated searches
+    # with other numbers fail here until the README agrees again)
+    readme = (ROOT / "README.md").read_text().splitlines()
+    out = ROOT / "results" / "optimize"
+
+    def row(anchor):
+        (line,) = [r for r in readme if r.startswith("|") and anchor in r]
+        return line
+
+    def sci(x):
+        return f"{x:.1e}".replace("e-0", "e-")
+
+    def acc(t, kept):
+        return f"{100 * t.accuracy_ideal:.2f} -> {100 * t[kept]:.2f} %"
+
+    def pct(x, ref):
+        return f"{100 * (x / ref - 1):+.1f} %"
+
+    ref = pd.read_csv(out / "write-energy" / "trials.csv").iloc[0]
+    assert ref.design.startswith("003 reference")
+    line = row("003's reference, 15 ns at 2.0 Vc (trial 0)")
+    for text in (f"write BER {sci(ref.write_ber_measured)}", acc(ref, "accuracy_programmed"),
+                 f"programming {ref.energy_program_j * 1e6:.3f} uJ (junctions "
+                 f"{ref.energy_program_junction_j * 1e9:.1f} nJ), chip {ref.area_m2 * 1e6:.3f} mm^2"):
+        assert text in line, text
+    for name, drive in (("write-energy-2vc", False), ("write-energy", True)):
+        best = pd.read_csv(out / name / "front.csv").iloc[0]
+        line = row(f"(`{name}`, trial {best.trial})")
+        pulse = f"{best['write.t_pulse'] * 1e9:.3g} ns" + (
+            f" at {best['write.overdrive']:.3g} Vc" if drive else "")
+        for text in (f"{pulse}, BER {sci(best.write_ber_measured)}", acc(best, "accuracy_programmed"),
+                     f"{best.energy_program_j * 1e6:.3f} uJ (junctions "
+                     f"{best.energy_program_junction_j * 1e9:.1f} nJ), chip {best.area_m2 * 1e6:.3f} mm^2",
+                     f"{pct(best.energy_program_j, ref.energy_program_j)} programming energy "
+                     f"({ref.energy_program_j / best.energy_program_j:.2f} x)"):
+            assert text in line, text
+    pick = pd.read_csv(out / "mixed-delta" / "trials.csv").iloc[0]
+    assert pick.design.startswith("002 pick")
+    line = row("002's pick, 90 % Delta 40 / 10 % Delta 60 (trial 0)")
+    for text in (acc(pick, "accuracy_end_of_life"), f"cells {pick.area_cells_m2 * 1e6:.5f} mm^2, leakage "
+                 f"{pick.leakage_w * 1e6:.2f} uW, chip {pick.area_m2 * 1e6:.4f} mm^2"):
+        assert text in line, text
+    best = pd.read_csv(out / "mixed-delta" / "front.csv").iloc[0]
+    line = row(f"(`mixed-delta`, trial {best.trial})")
+    f = best["tile.columns.1.fraction"]
+    for text in (f"{100 * (1 - f):.0f} % Delta {best['cells.delta40.delta_ap']:g} / {100 * f:.0f} % Delta "
+                 f"{best['cells.delta60.delta_ap']:g}", acc(best, "accuracy_end_of_life"),
+                 f"cells {best.area_cells_m2 * 1e6:.5f} mm^2, {best.leakage_w * 1e6:.2f} uW, chip "
+                 f"{best.area_m2 * 1e6:.4f} mm^2",
+                 f"{pct(best.area_cells_m2, pick.area_cells_m2)} cell area, "
+                 f"{pct(best.leakage_w, pick.leakage_w)} chip leakage, {pct(best.area_m2, pick.area_m2)} "
+                 "chip area vs 002's pick"):
+        assert text in line, text
