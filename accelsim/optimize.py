@@ -199,7 +199,16 @@ def _open_study(spec: OptimizeSpec, out_dir: Path, resume: bool, digest: str):
     record = {"sha256": digest, "spec_file": str(spec.path), "seed": spec.seed, "spec": spec.raw}
     with OutputSet() as files:
         files.write_text(out_dir / RECORD, json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
-    return optuna.create_study(study_name=_STUDY, storage=_storage(out_dir), directions=directions)
+    study = optuna.create_study(study_name=_STUDY, storage=_storage(out_dir), directions=directions)
+    for name, values in spec.start:  # the first trials, asked in this order
+        study.enqueue_trial(_suggested(spec, values), user_attrs={"design": name})
+    return study
+
+
+def _suggested(spec: OptimizeSpec, values: dict[str, Any]) -> dict[str, Any]:
+    """Config values -> the values the distributions hold (choices that are lists: their index)."""
+    return {p.key: (p.choices.index(values[p.key]) if p.kind == "choice" and not _scalar_choices(p)
+                    else values[p.key]) for p in spec.params}
 
 
 def run_study(spec: OptimizeSpec, out_dir: str | Path, *, workers: int = 1, scheduler: str | None = None,
@@ -221,7 +230,8 @@ def run_study(spec: OptimizeSpec, out_dir: str | Path, *, workers: int = 1, sche
         _postfix(bar, spec, finished)
         try:
             while True:
-                known = study.get_trials(deepcopy=False)
+                # enqueued start designs wait as trials without a number of their own yet
+                known = [t for t in study.get_trials(deepcopy=False) if t.state != TrialState.WAITING]
                 running = [Trial(study, t._trial_id) for t in known if t.state == TrialState.RUNNING]
                 if running:  # an interrupted batch: rerun it as asked
                     batch = running
@@ -310,9 +320,11 @@ def tables(spec: OptimizeSpec, study) -> tuple[pd.DataFrame, pd.DataFrame, pd.Da
         params = {p.key: _param_cell(p, values[p.key]) for p in spec.params}
         rows = t.user_attrs["rows"]
         for r, row in enumerate(rows):
-            run_rows.append({"trial": t.number, "repeat": r, **params, **row})
+            run_rows.append({"trial": t.number, "repeat": r, "design": t.user_attrs.get("design", ""),
+                             **params, **row})
         _, violations, judged = judge(spec, rows)
-        row = {"trial": t.number, **params, "feasible": t.number in {f.number for f in feasible},
+        row = {"trial": t.number, "design": t.user_attrs.get("design", ""), **params,
+               "feasible": t.number in {f.number for f in feasible},
                "front": t.number in on_front}
         for i, c in enumerate(spec.constraints):
             row[f"constraint{i}_judged"] = judged[i]
@@ -377,10 +389,22 @@ def write_outputs(spec: OptimizeSpec, study, out_dir: Path) -> pd.DataFrame:
     return table
 
 
+def _mark_starts(ax, table: pd.DataFrame, x: str, y: str) -> None:
+    """The spec's start designs (e.g. the papers'): black diamonds with their names."""
+    starts = table[table["design"].fillna("") != ""]
+    if len(starts):
+        ax.scatter(starts[x], starts[y], marker="D", facecolors="none", edgecolors="k", s=50,
+                   label="start designs")
+        for _, row in starts.iterrows():
+            ax.annotate(str(row["design"]), (row[x], row[y]), fontsize=7, xytext=(4, 4),
+                        textcoords="offset points")
+
+
 def figure(spec: OptimizeSpec, table: pd.DataFrame, fh) -> None:
     """Objectives against each other (or the objective against the trial number, with the best
-    feasible value so far), infeasible trials grey, the front in red; beside it the first constraint's judged value against the first
-    objective with its limit as a dashed line."""
+    feasible value so far), infeasible trials grey, the front in red, the start designs as named
+    diamonds; beside it the first constraint's judged value against the first objective with its
+    limit as a dashed line."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -403,6 +427,7 @@ def figure(spec: OptimizeSpec, table: pd.DataFrame, fh) -> None:
         running = sign * running.where(np.isfinite(running))
         ax.step(table["trial"], running, where="post", color="tab:red", lw=1, label="best feasible so far")
         ax.plot(front[x0], front[y0], "*", color="tab:red", ms=12, label="best")
+    _mark_starts(ax, table, x0, y0)
     ax.set_xlabel(x0)
     ax.set_ylabel(y0)
     ax.set_title(f"{spec.name}: {len(table)} trials, {len(feas)} feasible")
@@ -414,6 +439,7 @@ def figure(spec: OptimizeSpec, table: pd.DataFrame, fh) -> None:
         ax.scatter(feas["constraint0_judged"], feas[obj[0]], color="tab:blue", s=18, label="feasible")
         ax.scatter(front["constraint0_judged"], front[obj[0]], color="tab:red", s=60, marker="*",
                    label="front")
+        _mark_starts(ax, table, "constraint0_judged", obj[0])
         limit = c.at_least if c.at_least is not None else c.at_most
         ax.axvline(limit, ls="--", color="k", lw=1, label="limit")
         ax.set_xlabel(c.label)

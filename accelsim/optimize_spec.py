@@ -21,7 +21,8 @@ from accelsim.schema import dimension_of, yaml_key
 from accelsim.units import BASE_UNITS, parse_quantity
 
 SPEC_KEYS = ("name", "description", "arch", "net", "data", "repeats", "seed", "set", "search",
-             "objectives", "constraints", "trials", "batch", "sampler", "startup_trials", "population")
+             "start", "objectives", "constraints", "trials", "batch", "sampler", "startup_trials",
+             "population")
 _RANGE_KEYS = ("low", "high", "log", "step", "same", "complement")
 _CHOICE_KEYS = ("choices", "same", "complement")
 _CONSTRAINT_KEYS = ("column", "at_least", "at_most", "relative_to", "confidence")
@@ -105,6 +106,7 @@ class OptimizeSpec:
     sampler: str
     startup_trials: int
     population: int
+    start: tuple[tuple[str, dict[str, Any]], ...] = ()
 
     @property
     def sampler_name(self) -> str:
@@ -238,6 +240,41 @@ def _param(key: str, raw: Any, path: Path) -> Param:
                  complement=complement, dimension=dimension)
 
 
+def _start_value(p: Param, value: Any, where: str) -> Any:
+    """A start design's value of ``p`` in the search space's terms (SI float, int, or a choice)."""
+    if p.kind == "choice":
+        if value not in p.choices:
+            raise ConfigError(f"{where}: {show(value)} is not one of the choices")
+        return value
+    number = _number(value, p.dimension, where)
+    if not p.low <= number <= p.high:
+        raise ConfigError(f"{where}: {show(value)} is outside the searched range")
+    if p.step is not None:
+        n = (number - p.low) / p.step
+        if abs(n - round(n)) > 1e-9:
+            raise ConfigError(f"{where}: {show(value)} is not on the range's step grid")
+    if p.kind == "int" and not float(number).is_integer():
+        raise ConfigError(f"{where}: expected an integer, got {show(value)}")
+    return int(number) if p.kind == "int" else float(number)
+
+
+def _starts(raw: Any, params: tuple[Param, ...], path: Path) -> tuple[tuple[str, dict[str, Any]], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict) or not raw:
+        raise ConfigError(f"{path}: key 'start': expected a mapping of design names to their values "
+                          "of every searched key")
+    starts = []
+    for name, values in raw.items():
+        where = f"{path}: key 'start.{name}'"
+        if not isinstance(values, dict) or set(values) != {p.key for p in params}:
+            raise ConfigError(f"{where}: give a value for each searched key and nothing else "
+                              f"({', '.join(p.key for p in params)})")
+        starts.append((str(name), {p.key: _start_value(p, values[p.key], f"{path}: key "
+                                                        f"'start.{name}.{p.key}'") for p in params}))
+    return tuple(starts)
+
+
 def numeric_columns() -> tuple[str, ...]:
     """The run columns a search can minimise, maximise or constrain (``report.SUMMARY_COLUMNS``)."""
     from accelsim.report import SUMMARY_COLUMNS
@@ -352,7 +389,11 @@ def load_spec(path: str | Path, *, seed: int | None = None, trials: int | None =
         fixed=tuple((str(k), v) for k, v in fixed.items()), params=params,
         objectives=tuple((str(k), str(v)) for k, v in objectives.items()),
         constraints=tuple(_constraint(c, i, path, repeats) for i, c in enumerate(constraints)),
-        trials=n_trials, batch=batch, sampler=sampler, startup_trials=startup, population=population)
+        trials=n_trials, batch=batch, sampler=sampler, startup_trials=startup, population=population,
+        start=_starts(raw.get("start"), params, path))
+    if len(spec.start) > spec.trials:
+        raise ConfigError(f"{path}: key 'start': {len(spec.start)} start designs but only {spec.trials} "
+                          "trials")
     check(spec)
     return spec
 
@@ -367,7 +408,7 @@ def corners(spec: OptimizeSpec) -> list[dict[str, Any]]:
     points = [lows]
     for p in spec.params:
         points += [{**lows, p.key: v} for v in ends(p)[1:]]
-    return points
+    return points + [values for _, values in spec.start]
 
 
 def overrides(spec: OptimizeSpec, values: dict[str, Any]) -> tuple[tuple[str, Any], ...]:

@@ -42,6 +42,8 @@ set:
 search:
   write.ber: {{choices: {BERS}}}
   tile.columns.1.fraction: {{choices: {FRACTIONS}, complement: tile.columns.0.fraction}}
+start:
+  hand-picked: {{write.ber: 0.1, tile.columns.1.fraction: 0.8}}
 objectives:
   area_m2: minimize
 constraints:
@@ -94,6 +96,20 @@ def test_finds_the_optimum_of_an_exhaustively_judged_space(tmp_path, tiny_arch_p
         assert row.constraint1_judged == pytest.approx(bounds[1], rel=1e-6, abs=1e-12)
         assert row.feasible == ((row["write.ber"], row["tile.columns.1.fraction"]) in feasible)
         assert row.area_m2 == pytest.approx(area, rel=1e-12)
+    # the start design is trial 0, named, and the batches keep their size: trials 0-3 are asked
+    # before any of them is told, trial 4 after all of them are
+    import optuna
+
+    trials = optuna.load_study(study_name="accelsim", storage=optimize._storage(out)).get_trials()
+    assert [t.number for t in trials] == list(range(12))
+    for b in range(3):
+        batch = trials[4 * b: 4 * b + 4]
+        assert max(t.datetime_start for t in batch) <= min(t.datetime_complete for t in batch)
+        if b:
+            assert min(t.datetime_start for t in batch) >= max(t.datetime_complete for t in trials[:4 * b])
+    assert (table.design.iloc[0], table["write.ber"].iloc[0], table["tile.columns.1.fraction"].iloc[0]) \
+        == ("hand-picked", 0.1, 0.8)
+    assert (table.design.iloc[1:] == "").all()
     # the runs CSV has one row per trial and repeat, with the trial's parameters
     runs = pd.read_csv(out / "runs.csv")
     assert list(runs.trial) == [t for t in table.trial for _ in range(2)]
@@ -135,16 +151,21 @@ constraints:
 """
 
 
-def test_two_worker_processes_give_the_same_study(tmp_path, tiny_arch_path, tiny_net_path):
+def test_two_worker_processes_and_dask_give_the_same_study(tmp_path, tiny_arch_path, tiny_net_path):
     # one batch of 4 trials x 2 repeats: run in process, then as 8 tasks finishing in any order on
     # two worker processes; the trials are asked before any runs and told in trial order
     path = _spec(tmp_path, tiny_arch_path, tiny_net_path, BASE.replace("batch: 2", "batch: 4")
                  + "trials: 4\n")
-    one, two = tmp_path / "one", tmp_path / "two"
+    from dask.distributed import LocalCluster
+
+    one, two, dask = tmp_path / "one", tmp_path / "two", tmp_path / "dask"
     run_study(load_spec(path), one, workers=1, progress=False)
     run_study(load_spec(path), two, workers=2, progress=False)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        run_study(load_spec(path), dask, scheduler=cluster.scheduler_address, progress=False)
     for name in ("trials.csv", "runs.csv", "front.csv"):
         assert (two / name).read_bytes() == (one / name).read_bytes()
+        assert (dask / name).read_bytes() == (one / name).read_bytes()
 
 
 def test_resume_gives_the_same_study(tmp_path, tiny_arch_path, tiny_net_path, monkeypatch):
@@ -209,6 +230,8 @@ def test_resume_gives_the_same_study(tmp_path, tiny_arch_path, tiny_net_path, mo
     ("objectives: {area_m2: smallest}\n", "expected minimize or maximize"),
     ("constraints: [{column: area_m2, at_most: 1, confidence: 0.95}]\n", "needs repeats >= 2"),
     ("constraints: [{column: area_m2}]\n", "exactly one of at_least and at_most"),
+    ("start: {p: {tile.rows: 100}}\n", "'start.p.tile.rows': 100 is outside the searched range"),
+    ("start: {p: {tile.cols: 3}}\n", "give a value for each searched key"),
 ])
 def test_bad_specs_fail_before_any_trial(tmp_path, tiny_arch_path, tiny_net_path, body, match):
     base = {"search": "search:\n  tile.rows: {low: 2, high: 9}\n",
@@ -260,3 +283,59 @@ def test_ic_follows_delta_scales_the_junction_and_its_cost(tmp_path):
     with pytest.raises(ConfigError, match="ic_follows_delta.*needs `delta_ap`"):
         load_arch(ROOT / "arch_configs" / "baseline_delta60.yaml",
                   [("cells.delta60.delta_ap", None), ("cells.delta60.ic_follows_delta", True)])
+
+
+def test_the_readme_table_quotes_the_committed_searches():
+    # the README's "Design search" table, recomputed from results/optimize/ (regenerated searches
+    # with other numbers fail here until the README agrees again)
+    readme = (ROOT / "README.md").read_text().splitlines()
+    out = ROOT / "results" / "optimize"
+
+    def row(anchor):
+        (line,) = [r for r in readme if r.startswith("|") and anchor in r]
+        return line
+
+    def sci(x):
+        return f"{x:.1e}".replace("e-0", "e-")
+
+    def acc(t, kept):
+        return f"{100 * t.accuracy_ideal:.2f} -> {100 * t[kept]:.2f} %"
+
+    def pct(x, ref):
+        return f"{100 * (x / ref - 1):+.1f} %"
+
+    ref = pd.read_csv(out / "write-energy" / "trials.csv").iloc[0]
+    assert ref.design.startswith("003 reference")
+    line = row("003's reference, 15 ns at 2.0 Vc (trial 0)")
+    for text in (f"write BER {sci(ref.write_ber_measured)}", acc(ref, "accuracy_programmed"),
+                 f"programming {ref.energy_program_j * 1e6:.3f} uJ (junctions "
+                 f"{ref.energy_program_junction_j * 1e9:.1f} nJ), chip {ref.area_m2 * 1e6:.3f} mm^2"):
+        assert text in line, text
+    for name, drive in (("write-energy-2vc", False), ("write-energy", True)):
+        best = pd.read_csv(out / name / "front.csv").iloc[0]
+        line = row(f"(`{name}`, trial {best.trial})")
+        pulse = f"{best['write.t_pulse'] * 1e9:.3g} ns" + (
+            f" at {best['write.overdrive']:.3g} Vc" if drive else "")
+        for text in (f"{pulse}, BER {sci(best.write_ber_measured)}", acc(best, "accuracy_programmed"),
+                     f"{best.energy_program_j * 1e6:.3f} uJ (junctions "
+                     f"{best.energy_program_junction_j * 1e9:.1f} nJ), chip {best.area_m2 * 1e6:.3f} mm^2",
+                     f"{pct(best.energy_program_j, ref.energy_program_j)} programming energy "
+                     f"({ref.energy_program_j / best.energy_program_j:.2f} x)"):
+            assert text in line, text
+    pick = pd.read_csv(out / "mixed-delta" / "trials.csv").iloc[0]
+    assert pick.design.startswith("002 pick")
+    line = row("002's pick, 90 % Delta 40 / 10 % Delta 60 (trial 0)")
+    for text in (acc(pick, "accuracy_end_of_life"), f"cells {pick.area_cells_m2 * 1e6:.5f} mm^2, leakage "
+                 f"{pick.leakage_w * 1e6:.2f} uW, chip {pick.area_m2 * 1e6:.4f} mm^2"):
+        assert text in line, text
+    best = pd.read_csv(out / "mixed-delta" / "front.csv").iloc[0]
+    line = row(f"(`mixed-delta`, trial {best.trial})")
+    f = best["tile.columns.1.fraction"]
+    for text in (f"{100 * (1 - f):.0f} % Delta {best['cells.delta40.delta_ap']:g} / {100 * f:.0f} % Delta "
+                 f"{best['cells.delta60.delta_ap']:g}", acc(best, "accuracy_end_of_life"),
+                 f"cells {best.area_cells_m2 * 1e6:.5f} mm^2, {best.leakage_w * 1e6:.2f} uW, chip "
+                 f"{best.area_m2 * 1e6:.4f} mm^2",
+                 f"{pct(best.area_cells_m2, pick.area_cells_m2)} cell area, "
+                 f"{pct(best.leakage_w, pick.leakage_w)} chip leakage, {pct(best.area_m2, pick.area_m2)} "
+                 "chip area vs 002's pick"):
+        assert text in line, text
