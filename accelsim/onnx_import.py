@@ -1140,7 +1140,7 @@ class _Importer:
             if any(pad) and np.any(o_c[:, 0] != 0):
                 # the graph pads the activation value with 0: bit -o / s, held only as +1 ("one")
                 if np.any(o_c[:, 0] != -s_c[:, 0]):
-                    raise self.fail(node, f"pads {list(pad)} an input whose levels are "
+                    raise self.fail(node, "zero padding of an input whose levels are "
                                           f"{{{bits.minus.reshape(-1)[0]:g}, {bits.plus.reshape(-1)[0]:g}}}: "
                                           "the padded 0 is neither 'no input' (levels +-s) nor the +1 level")
                 pad_value = "one"

@@ -606,9 +606,10 @@ def _v3_block(g: Graph, rng, h: str, c_in: int, spec: dict, i: int) -> tuple[str
     return h, f
 
 
+P1 = [1, 1, 1, 1]
 V3_NETS = {
     # in_shape, conv blocks, expected ConvShape fields of each
-    "pad1": ((2, 7, 7), [dict(f=4, k=3, pads=[1, 1, 1, 1]), dict(f=3, k=3, pads=[1, 1, 1, 1], strides=[2, 2])],
+    "pad1": ((2, 7, 7), [dict(f=4, k=3, pads=P1), dict(f=3, k=3, pads=P1, strides=[2, 2])],
              [dict(pad=(1, 1, 1, 1), stride=1), dict(pad=(1, 1, 1, 1), stride=2)]),
     # ONNX pads [top, left, bottom, right] -> ConvShape (top, bottom, left, right)
     "asymmetric": ((1, 8, 7), [dict(f=4, k=3, pads=[1, 0, 2, 1]), dict(f=3, k=2, pads=[0, 1, 0, 0])],
@@ -617,12 +618,12 @@ V3_NETS = {
                     [dict(stride=2, pad=(0, 0, 0, 0)), dict(kernel=1)]),
     "same_upper": ((1, 8, 8), [dict(f=3, k=3, strides=[2, 2], auto_pad="SAME_UPPER"), dict(f=3, k=3)],
                    [dict(stride=2, pad=(0, 1, 0, 1)), dict(pad=(0, 0, 0, 0))]),
-    "maxpool3x3s2": ((1, 10, 10), [dict(f=4, k=3, pads=[1, 1, 1, 1], pool=("max", 3, 2)), dict(f=3, k=2)],
+    "maxpool3x3s2": ((1, 10, 10), [dict(f=4, k=3, pads=P1, pool=("max", 3, 2)), dict(f=3, k=2)],
                      [dict(pool="max", pool_size=3, pool_stride=2), dict(pool="none")]),
-    "avgpool": ((2, 9, 9), [dict(f=4, k=3, pads=[1, 1, 1, 1], pool=("avg", 2, 2)), dict(f=3, k=3, pads=[1, 1, 1, 1])],
+    "avgpool": ((2, 9, 9), [dict(f=4, k=3, pads=P1, pool=("avg", 2, 2)), dict(f=3, k=3, pads=P1)],
                 [dict(pool="avg", pool_size=2, pool_stride=2), dict(pool="none")]),
-    "global_to_output": ((1, 6, 6), [dict(f=4, k=3, pads=[1, 1, 1, 1]), dict(f=6, k=3, strides=[2, 2],
-                                                                            pads=[1, 1, 1, 1], pool=("global", 9))],
+    "global_to_output": ((1, 6, 6), [dict(f=4, k=3, pads=P1),
+                                     dict(f=6, k=3, strides=[2, 2], pads=P1, pool=("global", 9))],
                          [dict(pool="none"), dict(pool="global", stride=2)]),
 }
 
@@ -717,19 +718,49 @@ def test_real_front_with_padding_and_stride():
 # ------------------------------------------------------------------------------- refusals
 
 
+CONV_REFUSALS = {  # conv1's attributes (on a 1x8x8 input) in the convolution refusals
+    "dilated_conv": dict(dilations=[2, 2]), "uneven_strides": dict(strides=[1, 2]),
+    "grouped_conv": dict(group=2), "big_pads": dict(pads=[3, 0, 0, 0]),
+    "ceil_pool": dict(pads=[0, 0, 1, 1]),  # a 7x7 map: 2x2/2 windows leave a partial one in ceil mode
+    **{k: {} for k in ("padded_pool", "uneven_pool", "avg_padded", "avg_unbinarized", "avg_before_sign",
+                       "two_pools")},
+}
+
+
 def _refusal(kind: str) -> onnx.ModelProto:
     rng = np.random.default_rng(15)
-    if kind in ("padded_conv", "strided_conv", "big_pool"):
+    if kind in CONV_REFUSALS:
         g = Graph((1, 8, 8))
         h = g.sign(g.node("Sub", ["x", g.const(0.5)]))
-        attrs = {"padded_conv": dict(pads=[1, 1, 1, 1]), "strided_conv": dict(strides=[2, 2])}.get(kind, {})
         h = g.node("Conv", [h, g.sign(g.const(rng.normal(0, 1, (2, 1, 3, 3))))], name="conv1",
-                   kernel_shape=[3, 3], **attrs)
-        if kind == "big_pool":
-            h = g.node("MaxPool", [h], name="pool1", kernel_shape=[3, 3], strides=[3, 3])
+                   kernel_shape=[3, 3], **CONV_REFUSALS[kind])
+        if kind == "avg_before_sign":
+            h = g.node("AveragePool", [h], name="pool1", kernel_shape=[2, 2], strides=[2, 2])
+        h = g.sign(h)
+        pools = {"padded_pool": ("MaxPool", dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])),
+                 "uneven_pool": ("MaxPool", dict(kernel_shape=[2, 3], strides=[2, 2])),
+                 "ceil_pool": ("MaxPool", dict(kernel_shape=[2, 2], strides=[2, 2], ceil_mode=1)),
+                 "avg_padded": ("AveragePool", dict(kernel_shape=[2, 2], strides=[2, 2], pads=[0, 0, 1, 1],
+                                                    count_include_pad=1)),
+                 "avg_unbinarized": ("GlobalAveragePool", {}),
+                 "two_pools": ("MaxPool", dict(kernel_shape=[2, 2], strides=[2, 2]))}
+        if kind in pools:
+            op, attrs = pools[kind]
+            h = g.node(op, [h], name="pool1", **attrs)
+        if kind == "two_pools":
+            h = g.node("AveragePool", [h], name="pool2", kernel_shape=[2, 2], strides=[1, 1])
+        h = g.node("Flatten", [h], name="flat")
+        return g.model(g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (3, 18))))], transB=1))
+    if kind in ("pad_unipolar", "front_pad_offset"):
+        g = Graph((1, 6, 6))
+        if kind == "pad_unipolar":  # {0, 1} activations: ONNX's padded 0 is the -1 level
+            h = g.node("Where", [g.node("GreaterOrEqual", ["x", g.const(0.5)]), g.const(1.0), g.const(0.0)])
+            w = g.sign(g.const(rng.normal(0, 1, (2, 1, 3, 3))))
+        else:  # a real front on x - 0.3: its zero padding is the intensity 0.3
+            h, w = g.node("Sub", ["x", g.const(0.3)]), g.const(rng.normal(0, 1, (2, 1, 3, 3)))
+        h = g.node("Conv", [h, w], name="conv1", kernel_shape=[3, 3], pads=[1, 1, 1, 1])
         h = g.node("Flatten", [g.sign(h)])
-        n = {"big_pool": 8, "padded_conv": 128, "strided_conv": 18}[kind]
-        return g.model(g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (3, n))))], transB=1))
+        return g.model(g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (3, 72))))], transB=1))
     if kind.startswith("front"):
         g = Graph((1, 6, 6))
         h = g.node("Conv", ["x", g.const(rng.normal(0, 1, (2, 1, 3, 3)))], name="conv0", kernel_shape=[3, 3])
@@ -774,9 +805,22 @@ def _refusal(kind: str) -> onnx.ModelProto:
     ("unsupported", r"node 'exp1' \(Exp\): unsupported op"),
     ("not_alpha", r"node 'fc1' \(Gemm\): weight -?0.9 at \[2, 5\]: expected \+-alpha per output channel"),
     ("zero_weight", r"node 'fc1' \(Gemm\): weight 0 at \[1, 3\]: expected \+-alpha"),
-    ("padded_conv", r"node 'conv1' \(Conv\): pads \[1, 1, 1, 1\] \(expected none\)"),
-    ("strided_conv", r"node 'conv1' \(Conv\): strides \[2, 2\] \(expected 1\)"),
-    ("big_pool", r"node 'pool1' \(MaxPool\): kernel \[3, 3\].*expected a 2x2 max-pool"),
+    ("dilated_conv", r"node 'conv1' \(Conv\): dilations \[2, 2\] \(expected 1\)"),
+    ("uneven_strides", r"node 'conv1' \(Conv\): strides \[1, 2\] \(expected equal in both dimensions\)"),
+    ("grouped_conv", r"node 'conv1' \(Conv\): group 2 \(expected 1\)"),
+    ("big_pads", r"node 'conv1' \(Conv\): pads \[3, 0, 0, 0\]: padding must be smaller than the 3x3 kernel"),
+    ("padded_pool", r"node 'pool1' \(MaxPool\): pads \[1, 1, 1, 1\] \(expected none\)"),
+    ("uneven_pool", r"node 'pool1' \(MaxPool\): kernel \[2, 3\] \(expected square\)"),
+    ("ceil_pool", r"node 'pool1' \(MaxPool\): ceil_mode 1 on a 7x7 map with a 2x2/2 window"),
+    ("avg_padded", r"node 'pool1' \(AveragePool\): pads \[0, 0, 1, 1\]; count_include_pad 1 "
+                   r"\(expected none\)"),
+    ("pad_unipolar", r"node 'conv1' \(Conv\): zero padding of an input whose levels are \{0, 1\}"),
+    ("front_pad_offset", r"node 'conv1' \(Conv\): zero padding of the input a x \+ b .* pads the "
+                         r"intensity 0.3"),
+    ("avg_before_sign", r"node 'pool1' \(AveragePool\): average-pools the real pre-activations of "
+                        r"convolution 'conv1'"),
+    ("avg_unbinarized", r"node 'flat' \(Flatten\): the average pool of convolution 'conv1' is not binarized"),
+    ("two_pools", r"node 'pool2' \(AveragePool\): a second pool on one convolution \(max already\)"),
     ("branch", r"feeds 2 nodes: expected a chain"),
     ("head_sign", r"node 'last_sign' \(Sign\): binarizes the real read-out after layer 'fc1'"),
     ("front_pool_negative", r"node 'pool0' \(MaxPool\): pools real convolution 'conv0' after a negative"),
