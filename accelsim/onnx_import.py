@@ -7,9 +7,15 @@ for each popcount p = 0 .. n_in, in float64, applying each element-wise op (bias
 Mul/Div/Add/Sub by constants, Clip) in graph order. The binarizer that follows (Sign, BipolarQuant,
 1-bit Quant) turns the table into the set of popcounts that give +1 -- an interval, hence
 ``threshold``/``flip`` -- and the output layer's table, affine in p, gives ``scale``/``shift``.
-A max-pool acts on popcounts (the table is monotone in p; a channel whose table decreases has its
-filter negated, so the pool of the negated popcounts is the pool of the values). The graph's first
-binarization of its input becomes ``input_threshold``. See README "Importing ONNX / QONNX networks".
+A zero-padded convolution (format version 3; ONNX pads with 0, which for +-s activations is an
+undriven row) is tabled over q = 2 e = dot + k*k*C = 0 .. 2 k*k*C, twice its equivalent count, so its
+thresholds land on the half-integer grid e lives on and hold at every position. A k x k / s max-pool
+acts on the table's index (the table is monotone; a channel whose table decreases has its filter
+negated, so the pool of the negated counts is the pool of the values). An average pool of a +-1 map
+(``AveragePool``, ``GlobalAveragePool``) is a second table per channel over the count of +1 outputs
+in a window, which the ops and binarizer after it turn into ``pool_threshold``/``pool_flip``. The
+graph's first binarization of its input becomes ``input_threshold``. See README "Importing ONNX /
+QONNX networks".
 
 Sign convention: an activation binarizer gives +1 where its input is >= 0 (BipolarQuant and qonnx's
 1-bit signed Quant do exactly this; ONNX's Sign gives 0 at an exact 0, which a binary crossbar cannot
@@ -463,7 +469,7 @@ class _Importer:
         if handler is None:
             raise self.fail(node, "unsupported op: expected Gemm, MatMul, Conv, BatchNormalization, Sign, "
                                   "BipolarQuant, 1-bit Quant, MaxPool, AveragePool, GlobalAveragePool, "
-                                  "Flatten, Reshape, or Add/Sub/Mul/Div by a constant")
+                                  "ReduceMean, Flatten, Reshape, or Add/Sub/Mul/Div by a constant")
         outs = [o for o in node.output if o]
         if op == "Dropout" and len(outs) > 1 and self.users.get(outs[1], 0):
             raise self.fail(node, "its mask output is used: expected inference-mode Dropout")
@@ -1008,6 +1014,19 @@ class _Importer:
         return self._average(node, "avg", k, s)
 
     def _op_GlobalAveragePool(self, node):
+        return self._average(node, "global", 0, 0)
+
+    def _op_ReduceMean(self, node):
+        """The mean over the two map axes, keeping them (``x.mean((2, 3), keepdim=True)``, the
+        dynamo exporter's ``AdaptiveAvgPool2d(1)``): a global average pool."""
+        a = _attrs(node)
+        axes = a.get("axes")
+        if len(node.input) > 1 and node.input[1]:
+            axes = self.const_input(node, 1, "the axes")
+        axes = sorted(int(v) % 4 for v in np.asarray(axes if axes is not None else [], np.int64).reshape(-1))
+        if axes != [2, 3] or not a.get("keepdims", 1):
+            raise self.fail(node, f"axes {axes}, keepdims {a.get('keepdims', 1)}: expected the mean over "
+                                  "the map's two axes, kept (a global average pool)")
         return self._average(node, "global", 0, 0)
 
     def _average(self, node, kind: str, k: int, s: int) -> _Pre:

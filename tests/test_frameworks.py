@@ -69,6 +69,7 @@ def trained(kind: str, option: bool = False) -> tuple[nn.Module, np.ndarray]:
     if kind == "dense":
         model = train(DenseBNN(option), x, y)
     elif kind.startswith("vgg"):
+        torch.manual_seed(0)  # its initial weights too, whichever test trains it first
         model = train(VggBNN(kind == "vgg:gap"), x, y, epochs=2)
     elif kind.startswith("conv"):
         model = train(ConvBNN(kind.partition(":")[2]), x, y, epochs=2)
@@ -251,21 +252,24 @@ def test_conv_pytorch_bnn(mnist, tmp_path, dynamo, order):
     check_exact(net, test, expected, tmp_path)
 
 
-@pytest.mark.parametrize("gap", [False, True], ids=["avgpool", "global-avgpool"])
-def test_vgg_style_pytorch_bnn(mnist, tmp_path, gap):
+@pytest.mark.parametrize("gap, dynamo", [(False, False), (True, False), (True, True)],
+                         ids=["avgpool", "global-avgpool", "global-avgpool-dynamo"])
+def test_vgg_style_pytorch_bnn(mnist, tmp_path, gap, dynamo):
     """Format version 3 from the TorchScript exporter: zero-padded 3x3 convolutions (one of stride 2),
     AvgPool2d (and AdaptiveAvgPool2d(1), feeding the output layer) of +-1 maps, each followed by BN and
     sign, a 1x1 convolution; accelsim's reference and its error-free crossbar give PyTorch's eval-mode
-    predictions image by image."""
+    predictions image by image. The dynamo exporter writes AdaptiveAvgPool2d(1) as ReduceMean."""
     _, _, test = mnist
     model, expected = trained("vgg:gap" if gap else "vgg")
-    net = accelsim.load_network(export(model, False, tmp_path))
+    net = accelsim.load_network(export(model, dynamo, tmp_path))
     convs = [(c.kernel, c.stride, c.pad, c.pool) for c in (layer.conv for layer in net.hidden)]
     assert convs == [(3, 1, (1, 1, 1, 1), "none"), (3, 2, (1, 1, 1, 1), "avg"),
                      (1, 1, (0, 0, 0, 0), "global" if gap else "none")]
     assert net.format_version == 3 and net.shape == (784, 6272, 392, 16 if gap else 784, 10)
     averaged = [layer for layer in net.hidden if layer.pool_flip is not None]
-    assert all(layer.flip.any() and layer.pool_flip.any() for layer in averaged)
+    assert all(layer.pool_flip.any() for layer in averaged)  # negative BN scales after the pools
+    if not dynamo:  # (dynamo fuses a batch norm into its convolution: a negative scale negates filters)
+        assert all(layer.flip.any() for layer in averaged)
     check_exact(net, test, expected, tmp_path)
 
 

@@ -595,9 +595,11 @@ def _v3_block(g: Graph, rng, h: str, c_in: int, spec: dict, i: int) -> tuple[str
         h = g.node("MaxPool", [h], kernel_shape=[pool[1]] * 2, strides=[pool[2]] * 2)
     n = k * k * c_in
     h = g.bipolar(_tie_bn(g, rng, h, f, rng.integers(-n // 3, n // 3 + 1, f).astype(float)), 1.0)
-    if pool and pool[0] in ("avg", "global"):
+    if pool and pool[0] in ("avg", "global", "mean"):
         if pool[0] == "avg":
             h = g.node("AveragePool", [h], name=f"avg{i}", kernel_shape=[pool[1]] * 2, strides=[pool[2]] * 2)
+        elif pool[0] == "mean":  # x.mean((2, 3), keepdim=True), as the dynamo exporter writes it
+            h = g.node("ReduceMean", [h], name=f"avg{i}", axes=[-2, -1], keepdims=1)
         else:
             h = g.node("GlobalAveragePool", [h], name=f"avg{i}")
         window = pool[1] ** 2 if pool[0] == "avg" else pool[1]
@@ -625,6 +627,8 @@ V3_NETS = {
     "global_to_output": ((1, 6, 6), [dict(f=4, k=3, pads=P1),
                                      dict(f=6, k=3, strides=[2, 2], pads=P1, pool=("global", 9))],
                          [dict(pool="none"), dict(pool="global", stride=2)]),
+    "reducemean": ((1, 6, 6), [dict(f=4, k=3, pads=P1), dict(f=6, k=1, pool=("mean", 36))],
+                   [dict(pool="none"), dict(pool="global", kernel=1)]),
 }
 
 
@@ -653,7 +657,7 @@ def test_format_v3_convolutions_and_pools(kind):
     # thresholds are reached: some pre-activations of every hidden batch norm are exactly 0 (ties, +1)
     bn_outs = [n.output[0] for n in model.graph.node if n.op_type == "BatchNormalization"]
     assert all(np.count_nonzero(v == 0) > 0 for v in oracle_scores(model, x, outputs=bn_outs[:-1]))
-    if kind == "global_to_output":
+    if kind in ("global_to_output", "reducemean"):
         assert net.hidden[-1].conv.map_h == 1 and net.output.weights.shape == (5, 6)
     zero_padded = [layer.conv.zero_padded for layer in net.hidden]
     if any(zero_padded):  # half-integer thresholds where the table over 2 e says so
@@ -723,7 +727,7 @@ CONV_REFUSALS = {  # conv1's attributes (on a 1x8x8 input) in the convolution re
     "grouped_conv": dict(group=2), "big_pads": dict(pads=[3, 0, 0, 0]),
     "ceil_pool": dict(pads=[0, 0, 1, 1]),  # a 7x7 map: 2x2/2 windows leave a partial one in ceil mode
     **{k: {} for k in ("padded_pool", "uneven_pool", "avg_padded", "avg_unbinarized", "avg_before_sign",
-                       "two_pools")},
+                       "two_pools", "mean_squeezed")},
 }
 
 
@@ -743,6 +747,7 @@ def _refusal(kind: str) -> onnx.ModelProto:
                  "avg_padded": ("AveragePool", dict(kernel_shape=[2, 2], strides=[2, 2], pads=[0, 0, 1, 1],
                                                     count_include_pad=1)),
                  "avg_unbinarized": ("GlobalAveragePool", {}),
+                 "mean_squeezed": ("ReduceMean", dict(axes=[2, 3], keepdims=0)),
                  "two_pools": ("MaxPool", dict(kernel_shape=[2, 2], strides=[2, 2]))}
         if kind in pools:
             op, attrs = pools[kind]
@@ -820,6 +825,8 @@ def _refusal(kind: str) -> onnx.ModelProto:
     ("avg_before_sign", r"node 'pool1' \(AveragePool\): average-pools the real pre-activations of "
                         r"convolution 'conv1'"),
     ("avg_unbinarized", r"node 'flat' \(Flatten\): the average pool of convolution 'conv1' is not binarized"),
+    ("mean_squeezed", r"node 'pool1' \(ReduceMean\): axes \[2, 3\], keepdims 0: expected the mean over "
+                      r"the map's two axes, kept"),
     ("two_pools", r"node 'pool2' \(AveragePool\): a second pool on one convolution \(max already\)"),
     ("branch", r"feeds 2 nodes: expected a chain"),
     ("head_sign", r"node 'last_sign' \(Sign\): binarizes the real read-out after layer 'fc1'"),
