@@ -595,6 +595,8 @@ def _v3_block(g: Graph, rng, h: str, c_in: int, spec: dict, i: int) -> tuple[str
         h = g.node("MaxPool", [h], kernel_shape=[pool[1]] * 2, strides=[pool[2]] * 2)
     n = k * k * c_in
     h = g.bipolar(_tie_bn(g, rng, h, f, rng.integers(-n // 3, n // 3 + 1, f).astype(float)), 1.0)
+    if pool and pool[0] == "max-after":  # the pool of the +-1 map: negative BN scales negate filters
+        h = g.node("MaxPool", [h], kernel_shape=[pool[1]] * 2, strides=[pool[2]] * 2)
     if pool and pool[0] in ("avg", "global", "mean"):
         if pool[0] == "avg":
             h = g.node("AveragePool", [h], name=f"avg{i}", kernel_shape=[pool[1]] * 2, strides=[pool[2]] * 2)
@@ -622,6 +624,9 @@ V3_NETS = {
                    [dict(stride=2, pad=(0, 1, 0, 1)), dict(pad=(0, 0, 0, 0))]),
     "maxpool3x3s2": ((1, 10, 10), [dict(f=4, k=3, pads=P1, pool=("max", 3, 2)), dict(f=3, k=2)],
                      [dict(pool="max", pool_size=3, pool_stride=2), dict(pool="none")]),
+    "maxpool_after_sign": ((1, 9, 9), [dict(f=6, k=3, pads=P1, strides=[2, 2], pool=("max-after", 2, 2)),
+                                       dict(f=3, k=1)],
+                           [dict(pool="max", pool_size=2, pool_stride=2, stride=2), dict(pool="none")]),
     "avgpool": ((2, 9, 9), [dict(f=4, k=3, pads=P1, pool=("avg", 2, 2)), dict(f=3, k=3, pads=P1)],
                 [dict(pool="avg", pool_size=2, pool_stride=2), dict(pool="none")]),
     "global_to_output": ((1, 6, 6), [dict(f=4, k=3, pads=P1),
@@ -657,6 +662,8 @@ def test_format_v3_convolutions_and_pools(kind):
     # thresholds are reached: some pre-activations of every hidden batch norm are exactly 0 (ties, +1)
     bn_outs = [n.output[0] for n in model.graph.node if n.op_type == "BatchNormalization"]
     assert all(np.count_nonzero(v == 0) > 0 for v in oracle_scores(model, x, outputs=bn_outs[:-1]))
+    if kind == "maxpool_after_sign":  # channels 1 and 4 (gamma < 0): filters negated, no flip
+        assert not net.hidden[0].flip.any()
     if kind in ("global_to_output", "reducemean"):
         assert net.hidden[-1].conv.map_h == 1 and net.output.weights.shape == (5, 6)
     zero_padded = [layer.conv.zero_padded for layer in net.hidden]
