@@ -217,10 +217,6 @@ class _Layer:
     def filters(self) -> int:
         return self.weights.shape[0]
 
-    @property
-    def pooled(self) -> bool:
-        return self.conv is not None and self.conv.pool != "none"
-
     def natural_shape(self) -> tuple[int, ...]:
         return (self.filters, self.conv.map_h, self.conv.map_w) if self.conv else (self.filters,)
 
