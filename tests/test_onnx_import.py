@@ -87,7 +87,9 @@ def oracle_predict(model, x, **kw) -> np.ndarray:
 
 def accel_predict(net, x: np.ndarray) -> np.ndarray:
     """accelsim's ideal inference on intensities: binarized at the network's input threshold, or
-    real for a network with a real front."""
+    real for a network with a real front. (C, H, W) images are read in accelsim's (y, x, c) order."""
+    if x.ndim == 4:
+        x = x.transpose(0, 2, 3, 1)
     flat = x.reshape(len(x), -1).astype(np.float64)
     if net.front is not None:
         return reference_predict(net, flat)
@@ -568,22 +570,209 @@ def test_saved_npz_roundtrip(tmp_path):
     assert back.description == net.description and back.format_version == 1
 
 
+# ------------------------------------------------------------------------------- format version 3
+
+
+def _tie_bn(g: Graph, rng, h: str, f: int, means, name=None) -> str:
+    """A batch norm with sqrt(var + eps) = 2 exactly and the given means: an exact integer (or dyadic)
+    pre-activation equal to its mean gives exactly 0 -- a tie on the threshold, +1 by BipolarQuant;
+    a third of the scales negative (flip)."""
+    gamma = rng.uniform(0.5, 2.0, f) * np.where(np.arange(f) % 3 == 1, -1.0, 1.0)
+    return g.bn(h, gamma, np.zeros(f), means, np.full(f, 3.75), eps=0.25, name=name)
+
+
+def _v3_block(g: Graph, rng, h: str, c_in: int, spec: dict, i: int) -> tuple[str, int]:
+    """Conv (+-1 weights, integer bias) -> [max-pool] -> tie batch norm -> BipolarQuant -> [average
+    pool -> tie batch norm -> BipolarQuant]: every pre-activation an exact integer (dyadic after the
+    average of 2x2 or 4x4 windows), thresholds on reachable values of both parities."""
+    f, k = spec["f"], spec["k"]
+    attrs = {key: spec[key] for key in ("pads", "strides", "auto_pad") if key in spec}
+    w = np.sign(rng.normal(0, 1, (f, c_in, k, k)))
+    h = g.node("Conv", [h, g.const(w), g.const(rng.integers(-2, 3, f).astype(float))], name=f"conv{i}",
+               kernel_shape=[k, k], **attrs)
+    pool = spec.get("pool")
+    if pool and pool[0] == "max":
+        h = g.node("MaxPool", [h], kernel_shape=[pool[1]] * 2, strides=[pool[2]] * 2)
+    n = k * k * c_in
+    h = g.bipolar(_tie_bn(g, rng, h, f, rng.integers(-n // 3, n // 3 + 1, f).astype(float)), 1.0)
+    if pool and pool[0] == "max-after":  # the pool of the +-1 map: negative BN scales negate filters
+        h = g.node("MaxPool", [h], kernel_shape=[pool[1]] * 2, strides=[pool[2]] * 2)
+    if pool and pool[0] in ("avg", "global", "mean"):
+        if pool[0] == "avg":
+            h = g.node("AveragePool", [h], name=f"avg{i}", kernel_shape=[pool[1]] * 2, strides=[pool[2]] * 2)
+        elif pool[0] == "mean":  # x.mean((2, 3), keepdim=True), as the dynamo exporter writes it
+            h = g.node("ReduceMean", [h], name=f"avg{i}", axes=[-2, -1], keepdims=1)
+        else:
+            h = g.node("GlobalAveragePool", [h], name=f"avg{i}")
+        window = pool[1] ** 2 if pool[0] == "avg" else pool[1]
+        counts = rng.integers(0, window + 1, f)
+        h = g.bipolar(_tie_bn(g, rng, h, f, (2.0 * counts - window) / window), 1.0)
+    return h, f
+
+
+P1 = [1, 1, 1, 1]
+V3_NETS = {
+    # in_shape, conv blocks, expected ConvShape fields of each
+    "pad1": ((2, 7, 7), [dict(f=4, k=3, pads=P1), dict(f=3, k=3, pads=P1, strides=[2, 2])],
+             [dict(pad=(1, 1, 1, 1), stride=1), dict(pad=(1, 1, 1, 1), stride=2)]),
+    # ONNX pads [top, left, bottom, right] -> ConvShape (top, bottom, left, right)
+    "asymmetric": ((1, 8, 7), [dict(f=4, k=3, pads=[1, 0, 2, 1]), dict(f=3, k=2, pads=[0, 1, 0, 0])],
+                   [dict(pad=(1, 2, 0, 1)), dict(pad=(0, 0, 1, 0))]),
+    "stride2_1x1": ((2, 9, 9), [dict(f=4, k=3, strides=[2, 2]), dict(f=5, k=1)],
+                    [dict(stride=2, pad=(0, 0, 0, 0)), dict(kernel=1)]),
+    "same_upper": ((1, 8, 8), [dict(f=3, k=3, strides=[2, 2], auto_pad="SAME_UPPER"), dict(f=3, k=3)],
+                   [dict(stride=2, pad=(0, 1, 0, 1)), dict(pad=(0, 0, 0, 0))]),
+    "maxpool3x3s2": ((1, 10, 10), [dict(f=4, k=3, pads=P1, pool=("max", 3, 2)), dict(f=3, k=2)],
+                     [dict(pool="max", pool_size=3, pool_stride=2), dict(pool="none")]),
+    "maxpool_after_sign": ((1, 9, 9), [dict(f=6, k=3, pads=P1, strides=[2, 2], pool=("max-after", 2, 2)),
+                                       dict(f=3, k=1)],
+                           [dict(pool="max", pool_size=2, pool_stride=2, stride=2), dict(pool="none")]),
+    "avgpool": ((2, 9, 9), [dict(f=4, k=3, pads=P1, pool=("avg", 2, 2)), dict(f=3, k=3, pads=P1)],
+                [dict(pool="avg", pool_size=2, pool_stride=2), dict(pool="none")]),
+    "global_to_output": ((1, 6, 6), [dict(f=4, k=3, pads=P1),
+                                     dict(f=6, k=3, strides=[2, 2], pads=P1, pool=("global", 9))],
+                         [dict(pool="none"), dict(pool="global", stride=2)]),
+    "reducemean": ((1, 6, 6), [dict(f=4, k=3, pads=P1), dict(f=6, k=1, pool=("mean", 36))],
+                   [dict(pool="none"), dict(pool="global", kernel=1)]),
+}
+
+
+@pytest.mark.parametrize("kind", list(V3_NETS))
+def test_format_v3_convolutions_and_pools(kind):
+    """Padded (symmetric, asymmetric, SAME_UPPER), strided and 1x1 convolutions, a 3x3/2 max-pool, a
+    2x2/2 average pool and a global average pool (feeding the output layer), each followed by a batch
+    norm whose thresholds sit on reachable (half-integer, at zero-padded borders) values: accelsim's
+    reference inference equals onnx's evaluator image by image, and the file saved as format 3 too."""
+    rng = np.random.default_rng(31)
+    in_shape, blocks, expect = V3_NETS[kind]
+    g = Graph(in_shape)
+    h, c = g.bipolar(g.node("Sub", ["x", g.const(0.5)]), 1.0), in_shape[0]
+    for i, spec in enumerate(blocks):
+        h, c = _v3_block(g, rng, h, c, spec, i)
+    h = g.node("Flatten", [h], axis=1)
+    shape = oracle_scores(g.model(h), images(rng, 1, in_shape), outputs=[h])[0].shape
+    w_out = np.sign(rng.normal(0, 1, (5, shape[1])))
+    out = g.bn(g.node("Gemm", [h, g.const(w_out)], transB=1), *random_bn(rng, 5))
+    model = g.model(out)
+    x = images(rng, 300, in_shape)
+    net = check_same(model, x)
+    for conv, fields in zip((layer.conv for layer in net.hidden), expect, strict=True):
+        assert {key: getattr(conv, key) for key in fields} == fields
+    assert net.format_version == 3
+    # thresholds are reached: some pre-activations of every hidden batch norm are exactly 0 (ties, +1)
+    bn_outs = [n.output[0] for n in model.graph.node if n.op_type == "BatchNormalization"]
+    assert all(np.count_nonzero(v == 0) > 0 for v in oracle_scores(model, x, outputs=bn_outs[:-1]))
+    if kind == "maxpool_after_sign":  # channels 1 and 4 (gamma < 0): filters negated, no flip
+        assert not net.hidden[0].flip.any()
+    if kind in ("global_to_output", "reducemean"):
+        assert net.hidden[-1].conv.map_h == 1 and net.output.weights.shape == (5, 6)
+    zero_padded = [layer.conv.zero_padded for layer in net.hidden]
+    if any(zero_padded):  # half-integer thresholds where the table over 2 e says so
+        assert any(np.any(layer.threshold % 1 == 0.5) for layer in net.hidden if layer.conv.zero_padded)
+
+
+def test_format_v3_saved_and_loaded(tmp_path):
+    rng = np.random.default_rng(32)
+    in_shape, blocks, _ = V3_NETS["avgpool"]
+    g = Graph(in_shape)
+    h, c = g.sign(g.node("Sub", ["x", g.const(0.5)])), in_shape[0]
+    for i, spec in enumerate(blocks):
+        h, c = _v3_block(g, rng, h, c, spec, i)
+    h = g.node("Flatten", [h], axis=1)
+    out = g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (4, 3 * 4 * 4))))], transB=1)
+    model = g.model(out)
+    net = import_onnx(model)
+    save_network(tmp_path / "v3.npz", net)
+    loaded = load_network(tmp_path / "v3.npz")
+    x = images(rng, 200, in_shape)
+    assert np.array_equal(accel_predict(loaded, x), oracle_predict(model, x, sign_plus=True))
+    assert int(np.load(tmp_path / "v3.npz")["format_version"]) == 3
+
+
+def test_zero_padded_thresholds_closed_form():
+    """A zero-padded conv -> BN -> Sign: thresholds are the README's fold on the equivalent count,
+    T = (k k C + mu - b - beta sigma / gamma) / 2 rounded to the half-integer grid 2 e lives on."""
+    rng = np.random.default_rng(33)
+    g = Graph((2, 5, 5))
+    h = g.sign(g.node("Sub", ["x", g.const(0.5)]))
+    w, b = rng.normal(0, 1, (6, 2, 3, 3)), rng.normal(0, 1, 6)
+    gamma, beta, mean, var = random_bn(rng, 6)
+    h = g.node("Conv", [h, g.sign(g.const(w)), g.const(b)], kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+    h = g.node("Flatten", [g.sign(g.bn(h, gamma, beta, mean, var))])
+    model = g.model(g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (3, 150))))], transB=1))
+    net = check_same(model, images(rng, 200, (2, 5, 5)))
+    eps = float(np.float32(1e-5))
+    t_v = mean - b - beta * np.sqrt(var + eps) / gamma
+    two_t = 18 + t_v  # 2 T on the grid of integers 2 e
+    expect = np.where(gamma < 0, np.floor(two_t), np.ceil(two_t)) / 2
+    layer = net.hidden[0]
+    assert layer.conv.zero_padded and np.array_equal(layer.flip, gamma < 0)
+    assert np.array_equal(layer.threshold, expect)
+
+
+def test_real_front_with_padding_and_stride():
+    """A real first convolution with pads and stride (zero padding of the raw intensities) and a
+    3x3/2 max-pool of its ReLU outputs becomes a v3 real front."""
+    rng = np.random.default_rng(34)
+    g = Graph((1, 9, 9))
+    h = g.node("Conv", ["x", g.const(rng.normal(0, 0.5, (4, 1, 3, 3))), g.const(rng.normal(0, 0.3, 4))],
+               kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[1, 1])
+    h = g.node("MaxPool", [g.node("Relu", [g.bn(h, *random_bn(rng, 4, negative=False))])],
+               kernel_shape=[3, 3], strides=[2, 2])
+    h = g.node("Flatten", [g.sign(g.bn(h, *random_bn(rng, 4, negative=False)))])
+    model = g.model(g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (3, 64))))], transB=1))
+    net = check_same(model, images(rng, 200, (1, 9, 9)), sign_plus=True)
+    c = net.front.conv
+    assert (c.pad, c.pad_value, c.pool, c.pool_size, c.pool_stride) == ((1, 1, 1, 1), "zero", "max", 3, 2)
+
+
 # ------------------------------------------------------------------------------- refusals
+
+
+CONV_REFUSALS = {  # conv1's attributes (on a 1x8x8 input) in the convolution refusals
+    "dilated_conv": dict(dilations=[2, 2]), "uneven_strides": dict(strides=[1, 2]),
+    "grouped_conv": dict(group=2), "big_pads": dict(pads=[3, 0, 0, 0]),
+    "ceil_pool": dict(pads=[0, 0, 1, 1]),  # a 7x7 map: 2x2/2 windows leave a partial one in ceil mode
+    **{k: {} for k in ("padded_pool", "uneven_pool", "avg_padded", "avg_unbinarized", "avg_before_sign",
+                       "two_pools", "mean_squeezed")},
+}
 
 
 def _refusal(kind: str) -> onnx.ModelProto:
     rng = np.random.default_rng(15)
-    if kind in ("padded_conv", "strided_conv", "big_pool"):
+    if kind in CONV_REFUSALS:
         g = Graph((1, 8, 8))
         h = g.sign(g.node("Sub", ["x", g.const(0.5)]))
-        attrs = {"padded_conv": dict(pads=[1, 1, 1, 1]), "strided_conv": dict(strides=[2, 2])}.get(kind, {})
         h = g.node("Conv", [h, g.sign(g.const(rng.normal(0, 1, (2, 1, 3, 3))))], name="conv1",
-                   kernel_shape=[3, 3], **attrs)
-        if kind == "big_pool":
-            h = g.node("MaxPool", [h], name="pool1", kernel_shape=[3, 3], strides=[3, 3])
+                   kernel_shape=[3, 3], **CONV_REFUSALS[kind])
+        if kind == "avg_before_sign":
+            h = g.node("AveragePool", [h], name="pool1", kernel_shape=[2, 2], strides=[2, 2])
+        h = g.sign(h)
+        pools = {"padded_pool": ("MaxPool", dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])),
+                 "uneven_pool": ("MaxPool", dict(kernel_shape=[2, 3], strides=[2, 2])),
+                 "ceil_pool": ("MaxPool", dict(kernel_shape=[2, 2], strides=[2, 2], ceil_mode=1)),
+                 "avg_padded": ("AveragePool", dict(kernel_shape=[2, 2], strides=[2, 2], pads=[0, 0, 1, 1],
+                                                    count_include_pad=1)),
+                 "avg_unbinarized": ("GlobalAveragePool", {}),
+                 "mean_squeezed": ("ReduceMean", dict(axes=[2, 3], keepdims=0)),
+                 "two_pools": ("MaxPool", dict(kernel_shape=[2, 2], strides=[2, 2]))}
+        if kind in pools:
+            op, attrs = pools[kind]
+            h = g.node(op, [h], name="pool1", **attrs)
+        if kind == "two_pools":
+            h = g.node("AveragePool", [h], name="pool2", kernel_shape=[2, 2], strides=[1, 1])
+        h = g.node("Flatten", [h], name="flat")
+        return g.model(g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (3, 18))))], transB=1))
+    if kind in ("pad_unipolar", "front_pad_offset"):
+        g = Graph((1, 6, 6))
+        if kind == "pad_unipolar":  # {0, 1} activations: ONNX's padded 0 is the -1 level
+            h = g.node("Where", [g.node("GreaterOrEqual", ["x", g.const(0.5)]), g.const(1.0), g.const(0.0)])
+            w = g.sign(g.const(rng.normal(0, 1, (2, 1, 3, 3))))
+        else:  # a real front on x - 0.3: its zero padding is the intensity 0.3
+            h, w = g.node("Sub", ["x", g.const(0.3)]), g.const(rng.normal(0, 1, (2, 1, 3, 3)))
+        h = g.node("Conv", [h, w], name="conv1", kernel_shape=[3, 3], pads=[1, 1, 1, 1])
         h = g.node("Flatten", [g.sign(h)])
-        n = {"big_pool": 8, "padded_conv": 128, "strided_conv": 18}[kind]
-        return g.model(g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (3, n))))], transB=1))
+        return g.model(g.node("Gemm", [h, g.sign(g.const(rng.normal(0, 1, (3, 72))))], transB=1))
     if kind.startswith("front"):
         g = Graph((1, 6, 6))
         h = g.node("Conv", ["x", g.const(rng.normal(0, 1, (2, 1, 3, 3)))], name="conv0", kernel_shape=[3, 3])
@@ -628,9 +817,24 @@ def _refusal(kind: str) -> onnx.ModelProto:
     ("unsupported", r"node 'exp1' \(Exp\): unsupported op"),
     ("not_alpha", r"node 'fc1' \(Gemm\): weight -?0.9 at \[2, 5\]: expected \+-alpha per output channel"),
     ("zero_weight", r"node 'fc1' \(Gemm\): weight 0 at \[1, 3\]: expected \+-alpha"),
-    ("padded_conv", r"node 'conv1' \(Conv\): pads \[1, 1, 1, 1\] \(expected none\)"),
-    ("strided_conv", r"node 'conv1' \(Conv\): strides \[2, 2\] \(expected 1\)"),
-    ("big_pool", r"node 'pool1' \(MaxPool\): kernel \[3, 3\].*expected a 2x2 max-pool"),
+    ("dilated_conv", r"node 'conv1' \(Conv\): dilations \[2, 2\] \(expected 1\)"),
+    ("uneven_strides", r"node 'conv1' \(Conv\): strides \[1, 2\] \(expected equal in both dimensions\)"),
+    ("grouped_conv", r"node 'conv1' \(Conv\): group 2 \(expected 1\)"),
+    ("big_pads", r"node 'conv1' \(Conv\): pads \[3, 0, 0, 0\]: padding must be smaller than the 3x3 kernel"),
+    ("padded_pool", r"node 'pool1' \(MaxPool\): pads \[1, 1, 1, 1\] \(expected none\)"),
+    ("uneven_pool", r"node 'pool1' \(MaxPool\): kernel \[2, 3\] \(expected square\)"),
+    ("ceil_pool", r"node 'pool1' \(MaxPool\): ceil_mode 1 on a 7x7 map with a 2x2/2 window"),
+    ("avg_padded", r"node 'pool1' \(AveragePool\): pads \[0, 0, 1, 1\]; count_include_pad 1 "
+                   r"\(expected none\)"),
+    ("pad_unipolar", r"node 'conv1' \(Conv\): zero padding of an input whose levels are \{0, 1\}"),
+    ("front_pad_offset", r"node 'conv1' \(Conv\): zero padding of the input a x \+ b .* pads the "
+                         r"intensity 0.3"),
+    ("avg_before_sign", r"node 'pool1' \(AveragePool\): average-pools the real pre-activations of "
+                        r"convolution 'conv1'"),
+    ("avg_unbinarized", r"node 'flat' \(Flatten\): the average pool of convolution 'conv1' is not binarized"),
+    ("mean_squeezed", r"node 'pool1' \(ReduceMean\): axes \[2, 3\], keepdims 0: expected the mean over "
+                      r"the map's two axes, kept"),
+    ("two_pools", r"node 'pool2' \(AveragePool\): a second pool on one convolution \(max already\)"),
     ("branch", r"feeds 2 nodes: expected a chain"),
     ("head_sign", r"node 'last_sign' \(Sign\): binarizes the real read-out after layer 'fc1'"),
     ("front_pool_negative", r"node 'pool0' \(MaxPool\): pools real convolution 'conv0' after a negative"),
