@@ -668,8 +668,15 @@ def _execute_local(spec: SweepSpec, todo: list, workers: int):
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-    with pool:  # leaving terminates the workers (also on an error or an interrupt)
+    try:
         yield from pool.imap_unordered(_run, [(spec, p, r) for p, r in todo], chunksize=1)
+    except BaseException:  # an error, an interrupt, or the consumer stopping early: kill the workers
+        pool.terminate()
+        raise
+    else:  # all done: let the workers exit by themselves (a terminated worker leaks its semaphores)
+        pool.close()
+    finally:
+        pool.join()
 
 
 def check_workers(workers: int | None) -> int:
