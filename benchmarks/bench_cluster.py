@@ -26,18 +26,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from sweep_spec import write_spec
+
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 1.10
-SPEC = """\
-name: bench
-arch: {arch}
-net: {net}
-repeats: 2
-seeds: [0]
-grid:
-  write.t_pulse: [8 ns, 10 ns, 12 ns, 15 ns]   # the array's gamma model: the pulse sets each cell's WER
-  retention.horizon: [1 year, 3 years, 10 years]
-"""
 
 
 def _free_port() -> int:
@@ -102,9 +94,7 @@ def measure(quick: bool = False) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        spec_path = tmp / "bench.yaml"
-        spec_path.write_text(SPEC.format(arch=ROOT / "arch_configs" / "mixed_retention.yaml",
-                                         net=ROOT / "workloads" / "mlp784.npz"))
+        spec_path = write_spec(tmp)
         spec = load_spec(spec_path)
         if quick:
             spec = dataclasses.replace(spec, grid=(spec.grid[0], (spec.grid[1][0], spec.grid[1][1][:1])))

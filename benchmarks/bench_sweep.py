@@ -22,28 +22,17 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from sweep_spec import write_spec  # noqa: E402
+
 from accelsim.sweep import load_spec, run_sweep  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 TARGET_SPEEDUP = 1.7
 
-SPEC = """\
-name: bench
-arch: {arch}
-net: {net}
-repeats: 2
-seeds: [0]
-grid:
-  write.t_pulse: [8 ns, 10 ns, 12 ns, 15 ns]   # the array's gamma model: the pulse sets each cell's WER
-  retention.horizon: [1 year, 3 years, 10 years]
-"""
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        spec_path = Path(tmp) / "bench.yaml"
-        spec_path.write_text(SPEC.format(arch=ROOT / "arch_configs" / "mixed_retention.yaml",
-                                         net=ROOT / "workloads" / "mlp784.npz"))
+        spec_path = write_spec(Path(tmp))
         spec = load_spec(spec_path)
         # Fill numba's on-disk cache once, in worker processes, so that neither side compiles and this
         # process starts as cold as a worker (nothing compiled or loaded in memory): both sides pay

@@ -254,7 +254,8 @@ def test_bad_specs_are_refused(tmp_path, body, match):
 
 
 def test_a_device_sweep_drawing_too_many_devices_is_refused(tmp_path):
-    arch = write_yaml(tmp_path, TINY_ARCH.replace("model: constant_ber\n  ber: 0.0", "model: gamma"), "tiny.yaml")
+    gamma = TINY_ARCH.replace("model: constant_ber\n  ber: 0.0", "model: gamma")
+    arch = write_yaml(tmp_path, gamma, "tiny.yaml")
     path = write_yaml(tmp_path, f"name: d\nmeasure: device\narch: {arch}\n"
                                 "device:\n  quantities: [write]\n  devices: 1000000000000\n", "d.yaml")
     with pytest.raises(ConfigError, match=r"d.yaml: key 'device.devices': 1,000,000,000,000 devices needs "
