@@ -26,7 +26,7 @@ from accelsim.arch.chip import ChipCost, build_chip
 from accelsim.arch.tile import sensing_energy_j
 from accelsim.config import ArchConfig
 from accelsim.description import NetDescription
-from accelsim.engine import Engine, EngineReport, OpEnergies, readout_timing
+from accelsim.engine import Engine, EngineReport
 from accelsim.errors import UsageError
 from accelsim.mapping import LayerMap, map_geometry, map_network, weights_to_states
 
@@ -183,9 +183,7 @@ def cost_only(arch: ArchConfig, desc: NetDescription, n_images: int, *, activity
     def sense(li: int, start: int, stop: int) -> dict[str, float]:
         return {"sense_cells": (stop - start) * sense_j[li]}
 
-    engine = Engine(maps, tile_rows=arch.tile.rows, tile_cols=arch.tile.cols, timing=arch.engine_timing,
-                    energies=OpEnergies.from_chip(chip),
-                    **readout_timing(chip, arch.engine_timing))
+    engine = Engine.for_chip(maps, arch, chip)
     engine.program(program)
     after_program = dict(engine.energy)
     by_layer_program = {li: dict(v) for li, v in engine.energy_by_layer.items()}

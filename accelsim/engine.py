@@ -168,6 +168,14 @@ class Engine:
         Keep a ``TraceRow`` per activity start (for small runs).
     """
 
+    @classmethod
+    def for_chip(cls, layers: Sequence[LayerShape], arch, chip: ChipCost, *, trace: bool = False) -> Engine:
+        """The engine of ``arch``'s tiles, clock and readout scheme, charging ``chip``'s energies: how
+        every campaign (functional, cost-only, split) builds it."""
+        return cls(layers, tile_rows=arch.tile.rows, tile_cols=arch.tile.cols, timing=arch.engine_timing,
+                   energies=OpEnergies.from_chip(chip), trace=trace,
+                   **readout_timing(chip, arch.engine_timing))
+
     def __init__(self, layers: Sequence[LayerShape], *, tile_rows: int, tile_cols: int,
                  timing: TimingConfig, energies: OpEnergies | None = None, trace: bool = False,
                  rows_per_read: int | None = None, read_cycles: int | None = None) -> None:

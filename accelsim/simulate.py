@@ -21,7 +21,7 @@ from accelsim.arch import crossbar
 from accelsim.arch.chip import ChipCost, build_chip
 from accelsim.arch.tile import sensing_energy_j
 from accelsim.config import ArchConfig
-from accelsim.engine import Engine, EngineReport, OpEnergies, readout_timing
+from accelsim.engine import Engine, EngineReport
 from accelsim.kernels.adc_readout import sense_parallel
 from accelsim.kernels.sensing import PackedStates, SenseResult, apply_flips, sense_two_phase
 from accelsim.kernels.xnor import count_ones, pack_bits, pack_thresholded, unpack_bits
@@ -394,10 +394,7 @@ def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 
                disable=None if progress else True, leave=False)  # None: on a terminal only
     for r in range(first_repeat, first_repeat + repeats):
         rep = _Repeat(arch, net, maps, chip, x_words, seed, r, incremental)
-        engine = Engine(maps, tile_rows=arch.tile.rows, tile_cols=arch.tile.cols,
-                        timing=arch.engine_timing, energies=OpEnergies.from_chip(chip),
-                        trace=trace and first_engine is None,
-                        **readout_timing(chip, arch.engine_timing))
+        engine = Engine.for_chip(maps, arch, chip, trace=trace and first_engine is None)
         engine.program(rep.program)
         after_program = dict(engine.energy)
         engine.infer(n, rep.sense)

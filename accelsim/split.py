@@ -25,7 +25,7 @@ import pandas as pd
 from accelsim.arch.chip import build_chip
 from accelsim.arch.tile import sensing_energy_j
 from accelsim.config import ArchConfig
-from accelsim.engine import Engine, OpEnergies, readout_timing
+from accelsim.engine import Engine
 from accelsim.errors import UsageError
 from accelsim.kernels.xnor import pack_bits
 from accelsim.mapping import map_network
@@ -153,9 +153,7 @@ def simulate_split(arch: ArchConfig, net: Network, workload: Workload, *, seed: 
                 tile, cells[li][start:stop].sum(axis=0),
                 int(act_rows[li][start:stop].sum()) * maps[li].col_tiles, 0)}
 
-        engine = Engine(maps, tile_rows=arch.tile.rows, tile_cols=arch.tile.cols, timing=arch.engine_timing,
-                        energies=OpEnergies.from_chip(chip),
-                        **readout_timing(chip, arch.engine_timing))
+        engine = Engine.for_chip(maps, arch, chip)
         engine.program(lambda li, w=first.write_j: {"write": w[li]})
         after_program = dict(engine.energy)
         engine.infer(n, on_wave)
