@@ -344,19 +344,16 @@ class _Repeat:
 
     def age(self, dt_s: float) -> None:
         if self.p_flip is None:
-            self.p_flip = [crossbar.retention_probabilities(self.arch, lm, dt_s)
+            self.p_flip = [crossbar.group_retention_probabilities(self.arch, lm, dt_s)
                            for lm in self.maps[: self.n_aged]]
         to_p = to_ap = 0
         for li, ((p_to_p, p_to_ap), g) in enumerate(zip(self.p_flip, self.age_rngs)):
-            s = self.states[li]
-            before = s.copy()
-            a, b = crossbar.age_layer(s, p_to_p, p_to_ap, g)
+            a, b, changed = crossbar.age_layer_columns(self.states[li], self.maps[li], p_to_p,
+                                                       p_to_ap, g)
             to_p, to_ap = to_p + a, to_ap + b
             if a or b:
                 self.dirty[li] = True
-                now = self._states2d(li)
-                changed = np.flatnonzero(np.any(now != before.reshape(now.shape), axis=1))
-                self.packed[li].refresh(now, changed)
+                self.packed[li].refresh(self._states2d(li), np.flatnonzero(changed))
         self.flips = (to_p, to_ap)
         self.campaign = [None] * len(self.maps)
 

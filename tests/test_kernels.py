@@ -3,7 +3,7 @@ import pytest
 import reference
 from scipy import stats
 
-from accelsim.kernels.cells import program_cells, retention_step
+from accelsim.kernels.cells import program_cells, retention_step, retention_step_columns
 from accelsim.kernels.xnor import pack_bits, pack_thresholded, xnor_popcount
 from accelsim.network import integer_bounds
 
@@ -38,6 +38,33 @@ def test_retention_equals_reference(rng):
     assert np.array_equal(states, expected)
     assert to_p == np.count_nonzero((before == 1) & (expected == 0)) > 0
     assert to_ap == np.count_nonzero((before == 0) & (expected == 1)) > 0
+
+
+
+def test_retention_by_column_group_equals_reference(rng):
+    # per-group probabilities on a neuron-major layer: the same cells flip as the per-cell reference
+    n_out, n_in, n_groups = 37, 53, 3
+    group = rng.integers(0, n_groups, n_out)
+    p_to_p_g, p_to_ap_g = rng.random(n_groups) * 0.5, rng.random(n_groups) * 0.05
+    states = (rng.random(n_out * n_in) < 0.5).astype(np.uint8)
+    before = states.copy()
+    per_cell = np.repeat(group, n_in)
+    expected = reference.retention_step(states, p_to_p_g[per_cell], p_to_ap_g[per_cell],
+                                        np.random.default_rng(4).random(n_out * n_in))
+    to_p, to_ap, changed = retention_step_columns(states, n_in, group, p_to_p_g, p_to_ap_g,
+                                                  np.random.default_rng(4))
+    assert np.array_equal(states, expected)
+    assert to_p == np.count_nonzero((before == 1) & (expected == 0)) > 0
+    assert to_ap == np.count_nonzero((before == 0) & (expected == 1)) > 0
+    moved = np.any(before.reshape(n_out, n_in) != expected.reshape(n_out, n_in), axis=1)
+    assert np.array_equal(changed, moved) and 0 < moved.sum() < n_out
+
+
+@pytest.mark.parametrize("bad", [np.array([0.1, 1.5]), np.array([np.nan, 0.0]), np.array([0.1])])
+def test_retention_by_column_group_refuses_bad_probabilities(bad):
+    states = np.zeros(8, dtype=np.uint8)
+    with pytest.raises(ValueError):
+        retention_step_columns(states, 4, np.array([0, 1]), bad, np.zeros(2), np.random.default_rng(0))
 
 
 def _binomial_interval(n: int, p: float, alpha: float = 1e-6) -> tuple[int, int]:

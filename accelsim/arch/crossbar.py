@@ -13,7 +13,7 @@ import numpy as np
 
 from accelsim.config import ArchConfig, CellType
 from accelsim.device.retention import retention_flip_probability
-from accelsim.kernels.cells import program_cells, retention_step
+from accelsim.kernels.cells import program_cells, retention_step, retention_step_columns
 from accelsim.kernels.xnor import pack_bits, xnor_popcount
 from accelsim.mapping import LayerMap, states_to_weight_bits, weights_to_states
 from accelsim.network import Network, class_scores, neuron_output
@@ -121,14 +121,22 @@ def program_layer(weights: np.ndarray, previous: np.ndarray, arch: ArchConfig,
     return states, stats
 
 
-def retention_probabilities(arch: ArchConfig, lm: LayerMap, dt_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per-cell AP -> P and P -> AP flip probabilities over ``dt_s`` seconds of storage."""
+def group_retention_probabilities(arch: ArchConfig, lm: LayerMap,
+                                  dt_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """AP -> P and P -> AP flip probabilities over ``dt_s`` seconds of storage, one per column group
+    of the layer (its cell types), (n_groups,) each."""
     types = _cell_types(arch, lm)
     to_p = np.array([retention_flip_probability(dt_s, c.retention_delta_ap, c.retention_tau0_s)
                      for c in types])
     to_ap = np.array([0.0 if c.retention_delta_p is None
                       else retention_flip_probability(dt_s, c.retention_delta_p, c.retention_tau0_s)
                       for c in types])
+    return to_p, to_ap
+
+
+def retention_probabilities(arch: ArchConfig, lm: LayerMap, dt_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-cell AP -> P and P -> AP flip probabilities over ``dt_s`` seconds of storage."""
+    to_p, to_ap = group_retention_probabilities(arch, lm, dt_s)
     return _per_cell(to_p, lm), _per_cell(to_ap, lm)
 
 
@@ -136,6 +144,14 @@ def age_layer(states: np.ndarray, p_to_p: np.ndarray, p_to_ap: np.ndarray,
               rng: np.random.Generator) -> tuple[int, int]:
     """Age one layer's cells in place over one interval; returns (AP -> P, P -> AP) flip counts."""
     return retention_step(states, p_to_p, p_to_ap, rng)
+
+
+def age_layer_columns(states: np.ndarray, lm: LayerMap, p_to_p: np.ndarray, p_to_ap: np.ndarray,
+                      rng: np.random.Generator) -> tuple[int, int, np.ndarray]:
+    """``age_layer`` with the probabilities of ``group_retention_probabilities`` (one per column
+    group; the same draws and the same cells flipped as the per-cell form). Returns (AP -> P flips,
+    P -> AP flips, (n_out,) bool: the neurons with a flipped cell)."""
+    return retention_step_columns(states, lm.n_in, lm.neuron_group, p_to_p, p_to_ap, rng)
 
 
 def stored_weight_words(states: np.ndarray, arch: ArchConfig, lm: LayerMap) -> np.ndarray:
