@@ -132,8 +132,10 @@ class _Repeat:
         self.previous: list[_Campaign | None] = [None] * len(maps)  # the last campaign sensed
         self.snapshot: list[np.ndarray | None] = [None] * len(maps)  # the cells it sensed
         # Cells changed since the snapshot (only ageing changes cells when reads are error-free):
-        # a layer that did not flip skips comparing and copying its cells.
+        # a layer that did not flip skips comparing and copying its cells, and one that did compares
+        # and copies only the neurons ageing touched (None: all of them, after programming).
         self.dirty = [True] * len(maps)
+        self.touched: list[np.ndarray | None] = [None] * len(maps)
 
     def program(self, li: int) -> dict[str, float]:
         lm, layer = self.maps[li], self.net.layers[li]
@@ -145,6 +147,7 @@ class _Repeat:
         self.packed[li] = PackedStates.from_states(self._states2d(li))
         self.campaign[li] = self.previous[li] = None
         self.dirty[li] = True
+        self.touched[li] = None
         self.n_switches += stats.n_switches
         self.n_failures += stats.n_failures
         self.n_wrong += stats.n_wrong
@@ -176,7 +179,13 @@ class _Repeat:
         if self.incremental:
             self.previous[li] = c
             if self.dirty[li]:
-                self.snapshot[li] = self._states2d(li).copy()
+                cols = self.touched[li]
+                if cols is None or self.snapshot[li] is None:
+                    self.snapshot[li] = self._states2d(li).copy()
+                else:
+                    cols = np.flatnonzero(cols)
+                    self.snapshot[li][cols] = self._states2d(li)[cols]
+                self.touched[li] = np.zeros(lm.n_out, dtype=np.bool_)
                 self.dirty[li] = False
         self.n_reads += int(c.active_cells.sum())
         if c.padding_reads is not None:
@@ -307,8 +316,12 @@ class _Repeat:
         cell)."""
         prev, lm = self.previous[li], self.maps[li]
         states = self._states2d(li)
-        if self.dirty[li]:
+        if self.dirty[li] and self.touched[li] is None:
             cj, ck = np.nonzero(states != self.snapshot[li])
+        elif self.dirty[li]:
+            cols = np.flatnonzero(self.touched[li])
+            cj, ck = np.nonzero(states[cols] != self.snapshot[li][cols])
+            cj = cols[cj]
         else:
             cj = ck = np.empty(0, dtype=np.intp)
         rows = np.flatnonzero(np.any(x != prev.x, axis=1))
@@ -353,6 +366,8 @@ class _Repeat:
             to_p, to_ap = to_p + a, to_ap + b
             if a or b:
                 self.dirty[li] = True
+                if self.touched[li] is not None:
+                    self.touched[li] |= changed
                 self.packed[li].refresh(self._states2d(li), np.flatnonzero(changed))
         self.flips = (to_p, to_ap)
         self.campaign = [None] * len(self.maps)
