@@ -63,13 +63,30 @@ class RunOutcome:
     """
 
     run_id: str
-    summary: pd.Series
-    timeline: pd.DataFrame = field(repr=False)
     report: dict = field(repr=False)
     result: RunResult = field(repr=False)
     arch: ArchConfig = field(repr=False)
     _document: dict = field(repr=False)
     _row: dict = field(repr=False)
+
+    # The DataFrames are built when asked for (pandas is imported then): the command line writes the
+    # same rows as CSV without them.
+    @property
+    def summary(self) -> pd.Series:
+        import pandas as pd
+
+        return pd.Series(self._row, name=self.run_id)
+
+    @property
+    def timeline(self) -> pd.DataFrame:
+        from accelsim.report import timeline_frame
+
+        return timeline_frame(self.result, self.run_id)
+
+    @property
+    def row(self) -> dict:
+        """The summary row as a dict (column -> value), in the CSV's order."""
+        return dict(self._row)
 
     def save(self, out_dir: str | Path, *, trace: str | Path | None = None) -> list[Path]:
         """Write ``<run_id>.csv``, ``<run_id>_timeline.csv`` and ``<run_id>.json`` into ``out_dir``
@@ -223,9 +240,7 @@ def run(arch: str | Path | ArchConfig, net: str | Path | Network, *, data: str |
         raise UsageError(f"--name {run_id!r}: use letters, digits and _ . + - only")
     check_run(arch_cfg, network, workload.n_images, repeats)
 
-    import pandas as pd
-
-    from accelsim.report import report_document, report_json, summary_row, timeline_frame
+    from accelsim.report import report_document, report_json, summary_row
     from accelsim.simulate import simulate
 
     result = simulate(arch_cfg, network, workload, seed=seed, repeats=repeats, trace=trace,
@@ -235,8 +250,7 @@ def run(arch: str | Path | ArchConfig, net: str | Path | Network, *, data: str |
     extra = {"arch_file": arch_file, "net_file": net_file,
              "overrides": [_override_text(o) for o in pairs]}
     document = report_document(row, result, arch_cfg, extra)
-    return RunOutcome(run_id=run_id, summary=pd.Series(row, name=run_id),
-                      timeline=timeline_frame(result, run_id), report=json.loads(report_json(document)),
+    return RunOutcome(run_id=run_id, report=json.loads(report_json(document)),
                       result=result, arch=arch_cfg, _document=document, _row=row)
 
 

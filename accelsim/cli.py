@@ -177,7 +177,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                   trace=args.trace is not None)
     paths = outcome.save(Path(args.out), trace=args.trace)
     if not args.quiet:
-        print(format_summary(outcome.summary.to_dict(), outcome.result.off_crossbar, outcome.arch))
+        print(format_summary(outcome.row, outcome.result.off_crossbar, outcome.arch))
         print("\nwrote " + ", ".join(str(p) for p in paths))
     return 0
 

@@ -11,12 +11,12 @@ import math
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from accelsim import __version__
 from accelsim.config import ArchConfig, to_plain
 from accelsim.outputs import OutputSet, ensure_dir
 from accelsim.simulate import RunResult
+from accelsim.table import Table, csv_text
 
 #: The libraries whose versions a JSON report records beside accelsim's (results depend on them).
 VERSIONED_LIBRARIES = ("numpy", "numba", "scipy", "simpy", "pandas")
@@ -74,12 +74,20 @@ def summary_row(result: RunResult, *, run_id: str, arch: ArchConfig, net_name: s
     return {k: row[k] for k in SUMMARY_COLUMNS}
 
 
-def timeline_frame(result: RunResult, run_id: str) -> pd.DataFrame:
+def timeline_table(result: RunResult, run_id: str) -> Table:
     """The run's timeline as written to ``<run_id>_timeline.csv``: ``run_id`` first, then one row per
     repeat and retention step."""
-    timeline = result.timeline.copy()
-    timeline.insert(0, "run_id", run_id)
-    return timeline
+    return result.timeline_table.with_first("run_id", run_id)
+
+
+def timeline_frame(result: RunResult, run_id: str):
+    """``timeline_table`` as a ``pandas.DataFrame``."""
+    return timeline_table(result, run_id).frame()
+
+
+def summary_csv(row: dict) -> str:
+    """The text of ``<run_id>.csv``: the header and the one summary ``row``."""
+    return csv_text(list(row), [list(row.values())])
 
 
 def report_document(row: dict, result: RunResult, arch: ArchConfig, extra: dict) -> dict:
@@ -125,8 +133,8 @@ def write_outputs(out_dir: Path, run_id: str, row: dict, result: RunResult, arch
     timeline_path = out_dir / f"{run_id}_timeline.csv"
     json_path = out_dir / f"{run_id}.json"
     with OutputSet() as files:
-        files.write_text(csv_path, pd.DataFrame([row]).to_csv(index=False))
-        files.write_text(timeline_path, timeline_frame(result, run_id).to_csv(index=False))
+        files.write_text(csv_path, summary_csv(row))
+        files.write_text(timeline_path, timeline_table(result, run_id).csv())
         if doc is None:
             doc = report_document(row, result, arch, extra)
         files.write_text(json_path, report_json(doc))
@@ -386,6 +394,6 @@ def write_cost_outputs(out_dir: Path, run_id: str, row: dict, result, arch: Arch
            "cost_breakdown": _cost_breakdown(result.chip),
            "arch_config": to_plain(arch)}
     with OutputSet() as files:
-        files.write_text(csv_path, pd.DataFrame([row]).to_csv(index=False))
+        files.write_text(csv_path, summary_csv(row))
         files.write_text(json_path, json.dumps(doc, indent=2, default=_json_default) + "\n")
     return [csv_path, json_path]

@@ -13,7 +13,6 @@ import sys
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from tqdm import tqdm
 
 from accelsim import rng as rngs
@@ -36,7 +35,12 @@ from accelsim.network import (
     patches,
     reference_predict,
 )
+from accelsim.table import Table
 from accelsim.workload import Workload
+
+#: The columns of a run's timeline (``RunResult.timeline``), before the run_id the CSV puts first.
+TIMELINE_COLUMNS = ("repeat", "step", "time_s", "accuracy", "flips_total", "flips_ap_to_p",
+                    "flips_p_to_ap", "hrs_cells")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -62,10 +66,15 @@ class RunResult:
     energy_by_activity_j: dict[str, float]  # first inference campaign, by activity
     engine: EngineReport  # timing of the first repeat (identical across repeats)
     chip: ChipCost
-    timeline: pd.DataFrame  # one row per (repeat, step)
+    timeline_table: Table  # one row per (repeat, step): TIMELINE_COLUMNS
     layer_maps: tuple[LayerMap, ...]
     trace: Engine | None  # the first repeat's engine when a trace was asked for
     off_crossbar: tuple[str, ...] = ()  # what the network computed off the crossbar (Network.off_crossbar)
+
+    @property
+    def timeline(self):
+        """The timeline as a ``pandas.DataFrame`` (one row per repeat and retention step)."""
+        return self.timeline_table.frame()
 
 
 @dataclass(slots=True)
@@ -442,8 +451,7 @@ def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 
             first_engine, report = engine, engine.report()
 
     bar.close()
-    timeline = pd.DataFrame(rows, columns=["repeat", "step", "time_s", "accuracy", "flips_total",
-                                           "flips_ap_to_p", "flips_p_to_ap", "hrs_cells"])
+    timeline = Table.of(TIMELINE_COLUMNS, rows)
     return RunResult(
         n_images=n, repeats=repeats, accuracy_ideal=accuracy_ideal,
         accuracy_programmed=np.array(acc_prog), accuracy_end_of_life=np.array(acc_eol),
@@ -452,5 +460,5 @@ def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 
         retention_flips=np.array(flips_total), n_misreads=totals["misreads"], n_reads=totals["reads"],
         n_read_disturbs=totals["disturbed"], energy_program_junction_j=e_junction / repeats,
         energy_program_j=e_program / repeats, energy_inference_j=e_infer / repeats,
-        energy_by_activity_j=by_activity, engine=report, chip=chip, timeline=timeline,
+        energy_by_activity_j=by_activity, engine=report, chip=chip, timeline_table=timeline,
         layer_maps=maps, trace=first_engine if trace else None, off_crossbar=tuple(net.off_crossbar()))

@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from accelsim.arch.chip import build_chip
 from accelsim.arch.tile import sensing_energy_j
@@ -30,7 +29,8 @@ from accelsim.errors import UsageError
 from accelsim.kernels.xnor import pack_bits
 from accelsim.mapping import map_network
 from accelsim.network import Network, crossbar_inputs, reference_predict
-from accelsim.simulate import RunResult, _hrs, _Repeat
+from accelsim.simulate import TIMELINE_COLUMNS, RunResult, _hrs, _Repeat
+from accelsim.table import Table
 from accelsim.workload import Workload
 
 #: Why a run with read errors cannot be split (printed by the refusal).
@@ -184,8 +184,7 @@ def simulate_split(arch: ArchConfig, net: Network, workload: Workload, *, seed: 
         e_junction += first.energy_junction_j
         if report is None:
             report = engine.report()
-    timeline = pd.DataFrame(rows, columns=["repeat", "step", "time_s", "accuracy", "flips_total",
-                                           "flips_ap_to_p", "flips_p_to_ap", "hrs_cells"])
+    timeline = Table.of(TIMELINE_COLUMNS, rows)
     return RunResult(
         n_images=n, repeats=repeats, accuracy_ideal=float(np.mean(reference_predict(net, workload.x) == y)),
         accuracy_programmed=np.array(acc_prog), accuracy_end_of_life=np.array(acc_eol),
@@ -194,4 +193,4 @@ def simulate_split(arch: ArchConfig, net: Network, workload: Workload, *, seed: 
         n_misreads=0, n_reads=totals["reads"], n_read_disturbs=0,
         energy_program_junction_j=e_junction / repeats, energy_program_j=e_program / repeats,
         energy_inference_j=e_infer / repeats, energy_by_activity_j=by_activity, engine=report, chip=chip,
-        timeline=timeline, layer_maps=maps, trace=None, off_crossbar=tuple(net.off_crossbar()))
+        timeline_table=timeline, layer_maps=maps, trace=None, off_crossbar=tuple(net.off_crossbar()))
