@@ -340,8 +340,9 @@ class _Repeat:
         cost = 8 * len(cj) * n_rows + len(rows) * lm.n_out * n_words
         if 2 * cost > n_rows * lm.n_out * n_words:
             return None
-        pop, act = prev.popcount.copy(), prev.active_cells.copy()
-        active_rows = prev.active_rows.copy()
+        # in place: the previous campaign is replaced by this one and nothing else holds its arrays
+        # (the engine serves waves from self.campaign, cleared when the cells aged)
+        pop, act, active_rows = prev.popcount, prev.active_cells, prev.active_rows
         apply_flips(prev.x, pop, act, (cj, ck), states[cj, ck],
                     plus_one_ap=self.arch.mapping.convention == "plus_one_ap", n_phases=lm.n_phases,
                     neuron_group=lm.neuron_group)
