@@ -6,8 +6,10 @@ Column names carry their SI unit; the column order of ``SUMMARY_COLUMNS`` is par
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import json
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -148,8 +150,19 @@ def write_outputs(out_dir: Path, run_id: str, row: dict, result: RunResult, arch
 
 def software_versions() -> dict[str, str]:
     """accelsim's version and those of the libraries its results depend on (``VERSIONED_LIBRARIES``)."""
-    return {"accelsim": __version__,
-            **{name: importlib.import_module(name).__version__ for name in VERSIONED_LIBRARIES}}
+    return {"accelsim": __version__, **{name: _version(name) for name in VERSIONED_LIBRARIES}}
+
+
+def _version(name: str) -> str:
+    """A library's ``__version__`` if it is imported, else its installed distribution's version (read
+    from its metadata: a run that does not use pandas does not import it to name its version)."""
+    module = sys.modules.get(name)
+    if module is not None:
+        return module.__version__
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:  # not installed as a distribution of that name
+        return importlib.import_module(name).__version__
 
 
 def _cost_breakdown(chip) -> dict:
