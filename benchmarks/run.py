@@ -2,6 +2,7 @@
 
 1. the default `accelsim run` end to end vs the plain numpy campaign of the same shape
    (benchmarks/numpy_campaign.py), whole processes run in turn: target accelsim <= 0.5x numpy;
+   followed by where the run's time goes, stage by stage (benchmarks/run_profile.py);
 2. one clean sensing pass of the 784-1024-1024-10 network (workloads/mlp784.npz) over 10,000 real
    MNIST vectors vs numpy float32 on the same weights, results checked identical: target >= 8x faster,
    with the kernel's popcount words per second beside the machine's nominal limit
@@ -49,6 +50,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import bench_cluster  # noqa: E402
 import numpy_campaign  # noqa: E402
+import run_profile  # noqa: E402
 
 # The console script a user runs (python -m accelsim.cli where it is not on PATH).
 ACCELSIM = [shutil.which("accelsim")] if shutil.which("accelsim") else [sys.executable, "-m", "accelsim.cli"]
@@ -297,6 +299,7 @@ def main() -> None:
             "retention steps, 11 inference campaigns), whole processes",
          f"{t_ours:.2f} s", f"numpy_campaign.py {t_np:.2f} s", t_ours / t_np, "<= 0.5x",
          t_ours / t_np <= 0.5)
+    run_profile.print_profile(*run_profile.profile())
     _sensing_figures(n_fn)
     _sparse_figure(max(1, n_fn // 2))
     t_ver, t_import = _in_turn([*ACCELSIM, "--version"], [py, "-c", "import numpy"],
