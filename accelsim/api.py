@@ -178,7 +178,8 @@ def _check_int(value: Any, name: str, low: int) -> int:
 
 def run(arch: str | Path | ArchConfig, net: str | Path | Network, *, data: str | Path | None = None,
         seed: int = 0, repeats: int = 1, overrides: Overrides = None, name: str | None = None,
-        progress: bool = False, trace: bool = False) -> RunOutcome:
+        progress: bool = False, trace: bool = False, scheduler: str | None = None,
+        chunks: int | None = None) -> RunOutcome:
     """Program, age and evaluate one network on one architecture: ``accelsim run`` as a function.
 
     Parameters
@@ -202,6 +203,10 @@ def run(arch: str | Path | ArchConfig, net: str | Path | Network, *, data: str |
         Show the progress bar on stderr.
     trace
         Keep the engine's event trace of the first repeat (``RunOutcome.save(..., trace=CSV)``).
+    scheduler, chunks
+        A Dask scheduler's address (``tcp://HOST:PORT``): split the images into ``chunks`` slices
+        (default: one per worker) run on its workers, with the one-process run's results
+        (``accelsim.split``); refused when read errors chain the images together, and with ``trace``.
 
     Returns
     -------
@@ -220,6 +225,13 @@ def run(arch: str | Path | ArchConfig, net: str | Path | Network, *, data: str |
 
     seed = _check_int(seed, "seed", 0)
     repeats = _check_int(repeats, "repeats", 1)
+    if chunks is not None:
+        if scheduler is None:
+            raise UsageError("--chunks: only with --scheduler (it splits the images over the cluster's "
+                             "workers)")
+        chunks = _check_int(chunks, "chunks", 1)
+    if scheduler is not None and trace:
+        raise UsageError("--trace with --scheduler: the engine trace is written by one-process runs only")
     pairs = _override_list(overrides)
     if isinstance(arch, ArchConfig):
         if pairs:
@@ -241,10 +253,25 @@ def run(arch: str | Path | ArchConfig, net: str | Path | Network, *, data: str |
     check_run(arch_cfg, network, workload.n_images, repeats)
 
     from accelsim.report import report_document, report_json, summary_row
-    from accelsim.simulate import simulate
 
-    result = simulate(arch_cfg, network, workload, seed=seed, repeats=repeats, trace=trace,
-                      progress=progress)
+    if scheduler is None:
+        from accelsim.simulate import simulate
+
+        result = simulate(arch_cfg, network, workload, seed=seed, repeats=repeats, trace=trace,
+                          progress=progress)
+    else:
+        from accelsim.split import check_splittable, simulate_split
+
+        check_splittable(arch_cfg)
+        check_scheduler(scheduler)
+        from dask.distributed import Client
+
+        client = Client(scheduler)
+        try:
+            result = simulate_split(arch_cfg, network, workload, seed=seed, repeats=repeats,
+                                    client=client, n_chunks=chunks)
+        finally:
+            client.close()
     row = summary_row(result, run_id=run_id, arch=arch_cfg, net_name=net_name, dataset=workload.name,
                       seed=seed)
     extra = {"arch_file": arch_file, "net_file": net_file,

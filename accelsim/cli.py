@@ -126,8 +126,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     if is_description_file(args.net):
         raise UsageError(f"--net {args.net}: an architecture-only description (no weights) cannot run "
                          "functionally: cost it with --cost-only, or accelsim inspect")
-    if args.chunks is not None and not args.scheduler:
-        raise UsageError("--chunks: only with --scheduler (it splits the images over the cluster's workers)")
     args.seed = 0 if args.seed is None else args.seed
     args.repeats = 1 if args.repeats is None else args.repeats
     check_output_dir("--out", Path(args.out))
@@ -136,45 +134,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from accelsim.api import run
     from accelsim.report import format_summary
 
-    if args.scheduler:
-        from accelsim.config import load_arch
-        from accelsim.limits import check_run
-        from accelsim.network import load_network
-        from accelsim.report import summary_row, write_outputs
-        from accelsim.split import check_splittable, simulate_split
-        from accelsim.workload import load_workload
-
-        if args.trace is not None:
-            raise UsageError("--trace with --scheduler: the engine trace is written by one-process runs only")
-        arch = load_arch(args.arch, args.set or ())
-        net = load_network(args.net)
-        workload = load_workload(net, args.data)
-        net_name = Path(args.net).stem
-        run_id = args.name or f"{arch.name}_{net_name}_seed{args.seed}"
-        if not re.fullmatch(r"[A-Za-z0-9_.+-]+", run_id):
-            raise UsageError(f"--name {run_id!r}: use letters, digits and _ . + - only")
-        check_run(arch, net, workload.n_images, args.repeats)
-        check_splittable(arch)
-        check_scheduler(args.scheduler)
-        from dask.distributed import Client
-
-        client = Client(args.scheduler)
-        try:
-            result = simulate_split(arch, net, workload, seed=args.seed, repeats=args.repeats, client=client,
-                                    n_chunks=args.chunks)
-        finally:
-            client.close()
-        row = summary_row(result, run_id=run_id, arch=arch, net_name=net_name, dataset=workload.name,
-                          seed=args.seed)
-        extra = {"arch_file": str(args.arch), "net_file": str(args.net), "overrides": list(args.set or [])}
-        paths = write_outputs(Path(args.out), run_id, row, result, arch, extra, trace=None)
-        if not args.quiet:
-            print(format_summary(row, result.off_crossbar, arch))
-            print("\nwrote " + ", ".join(str(p) for p in paths))
-        return 0
     outcome = run(args.arch, args.net, data=args.data, seed=args.seed, repeats=args.repeats,
-                  overrides=args.set or (), name=args.name, progress=not args.quiet,
-                  trace=args.trace is not None)
+                  overrides=args.set or (), name=args.name, progress=not args.quiet and not args.scheduler,
+                  trace=args.trace is not None, scheduler=args.scheduler or None, chunks=args.chunks)
     paths = outcome.save(Path(args.out), trace=args.trace)
     if not args.quiet:
         print(format_summary(outcome.row, outcome.result.off_crossbar, outcome.arch))
