@@ -84,7 +84,7 @@ def write_probabilities(arch: ArchConfig, lm: LayerMap, rng: np.random.Generator
         return WriteProbabilities(p_fail_to_ap=w.ber, p_fail_to_p=w.ber, energy_from_p_j=0.0,
                                   energy_from_ap_j=0.0)
     from accelsim import device
-    from accelsim.device.variability import device_write_error_rate_and_energy_j
+    from accelsim.device.wer_table import tabulated_device_write_error_rate_and_energy_j
     from accelsim.device.write import write_model
 
     model = write_model(w.model)
@@ -101,7 +101,7 @@ def write_probabilities(arch: ArchConfig, lm: LayerMap, rng: np.random.Generator
             device.source_voltage_v(w.overdrive * mtj.vc_v, mtj, driver, "p"))
         devices = device.draw_devices(mtj, variability, cells.size, rng, driver)
         for p_key, e_key, polarity in (("to_ap", "e_p", "p_to_ap"), ("to_p", "e_ap", "ap_to_p")):
-            out[p_key][cells], out[e_key][cells] = device_write_error_rate_and_energy_j(
+            out[p_key][cells], out[e_key][cells] = tabulated_device_write_error_rate_and_energy_j(
                 v_src, w.t_pulse_s, devices, mtj, driver, model, polarity)
     return WriteProbabilities(p_fail_to_ap=out["to_ap"], p_fail_to_p=out["to_p"],
                               energy_from_p_j=out["e_p"], energy_from_ap_j=out["e_ap"])
