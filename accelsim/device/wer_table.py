@@ -270,7 +270,6 @@ def tabulated_device_write_error_rate_and_energy_j(
         i,
         energy,
         np.empty(n if from_ap else 0),
-        np.empty(n if from_ap else 0, dtype=np.int64),
     )
     if not _tabulable(t_pulse_s, devices.delta, model):
         wer = np.asarray(write_error_rate_at_drive(i, t_pulse_s, mtj, model, polarity, delta=devices.delta))
