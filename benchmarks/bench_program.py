@@ -46,8 +46,11 @@ def _steps(arch, maps):
             if n_cells[g] == 0:
                 continue
             mtj = arch.cells[column.cell].mtj_params
-            v_src = w.v_write_v if w.v_write_v is not None else float(
-                device.source_voltage_v(w.overdrive * mtj.vc_v, mtj, driver, "p"))
+            v_src = (
+                w.v_write_v
+                if w.v_write_v is not None
+                else float(device.source_voltage_v(w.overdrive * mtj.vc_v, mtj, driver, "p"))
+            )
             t0 = time.perf_counter()
             devices = device.draw_devices(mtj, variability, int(n_cells[g]), chip_rng, driver)
             t_draw += time.perf_counter() - t0
@@ -88,11 +91,15 @@ def main() -> None:
             crossbar.write_probabilities(arch, lm, rngs.stream(0, "variation", 0, lm.index))
         t_wp = min(t_wp, time.perf_counter() - t0)
     n = sum(s[2].n for s in steps) // 2
-    print(f"workload     workloads/mlp784.npz on mixed_retention: {n} cells x 2 polarities, {len(steps)} steps")
+    print(
+        f"workload     workloads/mlp784.npz on mixed_retention: {n} cells x 2 polarities, {len(steps)} steps"
+    )
     print(f"exact        {t_exact:.3f} s  (gammaincc per cell, numpy drive)")
     print(f"tabulated    {t_fast:.3f} s  ({t_exact / t_fast:.1f}x faster)")
-    print(f"max rel err  WER {rel_wer:.2e} (bound {REL_ERROR_BOUND:.0e}, where exact >= 1e-300), "
-          f"energy {rel_energy:.1e}")
+    print(
+        f"max rel err  WER {rel_wer:.2e} (bound {REL_ERROR_BOUND:.0e}, where exact >= 1e-300), "
+        f"energy {rel_energy:.1e}"
+    )
     print(f"draws        {t_draw:.3f} s  (device parameters from the variation stream, both paths)")
     print(f"write_probabilities  {t_wp:.3f} s  (as the run calls it: draws + tabulated physics + scatter)")
     verdict = "meets" if t_fast < TARGET_S and rel_wer <= REL_ERROR_BOUND else "MISSES"

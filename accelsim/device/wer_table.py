@@ -79,7 +79,7 @@ def _log_q_continued_fraction(k: float, u: np.ndarray) -> np.ndarray:
         d = 1.0 / d
         step = d * c
         h = h * step
-        if np.all(np.abs(step - 1.0) < 1e-16):
+        if np.all(np.abs(step - 1.0) < 4.0 * np.finfo(float).eps):  # converged to rounding
             break
     return -u + k * np.log(u) - gammaln(k) + np.log(h)
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from accelsim.device import MTJ, WriteModel, write_error_rate_at_drive
+from accelsim.device.energy import IDEAL_DRIVER, Driver, source_voltage_v
 from accelsim.device.presets import HIRTZLIN_32NM, LOCATELLI_28NM, MUENCH_DELTA40, MUENCH_DELTA60
 from accelsim.device.variability import Variability, device_write_error_rate_and_energy_j, draw_devices
 from accelsim.device.wer_table import (
@@ -22,7 +23,6 @@ from accelsim.device.wer_table import (
     tabulated_device_write_error_rate_and_energy_j,
     tabulated_write_error_rate_at_drive,
 )
-from accelsim.device.energy import IDEAL_DRIVER, Driver, source_voltage_v
 
 STRAY = MTJ(diameter_m=32e-9, ra_ohm_m2=4e-12, tmr0=1.5, v_c_v=0.19, delta=45.0, tau_d_s=1.5e-9, h_stray=0.05)
 LOW_DELTA = MTJ(diameter_m=32e-9, ra_ohm_m2=4e-12, tmr0=1.5, v_c_v=0.19, delta=15.0, tau_d_s=1.5e-9)
@@ -82,7 +82,9 @@ def test_tabulated_wer_within_bound_of_the_exact_model(mtj, model, polarity):
         fast = tabulated_write_error_rate_at_drive(i, t_s, mtj, model, polarity)
         assert_within_bound(fast, exact)
         # one Delta per device (drawn devices without a Delta spread) takes the table too
-        same = tabulated_write_error_rate_at_drive(i, t_s, mtj, model, polarity, delta=np.full(i.size, mtj.delta))
+        same = tabulated_write_error_rate_at_drive(
+            i, t_s, mtj, model, polarity, delta=np.full(i.size, mtj.delta)
+        )
         np.testing.assert_array_equal(same, fast)
 
 
@@ -152,7 +154,9 @@ def test_programming_step_equals_the_exact_path(variability, driver, polarity):
     devices = draw_devices(mtj, variability, 20000, np.random.default_rng(5), driver)
     v_src = float(source_voltage_v(2.0 * mtj.vc_v, mtj, driver, "p"))
     for t_s in (5e-9, 15e-9):
-        wer, energy = device_write_error_rate_and_energy_j(v_src, t_s, devices, mtj, driver, WriteModel(), polarity)
+        wer, energy = device_write_error_rate_and_energy_j(
+            v_src, t_s, devices, mtj, driver, WriteModel(), polarity
+        )
         fast_wer, fast_energy = tabulated_device_write_error_rate_and_energy_j(
             v_src, t_s, devices, mtj, driver, WriteModel(), polarity
         )
