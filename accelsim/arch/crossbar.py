@@ -76,8 +76,9 @@ def write_probabilities(arch: ArchConfig, lm: LayerMap, rng: np.random.Generator
 
     Device models draw each cell's device parameters once from ``rng`` (the run's ``variation``
     stream), compute its junction drive through the driver for each polarity, and its write error
-    rate for the pulse (accelsim.device.variability). ``constant_ber`` gives one probability for all
-    cells and no energy model (0 J).
+    rate for the pulse: ``accelsim.device.wer_table`` (the gamma model's WER from a table of
+    ln gammaincc within 1e-9 relative of the exact per-cell path, energies identical to it; other
+    models exactly). ``constant_ber`` gives one probability for all cells and no energy model (0 J).
     """
     w = arch.write
     if w.model == "constant_ber":
