@@ -76,15 +76,16 @@ def write_probabilities(arch: ArchConfig, lm: LayerMap, rng: np.random.Generator
 
     Device models draw each cell's device parameters once from ``rng`` (the run's ``variation``
     stream), compute its junction drive through the driver for each polarity, and its write error
-    rate for the pulse (accelsim.device.variability). ``constant_ber`` gives one probability for all
-    cells and no energy model (0 J).
+    rate for the pulse: ``accelsim.device.wer_table`` (the gamma model's WER from a table of
+    ln gammaincc within 1e-9 relative of the exact per-cell path, energies identical to it; other
+    models exactly). ``constant_ber`` gives one probability for all cells and no energy model (0 J).
     """
     w = arch.write
     if w.model == "constant_ber":
         return WriteProbabilities(p_fail_to_ap=w.ber, p_fail_to_p=w.ber, energy_from_p_j=0.0,
                                   energy_from_ap_j=0.0)
     from accelsim import device
-    from accelsim.device.variability import device_write_error_rate_and_energy_j
+    from accelsim.device.wer_table import tabulated_device_write_error_rate_and_energy_j
     from accelsim.device.write import write_model
 
     model = write_model(w.model)
@@ -101,7 +102,7 @@ def write_probabilities(arch: ArchConfig, lm: LayerMap, rng: np.random.Generator
             device.source_voltage_v(w.overdrive * mtj.vc_v, mtj, driver, "p"))
         devices = device.draw_devices(mtj, variability, cells.size, rng, driver)
         for p_key, e_key, polarity in (("to_ap", "e_p", "p_to_ap"), ("to_p", "e_ap", "ap_to_p")):
-            out[p_key][cells], out[e_key][cells] = device_write_error_rate_and_energy_j(
+            out[p_key][cells], out[e_key][cells] = tabulated_device_write_error_rate_and_energy_j(
                 v_src, w.t_pulse_s, devices, mtj, driver, model, polarity)
     return WriteProbabilities(p_fail_to_ap=out["to_ap"], p_fail_to_p=out["to_p"],
                               energy_from_p_j=out["e_p"], energy_from_ap_j=out["e_ap"])

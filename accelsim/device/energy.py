@@ -58,7 +58,13 @@ class Driver:
 IDEAL_DRIVER = Driver(name="ideal", r_series_ohm=0.0)
 
 
-def divider(v_src_v, state: State, r_p_ohm, tmr0, v_half_v: float, r_series_ohm, n_iter: int = 50):
+#: Most fixed-point updates :func:`divider` makes (it stops earlier once converged).
+DIVIDER_ITERATIONS = 50
+
+
+def divider(
+    v_src_v, state: State, r_p_ohm, tmr0, v_half_v: float, r_series_ohm, n_iter: int = DIVIDER_ITERATIONS
+):
     """Junction voltage and current of a junction behind a series resistance (vectorised).
 
     V_j = V_src R(V_j) / (R(V_j) + R_s), I = V_src / (R(V_j) + R_s); R_P is bias-independent and

@@ -15,8 +15,6 @@ from functools import lru_cache
 
 import numpy as np
 import scipy
-from scipy.interpolate import CubicSpline, RegularGridInterpolator
-from scipy.linalg import expm, solve
 from scipy.special import eval_legendre
 
 #: Probabilities are clamped to at least this before taking logs (double precision floor is ~1e-13).
@@ -170,6 +168,8 @@ def fp_probabilities(i: float, tau, delta: float, h: float = 0.0, n_legendre: in
     n_legendre : int
         Legendre order; 0 picks :func:`fp_order`.
     """
+    from scipy.linalg import expm  # imported where used: gamma-model runs skip scipy.linalg
+
     n = n_legendre or fp_order(delta, i, h)
     a = fp_matrix(float(i), float(h), float(delta), n)
     r0 = fp_initial_coefficients(delta, n)
@@ -199,6 +199,8 @@ def fp_switching_moments(i: float, delta: float, h: float = 0.0, n_legendre: int
     Delta 40, tau_D 2 ns: 53.5 ns at i = 0.8, 17.4 ns at i = 1, 4.08 ns at i = 2 (PHYSICS.md
     section 2); k = 8.3, 10.9, 13.5 at i = 1.5, 2, 3 (section 3).
     """
+    from scipy.linalg import solve  # imported where used: gamma-model runs skip scipy.linalg
+
     n = n_legendre or fp_order(delta, i, h)
     a = fp_matrix(float(i), float(h), float(delta), n)
     r = fp_initial_coefficients(delta, n)
@@ -243,6 +245,8 @@ def fp_write_error_rate(
     switching : bool
         Return P_switch = 1 - WER instead of WER.
     """
+    from scipy.interpolate import CubicSpline, RegularGridInterpolator  # ~0.3 s: imported where used
+
     i_arr, d_arr = np.broadcast_arrays(np.asarray(i, dtype=float), np.asarray(delta, dtype=float))
     flat_i = i_arr.ravel()
     flat_d = d_arr.ravel()

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from scipy.optimize import brentq
 
 from accelsim.device.energy import IDEAL_DRIVER, Driver, divider, pulse_energy_j
 from accelsim.device.mtj import MTJ, DeviceParameterError, Polarity, initial_state, tmr_at_bias
@@ -271,6 +270,8 @@ def pulse_for_array_wer_s(
     With variability the weakest devices dominate the mean at low WER, so the pulse comes out longer
     than the nominal one, and more so the lower the target (003: 15 -> 20.5 ns at 1e-10).
     """
+    from scipy.optimize import brentq  # here: scipy.optimize takes ~0.3 s to import
+
     if not 0 < wer < 1:
         raise ValueError(f"target WER must be in (0, 1), got {wer!r}")
     log_target = math.log(wer)

@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from scipy.interpolate import CubicSpline
-from scipy.optimize import brentq
 from scipy.special import gammainc, gammaincc, gammainccinv
 
 from accelsim.device.fokker_planck import fp_switching_moments, fp_write_error_rate
@@ -170,6 +168,8 @@ def _mean_time(regime, mtj: MTJ, model: WriteModel) -> np.ndarray:
 
 def _fp_shape(x, d_s, mtj: MTJ, polarity: Polarity, model: WriteModel):
     """k = mean^2 / var of the FP switching time, tabulated in i / i_c (>= x_sun_min) and splined."""
+    from scipy.interpolate import CubicSpline  # imported where used: a run with another shape skips it
+
     h = stabilising_field(mtj, polarity)
     d0 = np.asarray(d_s) / (1.0 + h) ** 2
     x = np.asarray(x, dtype=float)
@@ -454,6 +454,8 @@ def pulse_for_wer_s(wer, v_v, mtj: MTJ, model: WriteModel = GAMMA, polarity: Pol
 
 
 def _fp_pulse(wer: float, i: float, mtj: MTJ, model: WriteModel, polarity: Polarity) -> float:
+    from scipy.optimize import brentq  # here: scipy.optimize takes ~0.3 s to import
+
     def f(log_t):
         return math.log(
             max(write_error_rate_at_drive(i, math.exp(log_t), mtj, model, polarity), 1e-300)
@@ -473,6 +475,8 @@ def drive_for_wer(
     wer: float, t_pulse_s: float, mtj: MTJ, model: WriteModel = GAMMA, polarity: Polarity = "p_to_ap"
 ) -> float:
     """Drive ratio i = I / Ic0 at which a pulse of ``t_pulse_s`` gives write error rate ``wer`` (brentq)."""
+    from scipy.optimize import brentq  # here: scipy.optimize takes ~0.3 s to import
+
     _check_target(wer)
     if not t_pulse_s > 0:
         raise ValueError(f"pulse length must be > 0, got {t_pulse_s!r}")
