@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammaincc, gammaln
 
-from accelsim.device._kernels import _drive_energy, _log_table_lookup
+from accelsim.kernels.device_write import _drive_energy, _log_table_lookup
 from accelsim.device.energy import DIVIDER_ITERATIONS, Driver
 from accelsim.device.mtj import MTJ, Polarity, initial_state
 from accelsim.device.write import (

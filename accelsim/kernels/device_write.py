@@ -1,4 +1,4 @@
-"""Numba kernels of the device stage: per-device junction drive and pulse energy, and the lookup of a
+"""Numba kernels of the device stage (programming): per-device junction drive and pulse energy, and the lookup of a
 tabulated ln WER. Imported only by their wrapper, :mod:`accelsim.device.wer_table`.
 """
 
