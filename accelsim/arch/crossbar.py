@@ -39,12 +39,6 @@ def _per_cell(values_per_group: np.ndarray, lm: LayerMap) -> np.ndarray:
     return np.repeat(values_per_group[lm.neuron_group], lm.n_in)
 
 
-def _group_cells(lm: LayerMap, g: int) -> np.ndarray:
-    """Flat indices (ascending) of the cells of column group ``g`` (neuron-major layer)."""
-    neurons = np.flatnonzero(lm.neuron_group == g)
-    return (neurons[:, None] * lm.n_in + np.arange(lm.n_in)).ravel()
-
-
 def initial_states(weights: np.ndarray, arch: ArchConfig, lm: LayerMap,
                    rng: np.random.Generator) -> np.ndarray:
     """Cell states before programming, as the config's ``write.initial_state`` says."""
@@ -91,21 +85,24 @@ def write_probabilities(arch: ArchConfig, lm: LayerMap, rng: np.random.Generator
     model = write_model(w.model)
     driver = device.driver_preset(w.driver)
     variability = device.variability_preset(w.variability)
-    n = lm.n_out * lm.n_in
-    out = {k: np.zeros(n) for k in ("to_ap", "to_p", "e_p", "e_ap")}
+    # (n_out, n_in) views: a group's cells are whole rows (its neurons), written a row block at a time
+    out = {k: np.zeros((lm.n_out, lm.n_in)) for k in ("to_ap", "to_p", "e_p", "e_ap")}
     for g, cell in enumerate(_cell_types(arch, lm)):
-        cells = _group_cells(lm, g)
-        if cells.size == 0:
+        neurons = lm.neuron_group == g
+        n_cells = int(np.count_nonzero(neurons)) * lm.n_in  # neuron-major, in order
+        if n_cells == 0:
             continue
         mtj = cell.mtj_params
         v_src = w.v_write_v if w.v_write_v is not None else float(
             device.source_voltage_v(w.overdrive * mtj.vc_v, mtj, driver, "p"))
-        devices = device.draw_devices(mtj, variability, cells.size, rng, driver)
+        devices = device.draw_devices(mtj, variability, n_cells, rng, driver)
         for p_key, e_key, polarity in (("to_ap", "e_p", "p_to_ap"), ("to_p", "e_ap", "ap_to_p")):
-            out[p_key][cells], out[e_key][cells] = tabulated_device_write_error_rate_and_energy_j(
+            wer, energy = tabulated_device_write_error_rate_and_energy_j(
                 v_src, w.t_pulse_s, devices, mtj, driver, model, polarity)
-    return WriteProbabilities(p_fail_to_ap=out["to_ap"], p_fail_to_p=out["to_p"],
-                              energy_from_p_j=out["e_p"], energy_from_ap_j=out["e_ap"])
+            out[p_key][neurons] = wer.reshape(-1, lm.n_in)
+            out[e_key][neurons] = energy.reshape(-1, lm.n_in)
+    return WriteProbabilities(p_fail_to_ap=out["to_ap"].ravel(), p_fail_to_p=out["to_p"].ravel(),
+                              energy_from_p_j=out["e_p"].ravel(), energy_from_ap_j=out["e_ap"].ravel())
 
 
 def program_layer(weights: np.ndarray, previous: np.ndarray, arch: ArchConfig,
