@@ -37,7 +37,7 @@ _ONE = np.uint64(1)
 _ZERO = np.uint64(0)
 _IMG_BLOCK = 64  # images per block: the neuron block's accumulators and outputs stay in L1
 _OUT_BLOCK = 256  # neurons per block: its transposed weights (n_words x 256 words) stay in L1/L2
-_TILE_IMG = 8  # images per pass over a weight tile: each loaded weight vector serves all of them
+_TILE_IMG = 4  # images per pass over a weight tile: each loaded weight vector serves all of them
 _TILE_OUT = 64  # neurons per tile: constant trip counts, so LLVM vectorises the tile loop
 _NO_EVENT = 1 << 62  # a gap beyond any block's reads: no event in this block
 _PARALLEL_WORDS = 1 << 24  # word popcounts (images x neurons x words) worth a parallel region
@@ -161,35 +161,92 @@ def _and_popcounts(x_words, i, w_t, j0, nb, acc):
 def _and_popcounts_tile(x_words, i, w_t, j, acc):
     """acc[r * _TILE_OUT + jj] = popcount(x[i + r] & w[j + jj]) for r < _TILE_IMG, jj < _TILE_OUT.
 
-    Register-blocked: each weight vector w_t[k, j:j + _TILE_OUT] is loaded once for the _TILE_IMG
-    images (their words x[i + r, k] held in registers), and the slice makes the loads contiguous
-    (``_and_popcounts`` indexes w_t[k, j0 + jj], whose wrap-around check for negative indices turns
-    them into gathers). The constant trip counts, with acc's rows a constant distance apart, let
-    LLVM vectorise the inner loop (vpopcntq, and, add on 4-word vectors) behind one alias check.
+    Register-blocked: each pass loads four words of the weight vectors w_t[k:k + 4, j:j + _TILE_OUT]
+    once for the _TILE_IMG images (their 16 words x[i + r, k:k + 4] held in registers, broadcast),
+    and adds the four AND-popcounts of each image and neuron before touching acc: one load and one
+    store of an accumulator per four popcounts (the loop is bound by the popcount port, not by
+    stores). The slices make the loads contiguous (an index j + jj is checked for wrap-around and
+    turns into gathers); the constant trip counts let LLVM vectorise across neurons (vpopcntq, and,
+    add on 4-word vectors where the CPU has AVX-512 VPOPCNTDQ, scalar popcnt otherwise).
     x_words (n_img, n_words) uint64, w_t (n_words, n_out) uint64 as in ``_sense_blocks``; acc
     (_TILE_IMG * _TILE_OUT,) int64, overwritten."""
     for q in range(_TILE_IMG * _TILE_OUT):
         acc[q] = 0
-    for k in range(w_t.shape[0]):
-        x0 = x_words[i, k]
-        x1 = x_words[i + 1, k]
-        x2 = x_words[i + 2, k]
-        x3 = x_words[i + 3, k]
-        x4 = x_words[i + 4, k]
-        x5 = x_words[i + 5, k]
-        x6 = x_words[i + 6, k]
-        x7 = x_words[i + 7, k]
-        wr = w_t[k, j:j + _TILE_OUT]
+    n_words = w_t.shape[0]
+    k = 0
+    while k + 4 <= n_words:
+        a0 = x_words[i, k]
+        a1 = x_words[i + 1, k]
+        a2 = x_words[i + 2, k]
+        a3 = x_words[i + 3, k]
+        b0 = x_words[i, k + 1]
+        b1 = x_words[i + 1, k + 1]
+        b2 = x_words[i + 2, k + 1]
+        b3 = x_words[i + 3, k + 1]
+        c0 = x_words[i, k + 2]
+        c1 = x_words[i + 1, k + 2]
+        c2 = x_words[i + 2, k + 2]
+        c3 = x_words[i + 3, k + 2]
+        d0 = x_words[i, k + 3]
+        d1 = x_words[i + 1, k + 3]
+        d2 = x_words[i + 2, k + 3]
+        d3 = x_words[i + 3, k + 3]
+        wa = w_t[k, j:j + _TILE_OUT]
+        wb = w_t[k + 1, j:j + _TILE_OUT]
+        wc = w_t[k + 2, j:j + _TILE_OUT]
+        wd = w_t[k + 3, j:j + _TILE_OUT]
         for jj in range(_TILE_OUT):
-            wv = wr[jj]
-            acc[jj] += _popcount64(x0 & wv)
-            acc[_TILE_OUT + jj] += _popcount64(x1 & wv)
-            acc[2 * _TILE_OUT + jj] += _popcount64(x2 & wv)
-            acc[3 * _TILE_OUT + jj] += _popcount64(x3 & wv)
-            acc[4 * _TILE_OUT + jj] += _popcount64(x4 & wv)
-            acc[5 * _TILE_OUT + jj] += _popcount64(x5 & wv)
-            acc[6 * _TILE_OUT + jj] += _popcount64(x6 & wv)
-            acc[7 * _TILE_OUT + jj] += _popcount64(x7 & wv)
+            u = wa[jj]
+            v = wb[jj]
+            s = wc[jj]
+            t = wd[jj]
+            acc[jj] += (_popcount64(a0 & u) + _popcount64(b0 & v)
+                        + _popcount64(c0 & s) + _popcount64(d0 & t))
+            acc[_TILE_OUT + jj] += (_popcount64(a1 & u) + _popcount64(b1 & v)
+                                    + _popcount64(c1 & s) + _popcount64(d1 & t))
+            acc[2 * _TILE_OUT + jj] += (_popcount64(a2 & u) + _popcount64(b2 & v)
+                                        + _popcount64(c2 & s) + _popcount64(d2 & t))
+            acc[3 * _TILE_OUT + jj] += (_popcount64(a3 & u) + _popcount64(b3 & v)
+                                        + _popcount64(c3 & s) + _popcount64(d3 & t))
+        k += 4
+    while k < n_words:
+        a0 = x_words[i, k]
+        a1 = x_words[i + 1, k]
+        a2 = x_words[i + 2, k]
+        a3 = x_words[i + 3, k]
+        wa = w_t[k, j:j + _TILE_OUT]
+        for jj in range(_TILE_OUT):
+            u = wa[jj]
+            acc[jj] += _popcount64(a0 & u)
+            acc[_TILE_OUT + jj] += _popcount64(a1 & u)
+            acc[2 * _TILE_OUT + jj] += _popcount64(a2 & u)
+            acc[3 * _TILE_OUT + jj] += _popcount64(a3 & u)
+        k += 1
+
+
+@njit(cache=True)
+def _and_popcounts_narrow(x_words, i, w_t, j, width, acc):
+    """``_and_popcounts_tile`` for the last neurons of a block (width < _TILE_OUT): the _TILE_IMG
+    images share each loaded weight word; the loop over neurons vectorises with a remainder."""
+    for r in range(_TILE_IMG):
+        for jj in range(width):
+            acc[r * _TILE_OUT + jj] = 0
+    for k in range(w_t.shape[0]):
+        a0 = x_words[i, k]
+        a1 = x_words[i + 1, k]
+        a2 = x_words[i + 2, k]
+        a3 = x_words[i + 3, k]
+        wr = w_t[k, j:j + width]
+        r0 = acc[0:width]
+        r1 = acc[_TILE_OUT:_TILE_OUT + width]
+        r2 = acc[2 * _TILE_OUT:2 * _TILE_OUT + width]
+        r3 = acc[3 * _TILE_OUT:3 * _TILE_OUT + width]
+        for jj in range(width):
+            u = wr[jj]
+            r0[jj] += _popcount64(a0 & u)
+            r1[jj] += _popcount64(a1 & u)
+            r2[jj] += _popcount64(a2 & u)
+            r3[jj] += _popcount64(a3 & u)
 
 
 @njit(cache=True)
@@ -306,8 +363,11 @@ def _sense_block(blk, x_words, w_t, n_ap, a1, a2, n_in, counted_ap_phase1, n_pha
         width = min(_TILE_OUT, j0 + nb - j)
         i = i0
         while i < i1:
-            if width == _TILE_OUT and i + _TILE_IMG <= i1:
-                _and_popcounts_tile(x_words, i, w_t, j, acc)
+            if i + _TILE_IMG <= i1:
+                if width == _TILE_OUT:
+                    _and_popcounts_tile(x_words, i, w_t, j, acc)
+                else:
+                    _and_popcounts_narrow(x_words, i, w_t, j, width, acc)
                 n_rows = _TILE_IMG
             else:
                 _and_popcounts_row(x_words, i, w_t, j, width, acc)
