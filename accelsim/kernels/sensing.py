@@ -377,22 +377,25 @@ def _sense_block(blk, x_words, w_t, n_ap, a1, a2, n_in, counted_ap_phase1, n_pha
             i += n_rows
     if not stochastic:
         return
-    # Misreads, neuron by neuron over the block's images, from the block's own stream; out_pop
-    # keeps the error-free counts (whence ap1) until the changes in delta are added.
+    # Misreads, neuron by neuron over the block's images, from the block's own stream, added to
+    # out_pop as they come; done[ii] keeps what image i0 + ii's count of the neuron got so far, so
+    # that its error-free count (whence ap1) stays known. Only the neurons with a misread touch it.
     st = _block_state(seed, blk)
     total = 0
-    delta = np.zeros((_IMG_BLOCK, _OUT_BLOCK), dtype=np.int32)
+    done = np.zeros(_IMG_BLOCK, dtype=np.int64)
     for jj in range(nb):
         j = j0 + jj
         if n_phases == 2:
             # Every image reads all n_ap[j] AP and n_in - n_ap[j] P cells: walk each state's
             # events over the block's reads, without a branch per image.
-            st, n_ev = _events_two_phase(st, out_pop, a1, a2, i0, i1, j, jj, n_ap[j], n_in, True,
-                                         counted_ap_phase1, sc_mis_ap[j], delta)
-            total += n_ev
-            st, n_ev = _events_two_phase(st, out_pop, a1, a2, i0, i1, j, jj, n_ap[j], n_in,
-                                         False, counted_ap_phase1, sc_mis_p[j], delta)
-            total += n_ev
+            st, n_ap_ev = _events_two_phase(st, out_pop, a1, a2, i0, i1, j, n_ap[j], n_in, True,
+                                            counted_ap_phase1, sc_mis_ap[j], done)
+            st, n_p_ev = _events_two_phase(st, out_pop, a1, a2, i0, i1, j, n_ap[j], n_in, False,
+                                           counted_ap_phase1, sc_mis_p[j], done)
+            if n_ap_ev + n_p_ev:
+                total += n_ap_ev + n_p_ev
+                for ii in range(_IMG_BLOCK):
+                    done[ii] = 0
         else:
             st, gap_ap = _gap(st, sc_mis_ap[j])
             st, gap_p = _gap(st, sc_mis_p[j])
@@ -403,22 +406,19 @@ def _sense_block(blk, x_words, w_t, n_ap, a1, a2, n_in, counted_ap_phase1, n_pha
                 ap2, p1, p2 = _split(ap1, a1[i], a2[i], n_ap[j], n_phases)
                 st, d, n_ev, gap_ap, gap_p = _misread(st, ap1, ap2, p1, p2, counted_ap_phase1,
                                                       gap_ap, gap_p, sc_mis_p[j], sc_mis_ap[j])
-                delta[i - i0, jj] = d
+                out_pop[i, j] += d
                 total += n_ev
-    for i in range(i0, i1):
-        for jj in range(nb):
-            out_pop[i, j0 + jj] += delta[i - i0, jj]
     misreads[ib, jb] = total
 
 
 @njit(cache=True, inline="always")
-def _events_two_phase(st, counts, a1, a2, i0, i1, j, jj, n_ap, n_in, ap_state, counted_ap_phase1,
-                      scale, delta):
+def _events_two_phase(st, counts, a1, a2, i0, i1, j, n_ap, n_in, ap_state, counted_ap_phase1,
+                      scale, done):
     """Misreads of neuron j's cells in one state (AP if ``ap_state``) over images i0..i1 - 1 of a
     two-phase pass: each image reads all L of them (L = n_ap or n_in - n_ap), the counted ones first;
     an event at read q of the block is read q % L of image q // L. counts[i, j] holds the error-free
-    count; delta[i - i0, jj] gets +1 per misread uncounted read, -1 per misread counted read.
-    Returns (state, misreads)."""
+    count plus done[i - i0]; each misread adds +1 (an uncounted read) or -1 (a counted one) to
+    both. Returns (state, misreads)."""
     if scale == np.inf:
         return st, 0
     length = n_ap if ap_state else n_in - n_ap
@@ -436,12 +436,14 @@ def _events_two_phase(st, counts, a1, a2, i0, i1, j, jj, n_ap, n_in, ap_state, c
             ii += 1
             r -= length
         i = i0 + ii
-        ap1 = _ap1(counts[i, j], a1[i], a2[i], n_ap, 2, counted_ap_phase1)
+        ap1 = _ap1(counts[i, j] - done[ii], a1[i], a2[i], n_ap, 2, counted_ap_phase1)
         if ap_state:
             c = ap1 if counted_ap_phase1 else n_ap - ap1
         else:
             c = a2[i] - (n_ap - ap1) if counted_ap_phase1 else a1[i] - ap1
-        delta[ii, jj] += 1 - 2 * np.int32(r < c)
+        step = 1 - 2 * np.int64(r < c)
+        counts[i, j] += step
+        done[ii] += step
         n_ev += 1
         st, g = _gap(st, scale)
         q += 1 + g
