@@ -40,7 +40,7 @@ _OUT_BLOCK = 256  # neurons per block: its transposed weights (n_words x 256 wor
 _TILE_IMG = 4  # images per pass over a weight tile: each loaded weight vector serves all of them
 _TILE_OUT = 64  # neurons per tile: constant trip counts, so LLVM vectorises the tile loop
 _NO_EVENT = 1 << 62  # a gap beyond any block's reads: no event in this block
-_PARALLEL_WORDS = 1 << 24  # word popcounts (images x neurons x words) worth a parallel region
+_PARALLEL_WORDS = 1 << 20  # word popcounts (images x neurons x words, ~0.1 ms) worth a parallel region
 
 
 # ---------------------------------------------------------------- random numbers
@@ -859,18 +859,57 @@ def sense_two_phase(x_words: np.ndarray, states: np.ndarray, tile_rows: int, *,
             w = np.ascontiguousarray(packed.w_t[:, columns].T)
             states[columns] = np.unpackbits(w.view(np.uint8).reshape(len(columns), -1), axis=1,
                                             count=n_in)
-        ap2 = g2.sum(axis=1)
+        rows = np.stack([a1, a2], axis=1)
+        act = activity(g1.sum(axis=1), g2.sum(axis=1), rows, group, n_groups, packed.n_ap, n_phases)
+        return SenseResult(popcount=pop, n_active_cells=act.sum(axis=0),
+                           n_active_rows=rows.sum(axis=0), n_misreads=int(mis.sum()),
+                           n_disturbed=flips, disturbed_columns=columns, active_cells=act,
+                           active_rows=rows)
+    big = n_img * n_out * x.shape[1] >= _PARALLEL_WORDS
+    kernel = _sense_blocks if big else _sense_blocks_serial
+    if stochastic:
+        sc_p, sc_ap = _gap_scale(p_mis_p), _gap_scale(p_mis_ap)
     else:
-        big = n_img * n_out * x.shape[1] >= _PARALLEL_WORDS
-        kernel = _sense_blocks if big else _sense_blocks_serial
-        kernel(x, packed.w_t, packed.n_ap, a1, a2, n_in, plus_one_ap, n_phases, group,
-               _gap_scale(p_mis_p), _gap_scale(p_mis_ap), stochastic, seed, pop, g1, mis)
-        ap2 = None
-    rows = np.stack([a1, a2], axis=1)
-    act = activity(g1.sum(axis=1), ap2, rows, group, n_groups, packed.n_ap, n_phases)
-    return SenseResult(popcount=pop, n_active_cells=act.sum(axis=0), n_active_rows=rows.sum(axis=0),
-                       n_misreads=int(mis.sum()), n_disturbed=flips, disturbed_columns=columns,
+        sc_p = sc_ap = np.full(n_out, np.inf)
+    kernel(x, packed.w_t, packed.n_ap, a1, a2, n_in, plus_one_ap, n_phases, group, sc_p, sc_ap,
+           stochastic, seed, pop, g1, mis)
+    act = np.empty((n_img, 2, n_groups, 2), dtype=np.int64)
+    rows = np.empty((n_img, 2), dtype=np.int64)
+    cells = np.zeros((2, n_groups, 2), dtype=np.int64)
+    _activity_unchanged(g1, a1, a2, group, packed.n_ap, n_phases, act, rows, cells)
+    return SenseResult(popcount=pop, n_active_cells=cells, n_active_rows=rows.sum(axis=0),
+                       n_misreads=int(mis.sum()), n_disturbed=0, disturbed_columns=columns,
                        active_cells=act, active_rows=rows)
+
+
+@njit(cache=True)
+def _activity_unchanged(g1, a1, a2, group, n_ap, n_phases, act, rows, cells):
+    """``activity`` when the cells did not change during the batch, from the kernel's per-block
+    sums: g1 (n_img, n_out_blocks, n_groups) AP cells read in phase 1, a1, a2 (n_img,) rows read
+    per phase, group (n_out,) column groups, n_ap (n_out,) AP cells per neuron. Fills act
+    (n_img, 2, n_groups, 2), rows (n_img, 2) and adds their sum over images to cells
+    (2, n_groups, 2), zeroed by the caller."""
+    n_groups = g1.shape[2]
+    size = np.zeros(n_groups, dtype=np.int64)  # neurons and AP cells per group
+    ap_cells = np.zeros(n_groups, dtype=np.int64)
+    for j in range(group.size):
+        size[group[j]] += 1
+        ap_cells[group[j]] += n_ap[j]
+    for i in range(g1.shape[0]):
+        rows[i, 0] = a1[i]
+        rows[i, 1] = a2[i]
+        for g in range(n_groups):
+            ap1 = 0
+            for b in range(g1.shape[1]):
+                ap1 += g1[i, b, g]
+            ap2 = ap_cells[g] - ap1 if n_phases == 2 else 0
+            act[i, 0, g, 1] = ap1
+            act[i, 1, g, 1] = ap2
+            act[i, 0, g, 0] = a1[i] * size[g] - ap1
+            act[i, 1, g, 0] = a2[i] * size[g] - ap2
+            for ph in range(2):
+                for state in range(2):
+                    cells[ph, g, state] += act[i, ph, g, state]
 
 
 def activity(ap1: np.ndarray, ap2: np.ndarray | None, rows: np.ndarray, group: np.ndarray,
