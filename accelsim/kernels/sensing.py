@@ -266,15 +266,31 @@ def _and_popcounts_row(x_words, i, w_t, j, width, acc):
 def _emit(acc, n_rows, i, j, width, jb, a1, a2, n_ap, counted_ap_phase1, n_phases, group, out_pop,
           g1):
     """Counts of images i..i + n_rows - 1 x neurons j..j + width - 1 from their AP cells read in
-    phase 1 (acc, rows _TILE_OUT apart) into out_pop; their sums per column group added to g1."""
+    phase 1 (acc, rows _TILE_OUT apart) into out_pop; their sums per column group added to g1.
+    ``_count`` written as count = s ap1 + base[image] + t n_ap[neuron] (s, t fixed by the mode), a
+    loop without branches."""
     nap = n_ap[j:j + width]  # slices: contiguous loads where j + jj would be gathered
     grp = group[j:j + width]
+    if n_phases == 2:
+        s, t = (2, -1) if counted_ap_phase1 else (-2, 1)
+    else:
+        s, t = (1, 0) if counted_ap_phase1 else (-1, 0)
     for r in range(n_rows):
         ii = r + i
+        if n_phases == 2:
+            base = a2[ii] if counted_ap_phase1 else a1[ii]
+        else:
+            base = 0 if counted_ap_phase1 else a1[ii]
         row = acc[r * _TILE_OUT:r * _TILE_OUT + width]
         out = out_pop[ii, j:j + width]
         for jj in range(width):
-            out[jj] = _count(row[jj], a1[ii], a2[ii], nap[jj], n_phases, counted_ap_phase1)
+            out[jj] = s * row[jj] + base + t * nap[jj]
+        if g1.shape[2] == 1:
+            gsum = 0
+            for jj in range(width):
+                gsum += row[jj]
+            g1[ii, jb, 0] += gsum
+            continue
         for g in range(g1.shape[2]):  # a branch-free reduction per column group
             gsum = 0
             for jj in range(width):
