@@ -40,6 +40,8 @@ _OUT_BLOCK = 256  # neurons per block: its transposed weights (n_words x 256 wor
 _TILE_IMG = 4  # images per pass over a weight tile: each loaded weight vector serves all of them
 _TILE_OUT = 64  # neurons per tile: constant trip counts, so LLVM vectorises the tile loop
 _NO_EVENT = 1 << 62  # a gap beyond any block's reads: no event in this block
+_EXACT_RECIPROCAL = 1 << 12  # lengths whose block positions (< _IMG_BLOCK x length) divide exactly by
+# a 32-bit reciprocal: _IMG_BLOCK length^2 < 2^32
 _PARALLEL_WORDS = 1 << 20  # word popcounts (images x neurons x words, ~0.1 ms) worth a parallel region
 
 
@@ -439,18 +441,26 @@ def _events_two_phase(st, counts, a1, a2, i0, i1, j, n_ap, n_in, ap_state, count
         return st, 0
     length = n_ap if ap_state else n_in - n_ap
     end = (i1 - i0) * length
+    # q // length as (q * mult) >> 32 with mult = ceil(2^32 / length): exact for q < 2^32 / length
+    # (the error q (mult length - 2^32) / 2^32 < q / 2^32 stays below 1 / length), which holds for
+    # every q < end when length < _EXACT_RECIPROCAL; float division otherwise (rounding corrected)
+    mult = ((1 << 32) + length - 1) // max(length, 1)
     inv_length = 1.0 / max(length, 1)
     st, q = _gap(st, scale)
     n_ev = 0
     while q < end:
-        ii = np.int64(np.float64(q) * inv_length)  # q // length, corrected for rounding
-        r = q - ii * length
-        if r < 0:
-            ii -= 1
-            r += length
-        elif r >= length:
-            ii += 1
-            r -= length
+        if length < _EXACT_RECIPROCAL:
+            ii = (q * mult) >> 32
+            r = q - ii * length
+        else:
+            ii = np.int64(np.float64(q) * inv_length)
+            r = q - ii * length
+            if r < 0:
+                ii -= 1
+                r += length
+            elif r >= length:
+                ii += 1
+                r -= length
         i = i0 + ii
         ap1 = _ap1(counts[i, j] - done[ii], a1[i], a2[i], n_ap, 2, counted_ap_phase1)
         if ap_state:
