@@ -478,13 +478,14 @@ def _events_two_phase(st, counts, a1, a2, i0, i1, j, n_ap, n_in, ap_state, count
 
 @njit(cache=True, inline="always")
 def _ap1(count, a1, a2, n_ap, n_phases, counted_ap_phase1):
-    """ap1 back from an error-free count (the inverse of ``_count``)."""
+    """ap1 back from an error-free count (the inverse of ``_count``; the halved sums are even, so a
+    shift divides them exactly)."""
     count = np.int64(count)
     if n_phases == 1:
         return count if counted_ap_phase1 else a1 - count
     if counted_ap_phase1:
-        return (count - a2 + n_ap) // 2
-    return (n_ap + a1 - count) // 2
+        return (count - a2 + n_ap) >> 1
+    return (n_ap + a1 - count) >> 1
 
 
 @njit(cache=True, inline="always")
