@@ -13,14 +13,16 @@ counts over all its rows. One AND-popcount per word gives ap1 = #{AP cells on +1
 phase follows from cached per-neuron totals (``PackedStates.n_ap`` = #{AP cells}): ap2 = n_ap - ap1,
 p1 = a1 - ap1, p2 = a2 - ap2 with a1, a2 the rows of each phase. The kernels run over blocks of
 images x neurons on all threads (numba prange) and vectorise the popcount across neurons, in tiles
-of 8 images x 64 neurons that share each loaded weight vector.
+of 4 images x 64 neurons that share each loaded weight vector, four words a pass (one accumulator
+update per four popcounts).
 
 Per-read errors. Every read of a cell in state s is misread with p_misread_s[j] and, after the
 image's phases, flips the cell with p_disturb_s[j], independently of every other read: a Bernoulli
 process over a neuron's reads, image after image. The kernels walk it by geometric gaps between
 events (cost per event, not per read) with a counter-based generator (splitmix64) keyed by (call
 seed, block), so results do not depend on the number of threads. A misread of a counted cell loses
-one count, of an uncounted read cell gains one.
+one count, of an uncounted read cell gains one; it is added to the count as it comes (with two
+phases, ~20 cycles an event: the ziggurat draw and the read's image and counted-or-not).
 """
 
 from __future__ import annotations
