@@ -231,10 +231,10 @@ def test_applying_changed_cells_equals_sensing_again(n_phases, plus_one_ap):
 @pytest.mark.parametrize("n_phases", [1, 2])
 @pytest.mark.parametrize("plus_one_ap", [True, False])
 def test_tiles_and_their_remainders_equal_the_reference(monkeypatch, n_phases, plus_one_ap):
-    """The 8-image x 64-neuron tiles and what is left of them: 85 images (a full image block, then
-    two tiles' worth and 5 single images), 333 neurons (a full neuron block, then one tile and 13
-    single neurons), 130 inputs (3 words, the last mostly padding), three column groups mixed within
-    tiles. Images 56..84 (block 0's last tile, all of block 1's paths) against the read-by-read
+    """The 4-image x 64-neuron tiles and what is left of them: 85 images (a full image block, then
+    five tiles' worth and 1 single image), 333 neurons (a full neuron block, then one tile and 13
+    neurons of a narrow tile), 130 inputs (3 words, the last mostly padding), three column groups
+    mixed within tiles. Images 56..84 (block 0's last tile, all of block 1's paths) against the read-by-read
     reference group by group; every image's XNOR popcount against the reference's; the parallel
     kernel gives the serial one's results."""
     rng = np.random.default_rng(29)
@@ -257,3 +257,60 @@ def test_tiles_and_their_remainders_equal_the_reference(monkeypatch, n_phases, p
     par = sense_two_phase(pack_bits(x), states, 50, neuron_group=group, n_groups=3, **kw)
     np.testing.assert_array_equal(par.popcount, r.popcount)
     np.testing.assert_array_equal(par.active_cells, r.active_cells)
+
+
+def _plain_counts(x, states, plus_one_ap, n_phases):
+    """Counts and activity by integer matrix products of the unpacked bits: (n_img, n_out) counts
+    and (n_img, 2, n_groups=1, 2) activated cells per phase and state (1 = AP)."""
+    plus = (x > 0).astype(np.int64)
+    minus = (1 - plus) if n_phases == 2 else np.zeros_like(plus)
+    ap = states.astype(np.int64)
+    counted1, counted2 = (ap, 1 - ap) if plus_one_ap else (1 - ap, ap)
+    count = plus @ counted1.T + minus @ counted2.T
+    act = np.zeros((len(x), 2, 1, 2), dtype=np.int64)
+    for phase, rows in enumerate((plus, minus)):
+        act[:, phase, 0, 1] = (rows @ ap.T).sum(axis=1)
+        act[:, phase, 0, 0] = (rows @ (1 - ap).T).sum(axis=1)
+    return count, act
+
+
+@pytest.mark.parametrize("n_phases", [1, 2])
+@pytest.mark.parametrize("plus_one_ap", [True, False])
+@pytest.mark.parametrize("n_img, n_in, n_out", [
+    (1, 300, 70),     # one image (no full tile), 5 words: one four-word pass and one more word
+    (7, 512, 130),    # one tile of 4 images and 3 single images, 8 words (two four-word passes)
+    (70, 785, 257),   # 13 words (three passes and a 13th word of one input), one neuron past a block
+    (9, 64, 64),      # a single word: the one-word loop alone
+])
+def test_register_blocked_tiles_equal_plain_integer_products(monkeypatch, n_phases, plus_one_ap,
+                                                             n_img, n_in, n_out):
+    """The tile kernels (four words a pass with a remainder, full and narrow tiles, single images)
+    against integer matrix products of the unpacked bits, serial and parallel, on 1 and 2 threads."""
+    rng = np.random.default_rng(n_in + n_out)
+    x, states = _case(rng, n_img, n_in, n_out)
+    count, act = _plain_counts(x, states, plus_one_ap, n_phases)
+    kw = dict(plus_one_ap=plus_one_ap, n_phases=n_phases)
+    old = numba.get_num_threads()
+    try:
+        for parallel_from, threads in ((1 << 62, 1), (0, 1), (0, min(2, numba.config.NUMBA_NUM_THREADS))):
+            monkeypatch.setattr(sensing, "_PARALLEL_WORDS", parallel_from)
+            numba.set_num_threads(threads)
+            r = sense_two_phase(pack_bits(x), states, 128, **kw)
+            np.testing.assert_array_equal(r.popcount, count)
+            np.testing.assert_array_equal(r.active_cells, act)
+            np.testing.assert_array_equal(r.n_active_cells, act.sum(axis=0))
+    finally:
+        numba.set_num_threads(old)
+
+
+def test_misread_image_index_by_reciprocal_is_exact():
+    """The misread walk finds a read's image as (q * ceil(2^32 / L)) >> 32 for every L below
+    sensing._EXACT_RECIPROCAL: equal to q // L at the positions where it could first fail (the
+    last read of each image and the first of the next), up to the block's end."""
+    lengths = np.arange(1, sensing._EXACT_RECIPROCAL, dtype=np.int64)
+    k = np.arange(1, sensing._IMG_BLOCK + 1, dtype=np.int64)
+    q = (k[None, :] * lengths[:, None])[..., None] + np.array([-1, 0])  # (L, k, 2)
+    q = np.minimum(q, sensing._IMG_BLOCK * lengths[:, None, None] - 1)
+    mult = ((1 << 32) + lengths - 1) // lengths
+    got = (q * mult[:, None, None]) >> 32
+    np.testing.assert_array_equal(got, q // lengths[:, None, None])

@@ -13,14 +13,16 @@ counts over all its rows. One AND-popcount per word gives ap1 = #{AP cells on +1
 phase follows from cached per-neuron totals (``PackedStates.n_ap`` = #{AP cells}): ap2 = n_ap - ap1,
 p1 = a1 - ap1, p2 = a2 - ap2 with a1, a2 the rows of each phase. The kernels run over blocks of
 images x neurons on all threads (numba prange) and vectorise the popcount across neurons, in tiles
-of 8 images x 64 neurons that share each loaded weight vector.
+of 4 images x 64 neurons that share each loaded weight vector, four words a pass (one accumulator
+update per four popcounts).
 
 Per-read errors. Every read of a cell in state s is misread with p_misread_s[j] and, after the
 image's phases, flips the cell with p_disturb_s[j], independently of every other read: a Bernoulli
 process over a neuron's reads, image after image. The kernels walk it by geometric gaps between
 events (cost per event, not per read) with a counter-based generator (splitmix64) keyed by (call
 seed, block), so results do not depend on the number of threads. A misread of a counted cell loses
-one count, of an uncounted read cell gains one.
+one count, of an uncounted read cell gains one; it is added to the count as it comes (with two
+phases, ~20 cycles an event: the ziggurat draw and the read's image and counted-or-not).
 """
 
 from __future__ import annotations
@@ -37,10 +39,12 @@ _ONE = np.uint64(1)
 _ZERO = np.uint64(0)
 _IMG_BLOCK = 64  # images per block: the neuron block's accumulators and outputs stay in L1
 _OUT_BLOCK = 256  # neurons per block: its transposed weights (n_words x 256 words) stay in L1/L2
-_TILE_IMG = 8  # images per pass over a weight tile: each loaded weight vector serves all of them
+_TILE_IMG = 4  # images per pass over a weight tile: each loaded weight vector serves all of them
 _TILE_OUT = 64  # neurons per tile: constant trip counts, so LLVM vectorises the tile loop
 _NO_EVENT = 1 << 62  # a gap beyond any block's reads: no event in this block
-_PARALLEL_WORDS = 1 << 24  # word popcounts (images x neurons x words) worth a parallel region
+_EXACT_RECIPROCAL = 1 << 12  # lengths whose block positions (< _IMG_BLOCK x length) divide exactly by
+# a 32-bit reciprocal: _IMG_BLOCK length^2 < 2^32
+_PARALLEL_WORDS = 1 << 20  # word popcounts (images x neurons x words, ~0.1 ms) worth a parallel region
 
 
 # ---------------------------------------------------------------- random numbers
@@ -161,35 +165,92 @@ def _and_popcounts(x_words, i, w_t, j0, nb, acc):
 def _and_popcounts_tile(x_words, i, w_t, j, acc):
     """acc[r * _TILE_OUT + jj] = popcount(x[i + r] & w[j + jj]) for r < _TILE_IMG, jj < _TILE_OUT.
 
-    Register-blocked: each weight vector w_t[k, j:j + _TILE_OUT] is loaded once for the _TILE_IMG
-    images (their words x[i + r, k] held in registers), and the slice makes the loads contiguous
-    (``_and_popcounts`` indexes w_t[k, j0 + jj], whose wrap-around check for negative indices turns
-    them into gathers). The constant trip counts, with acc's rows a constant distance apart, let
-    LLVM vectorise the inner loop (vpopcntq, and, add on 4-word vectors) behind one alias check.
+    Register-blocked: each pass loads four words of the weight vectors w_t[k:k + 4, j:j + _TILE_OUT]
+    once for the _TILE_IMG images (their 16 words x[i + r, k:k + 4] held in registers, broadcast),
+    and adds the four AND-popcounts of each image and neuron before touching acc: one load and one
+    store of an accumulator per four popcounts (the loop is bound by the popcount port, not by
+    stores). The slices make the loads contiguous (an index j + jj is checked for wrap-around and
+    turns into gathers); the constant trip counts let LLVM vectorise across neurons (vpopcntq, and,
+    add on 4-word vectors where the CPU has AVX-512 VPOPCNTDQ, scalar popcnt otherwise).
     x_words (n_img, n_words) uint64, w_t (n_words, n_out) uint64 as in ``_sense_blocks``; acc
     (_TILE_IMG * _TILE_OUT,) int64, overwritten."""
     for q in range(_TILE_IMG * _TILE_OUT):
         acc[q] = 0
-    for k in range(w_t.shape[0]):
-        x0 = x_words[i, k]
-        x1 = x_words[i + 1, k]
-        x2 = x_words[i + 2, k]
-        x3 = x_words[i + 3, k]
-        x4 = x_words[i + 4, k]
-        x5 = x_words[i + 5, k]
-        x6 = x_words[i + 6, k]
-        x7 = x_words[i + 7, k]
-        wr = w_t[k, j:j + _TILE_OUT]
+    n_words = w_t.shape[0]
+    k = 0
+    while k + 4 <= n_words:
+        a0 = x_words[i, k]
+        a1 = x_words[i + 1, k]
+        a2 = x_words[i + 2, k]
+        a3 = x_words[i + 3, k]
+        b0 = x_words[i, k + 1]
+        b1 = x_words[i + 1, k + 1]
+        b2 = x_words[i + 2, k + 1]
+        b3 = x_words[i + 3, k + 1]
+        c0 = x_words[i, k + 2]
+        c1 = x_words[i + 1, k + 2]
+        c2 = x_words[i + 2, k + 2]
+        c3 = x_words[i + 3, k + 2]
+        d0 = x_words[i, k + 3]
+        d1 = x_words[i + 1, k + 3]
+        d2 = x_words[i + 2, k + 3]
+        d3 = x_words[i + 3, k + 3]
+        wa = w_t[k, j:j + _TILE_OUT]
+        wb = w_t[k + 1, j:j + _TILE_OUT]
+        wc = w_t[k + 2, j:j + _TILE_OUT]
+        wd = w_t[k + 3, j:j + _TILE_OUT]
         for jj in range(_TILE_OUT):
-            wv = wr[jj]
-            acc[jj] += _popcount64(x0 & wv)
-            acc[_TILE_OUT + jj] += _popcount64(x1 & wv)
-            acc[2 * _TILE_OUT + jj] += _popcount64(x2 & wv)
-            acc[3 * _TILE_OUT + jj] += _popcount64(x3 & wv)
-            acc[4 * _TILE_OUT + jj] += _popcount64(x4 & wv)
-            acc[5 * _TILE_OUT + jj] += _popcount64(x5 & wv)
-            acc[6 * _TILE_OUT + jj] += _popcount64(x6 & wv)
-            acc[7 * _TILE_OUT + jj] += _popcount64(x7 & wv)
+            u = wa[jj]
+            v = wb[jj]
+            s = wc[jj]
+            t = wd[jj]
+            acc[jj] += (_popcount64(a0 & u) + _popcount64(b0 & v)
+                        + _popcount64(c0 & s) + _popcount64(d0 & t))
+            acc[_TILE_OUT + jj] += (_popcount64(a1 & u) + _popcount64(b1 & v)
+                                    + _popcount64(c1 & s) + _popcount64(d1 & t))
+            acc[2 * _TILE_OUT + jj] += (_popcount64(a2 & u) + _popcount64(b2 & v)
+                                        + _popcount64(c2 & s) + _popcount64(d2 & t))
+            acc[3 * _TILE_OUT + jj] += (_popcount64(a3 & u) + _popcount64(b3 & v)
+                                        + _popcount64(c3 & s) + _popcount64(d3 & t))
+        k += 4
+    while k < n_words:
+        a0 = x_words[i, k]
+        a1 = x_words[i + 1, k]
+        a2 = x_words[i + 2, k]
+        a3 = x_words[i + 3, k]
+        wa = w_t[k, j:j + _TILE_OUT]
+        for jj in range(_TILE_OUT):
+            u = wa[jj]
+            acc[jj] += _popcount64(a0 & u)
+            acc[_TILE_OUT + jj] += _popcount64(a1 & u)
+            acc[2 * _TILE_OUT + jj] += _popcount64(a2 & u)
+            acc[3 * _TILE_OUT + jj] += _popcount64(a3 & u)
+        k += 1
+
+
+@njit(cache=True)
+def _and_popcounts_narrow(x_words, i, w_t, j, width, acc):
+    """``_and_popcounts_tile`` for the last neurons of a block (width < _TILE_OUT): the _TILE_IMG
+    images share each loaded weight word; the loop over neurons vectorises with a remainder."""
+    for r in range(_TILE_IMG):
+        for jj in range(width):
+            acc[r * _TILE_OUT + jj] = 0
+    for k in range(w_t.shape[0]):
+        a0 = x_words[i, k]
+        a1 = x_words[i + 1, k]
+        a2 = x_words[i + 2, k]
+        a3 = x_words[i + 3, k]
+        wr = w_t[k, j:j + width]
+        r0 = acc[0:width]
+        r1 = acc[_TILE_OUT:_TILE_OUT + width]
+        r2 = acc[2 * _TILE_OUT:2 * _TILE_OUT + width]
+        r3 = acc[3 * _TILE_OUT:3 * _TILE_OUT + width]
+        for jj in range(width):
+            u = wr[jj]
+            r0[jj] += _popcount64(a0 & u)
+            r1[jj] += _popcount64(a1 & u)
+            r2[jj] += _popcount64(a2 & u)
+            r3[jj] += _popcount64(a3 & u)
 
 
 @njit(cache=True)
@@ -209,15 +270,31 @@ def _and_popcounts_row(x_words, i, w_t, j, width, acc):
 def _emit(acc, n_rows, i, j, width, jb, a1, a2, n_ap, counted_ap_phase1, n_phases, group, out_pop,
           g1):
     """Counts of images i..i + n_rows - 1 x neurons j..j + width - 1 from their AP cells read in
-    phase 1 (acc, rows _TILE_OUT apart) into out_pop; their sums per column group added to g1."""
+    phase 1 (acc, rows _TILE_OUT apart) into out_pop; their sums per column group added to g1.
+    ``_count`` written as count = s ap1 + base[image] + t n_ap[neuron] (s, t fixed by the mode), a
+    loop without branches."""
     nap = n_ap[j:j + width]  # slices: contiguous loads where j + jj would be gathered
     grp = group[j:j + width]
+    if n_phases == 2:
+        s, t = (2, -1) if counted_ap_phase1 else (-2, 1)
+    else:
+        s, t = (1, 0) if counted_ap_phase1 else (-1, 0)
     for r in range(n_rows):
         ii = r + i
+        if n_phases == 2:
+            base = a2[ii] if counted_ap_phase1 else a1[ii]
+        else:
+            base = 0 if counted_ap_phase1 else a1[ii]
         row = acc[r * _TILE_OUT:r * _TILE_OUT + width]
         out = out_pop[ii, j:j + width]
         for jj in range(width):
-            out[jj] = _count(row[jj], a1[ii], a2[ii], nap[jj], n_phases, counted_ap_phase1)
+            out[jj] = s * row[jj] + base + t * nap[jj]
+        if g1.shape[2] == 1:
+            gsum = 0
+            for jj in range(width):
+                gsum += row[jj]
+            g1[ii, jb, 0] += gsum
+            continue
         for g in range(g1.shape[2]):  # a branch-free reduction per column group
             gsum = 0
             for jj in range(width):
@@ -306,8 +383,11 @@ def _sense_block(blk, x_words, w_t, n_ap, a1, a2, n_in, counted_ap_phase1, n_pha
         width = min(_TILE_OUT, j0 + nb - j)
         i = i0
         while i < i1:
-            if width == _TILE_OUT and i + _TILE_IMG <= i1:
-                _and_popcounts_tile(x_words, i, w_t, j, acc)
+            if i + _TILE_IMG <= i1:
+                if width == _TILE_OUT:
+                    _and_popcounts_tile(x_words, i, w_t, j, acc)
+                else:
+                    _and_popcounts_narrow(x_words, i, w_t, j, width, acc)
                 n_rows = _TILE_IMG
             else:
                 _and_popcounts_row(x_words, i, w_t, j, width, acc)
@@ -317,22 +397,25 @@ def _sense_block(blk, x_words, w_t, n_ap, a1, a2, n_in, counted_ap_phase1, n_pha
             i += n_rows
     if not stochastic:
         return
-    # Misreads, neuron by neuron over the block's images, from the block's own stream; out_pop
-    # keeps the error-free counts (whence ap1) until the changes in delta are added.
+    # Misreads, neuron by neuron over the block's images, from the block's own stream, added to
+    # out_pop as they come; done[ii] keeps what image i0 + ii's count of the neuron got so far, so
+    # that its error-free count (whence ap1) stays known. Only the neurons with a misread touch it.
     st = _block_state(seed, blk)
     total = 0
-    delta = np.zeros((_IMG_BLOCK, _OUT_BLOCK), dtype=np.int32)
+    done = np.zeros(_IMG_BLOCK, dtype=np.int64)
     for jj in range(nb):
         j = j0 + jj
         if n_phases == 2:
             # Every image reads all n_ap[j] AP and n_in - n_ap[j] P cells: walk each state's
             # events over the block's reads, without a branch per image.
-            st, n_ev = _events_two_phase(st, out_pop, a1, a2, i0, i1, j, jj, n_ap[j], n_in, True,
-                                         counted_ap_phase1, sc_mis_ap[j], delta)
-            total += n_ev
-            st, n_ev = _events_two_phase(st, out_pop, a1, a2, i0, i1, j, jj, n_ap[j], n_in,
-                                         False, counted_ap_phase1, sc_mis_p[j], delta)
-            total += n_ev
+            st, n_ap_ev = _events_two_phase(st, out_pop, a1, a2, i0, i1, j, n_ap[j], n_in, True,
+                                            counted_ap_phase1, sc_mis_ap[j], done)
+            st, n_p_ev = _events_two_phase(st, out_pop, a1, a2, i0, i1, j, n_ap[j], n_in, False,
+                                           counted_ap_phase1, sc_mis_p[j], done)
+            if n_ap_ev + n_p_ev:
+                total += n_ap_ev + n_p_ev
+                for ii in range(_IMG_BLOCK):
+                    done[ii] = 0
         else:
             st, gap_ap = _gap(st, sc_mis_ap[j])
             st, gap_p = _gap(st, sc_mis_p[j])
@@ -343,45 +426,52 @@ def _sense_block(blk, x_words, w_t, n_ap, a1, a2, n_in, counted_ap_phase1, n_pha
                 ap2, p1, p2 = _split(ap1, a1[i], a2[i], n_ap[j], n_phases)
                 st, d, n_ev, gap_ap, gap_p = _misread(st, ap1, ap2, p1, p2, counted_ap_phase1,
                                                       gap_ap, gap_p, sc_mis_p[j], sc_mis_ap[j])
-                delta[i - i0, jj] = d
+                out_pop[i, j] += d
                 total += n_ev
-    for i in range(i0, i1):
-        for jj in range(nb):
-            out_pop[i, j0 + jj] += delta[i - i0, jj]
     misreads[ib, jb] = total
 
 
 @njit(cache=True, inline="always")
-def _events_two_phase(st, counts, a1, a2, i0, i1, j, jj, n_ap, n_in, ap_state, counted_ap_phase1,
-                      scale, delta):
+def _events_two_phase(st, counts, a1, a2, i0, i1, j, n_ap, n_in, ap_state, counted_ap_phase1,
+                      scale, done):
     """Misreads of neuron j's cells in one state (AP if ``ap_state``) over images i0..i1 - 1 of a
     two-phase pass: each image reads all L of them (L = n_ap or n_in - n_ap), the counted ones first;
     an event at read q of the block is read q % L of image q // L. counts[i, j] holds the error-free
-    count; delta[i - i0, jj] gets +1 per misread uncounted read, -1 per misread counted read.
-    Returns (state, misreads)."""
+    count plus done[i - i0]; each misread adds +1 (an uncounted read) or -1 (a counted one) to
+    both. Returns (state, misreads)."""
     if scale == np.inf:
         return st, 0
     length = n_ap if ap_state else n_in - n_ap
     end = (i1 - i0) * length
+    # q // length as (q * mult) >> 32 with mult = ceil(2^32 / length): exact for q < 2^32 / length
+    # (the error q (mult length - 2^32) / 2^32 < q / 2^32 stays below 1 / length), which holds for
+    # every q < end when length < _EXACT_RECIPROCAL; float division otherwise (rounding corrected)
+    mult = ((1 << 32) + length - 1) // max(length, 1)
     inv_length = 1.0 / max(length, 1)
     st, q = _gap(st, scale)
     n_ev = 0
     while q < end:
-        ii = np.int64(np.float64(q) * inv_length)  # q // length, corrected for rounding
-        r = q - ii * length
-        if r < 0:
-            ii -= 1
-            r += length
-        elif r >= length:
-            ii += 1
-            r -= length
+        if length < _EXACT_RECIPROCAL:
+            ii = (q * mult) >> 32
+            r = q - ii * length
+        else:
+            ii = np.int64(np.float64(q) * inv_length)
+            r = q - ii * length
+            if r < 0:
+                ii -= 1
+                r += length
+            elif r >= length:
+                ii += 1
+                r -= length
         i = i0 + ii
-        ap1 = _ap1(counts[i, j], a1[i], a2[i], n_ap, 2, counted_ap_phase1)
+        ap1 = _ap1(counts[i, j] - done[ii], a1[i], a2[i], n_ap, 2, counted_ap_phase1)
         if ap_state:
             c = ap1 if counted_ap_phase1 else n_ap - ap1
         else:
             c = a2[i] - (n_ap - ap1) if counted_ap_phase1 else a1[i] - ap1
-        delta[ii, jj] += 1 - 2 * np.int32(r < c)
+        step = 1 - 2 * np.int64(r < c)
+        counts[i, j] += step
+        done[ii] += step
         n_ev += 1
         st, g = _gap(st, scale)
         q += 1 + g
@@ -390,13 +480,14 @@ def _events_two_phase(st, counts, a1, a2, i0, i1, j, jj, n_ap, n_in, ap_state, c
 
 @njit(cache=True, inline="always")
 def _ap1(count, a1, a2, n_ap, n_phases, counted_ap_phase1):
-    """ap1 back from an error-free count (the inverse of ``_count``)."""
+    """ap1 back from an error-free count (the inverse of ``_count``; the halved sums are even, so a
+    shift divides them exactly)."""
     count = np.int64(count)
     if n_phases == 1:
         return count if counted_ap_phase1 else a1 - count
     if counted_ap_phase1:
-        return (count - a2 + n_ap) // 2
-    return (n_ap + a1 - count) // 2
+        return (count - a2 + n_ap) >> 1
+    return (n_ap + a1 - count) >> 1
 
 
 @njit(cache=True, inline="always")
@@ -797,18 +888,57 @@ def sense_two_phase(x_words: np.ndarray, states: np.ndarray, tile_rows: int, *,
             w = np.ascontiguousarray(packed.w_t[:, columns].T)
             states[columns] = np.unpackbits(w.view(np.uint8).reshape(len(columns), -1), axis=1,
                                             count=n_in)
-        ap2 = g2.sum(axis=1)
+        rows = np.stack([a1, a2], axis=1)
+        act = activity(g1.sum(axis=1), g2.sum(axis=1), rows, group, n_groups, packed.n_ap, n_phases)
+        return SenseResult(popcount=pop, n_active_cells=act.sum(axis=0),
+                           n_active_rows=rows.sum(axis=0), n_misreads=int(mis.sum()),
+                           n_disturbed=flips, disturbed_columns=columns, active_cells=act,
+                           active_rows=rows)
+    big = n_img * n_out * x.shape[1] >= _PARALLEL_WORDS
+    kernel = _sense_blocks if big else _sense_blocks_serial
+    if stochastic:
+        sc_p, sc_ap = _gap_scale(p_mis_p), _gap_scale(p_mis_ap)
     else:
-        big = n_img * n_out * x.shape[1] >= _PARALLEL_WORDS
-        kernel = _sense_blocks if big else _sense_blocks_serial
-        kernel(x, packed.w_t, packed.n_ap, a1, a2, n_in, plus_one_ap, n_phases, group,
-               _gap_scale(p_mis_p), _gap_scale(p_mis_ap), stochastic, seed, pop, g1, mis)
-        ap2 = None
-    rows = np.stack([a1, a2], axis=1)
-    act = activity(g1.sum(axis=1), ap2, rows, group, n_groups, packed.n_ap, n_phases)
-    return SenseResult(popcount=pop, n_active_cells=act.sum(axis=0), n_active_rows=rows.sum(axis=0),
-                       n_misreads=int(mis.sum()), n_disturbed=flips, disturbed_columns=columns,
+        sc_p = sc_ap = np.full(n_out, np.inf)
+    kernel(x, packed.w_t, packed.n_ap, a1, a2, n_in, plus_one_ap, n_phases, group, sc_p, sc_ap,
+           stochastic, seed, pop, g1, mis)
+    act = np.empty((n_img, 2, n_groups, 2), dtype=np.int64)
+    rows = np.empty((n_img, 2), dtype=np.int64)
+    cells = np.zeros((2, n_groups, 2), dtype=np.int64)
+    _activity_unchanged(g1, a1, a2, group, packed.n_ap, n_phases, act, rows, cells)
+    return SenseResult(popcount=pop, n_active_cells=cells, n_active_rows=rows.sum(axis=0),
+                       n_misreads=int(mis.sum()), n_disturbed=0, disturbed_columns=columns,
                        active_cells=act, active_rows=rows)
+
+
+@njit(cache=True)
+def _activity_unchanged(g1, a1, a2, group, n_ap, n_phases, act, rows, cells):
+    """``activity`` when the cells did not change during the batch, from the kernel's per-block
+    sums: g1 (n_img, n_out_blocks, n_groups) AP cells read in phase 1, a1, a2 (n_img,) rows read
+    per phase, group (n_out,) column groups, n_ap (n_out,) AP cells per neuron. Fills act
+    (n_img, 2, n_groups, 2), rows (n_img, 2) and adds their sum over images to cells
+    (2, n_groups, 2), zeroed by the caller."""
+    n_groups = g1.shape[2]
+    size = np.zeros(n_groups, dtype=np.int64)  # neurons and AP cells per group
+    ap_cells = np.zeros(n_groups, dtype=np.int64)
+    for j in range(group.size):
+        size[group[j]] += 1
+        ap_cells[group[j]] += n_ap[j]
+    for i in range(g1.shape[0]):
+        rows[i, 0] = a1[i]
+        rows[i, 1] = a2[i]
+        for g in range(n_groups):
+            ap1 = 0
+            for b in range(g1.shape[1]):
+                ap1 += g1[i, b, g]
+            ap2 = ap_cells[g] - ap1 if n_phases == 2 else 0
+            act[i, 0, g, 1] = ap1
+            act[i, 1, g, 1] = ap2
+            act[i, 0, g, 0] = a1[i] * size[g] - ap1
+            act[i, 1, g, 0] = a2[i] * size[g] - ap2
+            for ph in range(2):
+                for state in range(2):
+                    cells[ph, g, state] += act[i, ph, g, state]
 
 
 def activity(ap1: np.ndarray, ap2: np.ndarray | None, rows: np.ndarray, group: np.ndarray,

@@ -38,17 +38,29 @@ def _pack_thresholded(count, bound, flip, out):
 
     count (n, m) integers; bound (m,) of count's type; flip (m,) bool; out (n, ceil(m / 64)) uint64.
     Bit order as ``pack_bits``: element b of a word is bit 8 * (b // 8) + 7 - b % 8 (np.packbits'
-    big-endian bytes read as a little-endian word).
+    big-endian bytes read as a little-endian word). Branch-free: each full word ORs its 64 shifted
+    comparisons in a loop of constant trip count, which vectorises.
     """
     n, m = count.shape
+    n_full = m // 64
     for i in prange(n):
-        for w in range(out.shape[1]):
+        row = count[i]
+        for w in range(n_full):
+            c = row[64 * w:64 * w + 64]
+            bd = bound[64 * w:64 * w + 64]
+            fl = flip[64 * w:64 * w + 64]
             word = np.uint64(0)
-            for b in range(min(64, m - 64 * w)):
-                j = 64 * w + b
-                if (count[i, j] >= bound[j]) != flip[j]:
-                    word |= np.uint64(1) << np.uint64((b & 56) + 7 - (b & 7))
+            for b in range(64):
+                fire = np.uint64((c[b] >= bd[b]) != fl[b])
+                word |= fire << np.uint64((b & 56) + 7 - (b & 7))
             out[i, w] = word
+        if n_full < out.shape[1]:
+            word = np.uint64(0)
+            for b in range(m - 64 * n_full):
+                j = 64 * n_full + b
+                fire = np.uint64((row[j] >= bound[j]) != flip[j])
+                word |= fire << np.uint64((b & 56) + 7 - (b & 7))
+            out[i, n_full] = word
 
 
 def pack_thresholded(count: np.ndarray, bound: np.ndarray, flip: np.ndarray) -> np.ndarray:
