@@ -73,7 +73,7 @@ def unipolar_popcount(count_on: np.ndarray, n_on: np.ndarray, n_plus: np.ndarray
     neuron's number of +1 weights as trained: a per-neuron constant the threshold is programmed with,
     which cells that flip later do not change. Fault-free, this equals the bipolar popcount exactly.
     """
-    return (2 * count_on - n_on[:, None] + n_in - n_plus[None, :]).astype(np.int32)
+    return (2 * count_on.astype(np.int64) - n_on[:, None] + n_in - n_plus[None, :]).astype(np.int32)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -82,7 +82,7 @@ class _Campaign:
     """One layer's sensing of every image in one campaign, served to the engine wave by wave."""
 
     x: np.ndarray  # (n_rows, n_words) uint64: the packed input vectors sensed
-    popcount: np.ndarray  # (n_rows, n_out) int32: sensed counts
+    popcount: np.ndarray  # (n_rows, n_out) sensing.count_dtype(n_in): sensed counts
     active_cells: np.ndarray  # (n_rows, 2, n_groups, 2) int64: activity per input vector
     active_rows: np.ndarray  # (n_rows, 2) int64
     rows_per_image: int  # input vectors (patches for a convolution) per image

@@ -694,6 +694,15 @@ def apply_flips(x_words: np.ndarray, popcount: np.ndarray, active_cells: np.ndar
 # ---------------------------------------------------------------- packed cell states
 
 
+def count_dtype(n_in: int) -> np.dtype:
+    """The integer type of a layer's sensed counts: int16 when every count (0..n_in, misreads
+    included: a read is counted or not) and every threshold bound clipped to the type
+    (``network.integer_bounds``) stay apart, i.e. n_in < 32767, else int32. Half the bytes of int32
+    for every layer up to 32,766 rows: the counts of a pass are written once and read by the
+    thresholds, and their memory traffic was a third of a clean pass."""
+    return np.dtype(np.int16) if n_in < np.iinfo(np.int16).max else np.dtype(np.int32)
+
+
 def valid_mask(n_in: int) -> np.ndarray:
     """(ceil(n_in / 64),) uint64 words with the bits of the n_in real rows set (padding 0)."""
     return pack_bits(np.ones((1, n_in), dtype=np.uint8))[0]
@@ -749,7 +758,7 @@ def _check_states(states: np.ndarray) -> np.ndarray:
 class SenseResult:
     """What one layer's sensing of a batch produced."""
 
-    popcount: np.ndarray  # (n_images, n_out) int32: sensed count, all row tiles and phases
+    popcount: np.ndarray  # (n_images, n_out) count_dtype(n_in): sensed count, all row tiles and phases
     n_active_cells: np.ndarray  # (2, n_groups, 2) int64: activated cells per phase, column group, state
     n_active_rows: np.ndarray  # (2,) int64: activated rows per phase over the batch (one tile column)
     n_misreads: int  # cell reads that came out wrong
@@ -771,6 +780,8 @@ def tile_masks(n_in: int, tile_rows: int) -> tuple[np.ndarray, np.ndarray, np.nd
 
 
 def _per_neuron(value, n_out: int, group: np.ndarray, name: str) -> np.ndarray:
+    if isinstance(value, (int, float)) and value == 0:  # the usual error-free read: nothing to check
+        return np.zeros(n_out)
     a = np.asarray(value, dtype=np.float64)
     if a.ndim == 0:
         out = np.full(n_out, float(a))
@@ -870,7 +881,7 @@ def sense_two_phase(x_words: np.ndarray, states: np.ndarray, tile_rows: int, *,
     _rows_read(x, valid, n_phases, a1, a2)
     n_ib = -(-n_img // _IMG_BLOCK)
     n_jb = -(-n_out // _OUT_BLOCK)
-    pop = np.empty((n_img, n_out), dtype=np.int32)
+    pop = np.empty((n_img, n_out), dtype=count_dtype(n_in))
     g1 = np.zeros((n_img, n_jb, n_groups), dtype=np.int64)
     mis = np.zeros((n_ib, n_jb), dtype=np.int64)
     flips = 0
@@ -964,5 +975,5 @@ def activity(ap1: np.ndarray, ap2: np.ndarray | None, rows: np.ndarray, group: n
     return act
 
 
-__all__ = ["PackedStates", "SenseResult", "activity", "apply_flips", "sense_two_phase", "tile_masks",
-           "valid_mask"]
+__all__ = ["PackedStates", "SenseResult", "activity", "apply_flips", "count_dtype", "sense_two_phase",
+           "tile_masks", "valid_mask"]
