@@ -15,19 +15,20 @@ P = np.uint8(0)
 
 
 @njit(cache=True)
-def _program(target, previous, p_fail_to_ap, p_fail_to_p, uniforms, out):
+def _program(target, previous, p_fail_to_ap, p_fail_to_p, step, uniforms, out):
     """out[k] = target[k] unless the cell had to switch and the write failed (u < p_fail).
 
     A cell already in its target state is reinforced by the write and cannot fail. Arrays 1-D of one
-    length: target/previous/out uint8 (1 = AP), p_fail_* float64 probabilities, uniforms float64 in
-    [0, 1). Returns the number of failed switches.
+    length: target/previous/out uint8 (1 = AP), uniforms float64 in [0, 1); p_fail_* float64
+    probabilities, cell k's at [k * step] (step 1: one per cell, step 0: one for all cells). Returns
+    the number of failed switches.
     """
     failures = 0
     for k in range(target.size):
         if previous[k] == target[k]:
             out[k] = target[k]
         else:
-            p = p_fail_to_ap[k] if target[k] == 1 else p_fail_to_p[k]
+            p = p_fail_to_ap[k * step] if target[k] == 1 else p_fail_to_p[k * step]
             if uniforms[k] < p:
                 out[k] = previous[k]
                 failures += 1
@@ -128,8 +129,11 @@ def program_cells(target: np.ndarray, previous: np.ndarray, p_fail_to_ap, p_fail
     n = target.size
     out = np.empty(n, dtype=np.uint8)
     uniforms = rng.random(n)
-    failures = _program(target, previous, _flat_f64(p_fail_to_ap, n, "p_fail_to_ap"),
-                        _flat_f64(p_fail_to_p, n, "p_fail_to_p"), uniforms, out)
+    # one rate for all cells (constant_ber): no per-cell arrays, the kernel reads element 0 (step 0)
+    step = 0 if np.ndim(p_fail_to_ap) == 0 and np.ndim(p_fail_to_p) == 0 else 1
+    m = n if step else 1
+    p_ap, p_p = _flat_f64(p_fail_to_ap, m, "p_fail_to_ap"), _flat_f64(p_fail_to_p, m, "p_fail_to_p")
+    failures = _program(target, previous, p_ap, p_p, step, uniforms, out)
     return out, int(np.count_nonzero(target != previous)), int(failures)
 
 
