@@ -314,3 +314,27 @@ def test_misread_image_index_by_reciprocal_is_exact():
     mult = ((1 << 32) + lengths - 1) // lengths
     got = (q * mult[:, None, None]) >> 32
     np.testing.assert_array_equal(got, q // lengths[:, None, None])
+
+
+@pytest.mark.parametrize("n_in, dtype", [(32766, np.int16), (32767, np.int32)])
+def test_counts_take_the_smallest_type_that_holds_them(n_in, dtype):
+    # counts reach n_in (every read counted); at and past int16's largest value they are int32
+    assert sensing.count_dtype(n_in) == dtype
+    x = np.ones((3, n_in), dtype=np.int8)
+    x[1, : n_in // 3] = -1
+    states = np.zeros((2, n_in), dtype=np.uint8)
+    states[0] = 1  # all +1 weights (AP under plus_one_ap): image 0 counts every row
+    res = sense_two_phase(pack_bits(x), states, 1024)
+    assert res.popcount.dtype == dtype
+    expected = [[n_in, 0], [n_in - n_in // 3, n_in // 3], [n_in, 0]]
+    assert res.popcount.tolist() == expected
+
+
+def test_unipolar_counts_widen_before_doubling():
+    # 2 c overflows int16 for c > 16383: the XNOR popcount must come out of wider arithmetic
+    from accelsim.mapping import unipolar_popcount
+
+    count_on = np.array([[20000, 3]], dtype=np.int16)
+    n_on, n_plus, n_in = np.array([25000]), np.array([21000, 10]), 30000
+    got = unipolar_popcount(count_on, n_on, n_plus, n_in)
+    assert got.tolist() == [[2 * 20000 - 25000 + 30000 - 21000, 2 * 3 - 25000 + 30000 - 10]]
