@@ -176,7 +176,7 @@ def cost_only(arch: ArchConfig, desc: NetDescription, n_images: int, *, activity
         sense_j.append(sensing_energy_j(tile, cells, rows * lm.col_tiles, 0))
 
     def program(li: int) -> dict[str, float]:
-        # as simulate._Repeat.program: one pulse of its target polarity per cell (000 Fig. 3)
+        # as simulate.RepeatState.program: one pulse of its target polarity per cell (000 Fig. 3)
         counts = np.bincount(maps[li].neuron_group, minlength=n_groups) * maps[li].n_in
         return {"write": float(sum(n * grp.e_write_j for n, grp in zip(counts, tile.groups)))}
 

@@ -88,16 +88,16 @@ class _Campaign:
     rows_per_image: int  # input vectors (patches for a convolution) per image
     #: zero-padded layer sensed in one two-phase pass (no read errors): its padded rows were driven in
     #: phase 2 like -1 inputs; (cells (2, n_groups, 2), rows) per image to take off its activity, the
-    #: counts being corrected by ``_Repeat._padding_terms``. None: nothing to take off.
+    #: counts being corrected by ``RepeatState._padding_terms``. None: nothing to take off.
     padding_reads: tuple[np.ndarray, int] | None = None
 
 
-def _hrs(states: list[np.ndarray], n_aged: int) -> int:
+def hrs_cells(states: list[np.ndarray], n_aged: int) -> int:
     """AP (HRS) cells in the layers subject to retention."""
     return sum(int(s.sum()) for s in states[:n_aged])
 
 
-class _Repeat:
+class RepeatState:
     """The callbacks one repeat gives the engine: program, sense a wave, age.
 
     A campaign's cells change only by read disturb, which the sensing kernel applies image after
@@ -393,7 +393,7 @@ def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 
     ``progress`` shows a bar on stderr over the inference campaigns (repeats x steps) when stderr
     is a terminal.
     ``incremental`` re-evaluates a campaign from the previous one where few cells changed (exact,
-    see ``_Repeat``); False forces full passes (the same results, for checking).
+    see ``RepeatState``); False forces full passes (the same results, for checking).
     """
     if workload.x.shape[1] != net.n_inputs or (workload.x_real is not None) != net.real_input:
         raise ValueError("workload inputs (size, real or +-1) do not match the network")
@@ -415,7 +415,7 @@ def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 
     bar = tqdm(total=repeats * campaigns, desc="campaigns", unit="campaign", file=sys.stderr,
                disable=None if progress else True, leave=False)  # None: on a terminal only
     for r in range(first_repeat, first_repeat + repeats):
-        rep = _Repeat(arch, net, maps, chip, x_words, seed, r, incremental)
+        rep = RepeatState(arch, net, maps, chip, x_words, seed, r, incremental)
         engine = Engine.for_chip(maps, arch, chip, trace=trace and first_engine is None)
         engine.program(rep.program)
         after_program = dict(engine.energy)
@@ -430,7 +430,7 @@ def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 
         acc = float(np.mean(rep.predictions == y))
         acc_prog.append(acc)
         flips_to_p = flips_to_ap = 0
-        rows.append((r, 0, 0.0, acc, 0, 0, 0, _hrs(rep.states, rep.n_aged)))
+        rows.append((r, 0, 0.0, acc, 0, 0, 0, hrs_cells(rep.states, rep.n_aged)))
         if dt_s > 0:
             for step in range(1, n_steps + 1):
                 engine.age(dt_s, rep.age)
@@ -440,7 +440,7 @@ def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 
                 bar.update()
                 acc = float(np.mean(rep.predictions == y))
                 rows.append((r, step, step * dt_s, acc, flips_to_p + flips_to_ap, flips_to_p,
-                             flips_to_ap, _hrs(rep.states, rep.n_aged)))
+                             flips_to_ap, hrs_cells(rep.states, rep.n_aged)))
         acc_eol.append(acc)
         flips_total.append(flips_to_p + flips_to_ap)
         for key, value in (("switches", rep.n_switches), ("failures", rep.n_failures),

@@ -29,7 +29,7 @@ from accelsim.errors import UsageError
 from accelsim.kernels.xnor import pack_bits
 from accelsim.mapping import map_network
 from accelsim.network import Network, crossbar_inputs, reference_predict
-from accelsim.simulate import TIMELINE_COLUMNS, RunResult, _hrs, _Repeat
+from accelsim.simulate import TIMELINE_COLUMNS, RepeatState, RunResult, hrs_cells
 from accelsim.table import Table
 from accelsim.workload import Workload
 
@@ -68,7 +68,7 @@ def run_chunk(arch: ArchConfig, net: Network, workload: Workload, seed: int, r: 
     chip = build_chip(arch, maps)
     x_words = pack_bits(crossbar_inputs(net, workload.x))
     n = len(workload.y)
-    rep = _Repeat(arch, net, maps, chip, x_words, seed, r)
+    rep = RepeatState(arch, net, maps, chip, x_words, seed, r)
     write_j = [rep.program(li)["write"] for li in range(len(maps))]
 
     def campaign() -> None:
@@ -81,7 +81,7 @@ def run_chunk(arch: ArchConfig, net: Network, workload: Workload, seed: int, r: 
         k = c.rows_per_image
         cells.append(c.active_cells.reshape(n, k, *c.active_cells.shape[1:]).sum(axis=1))
         rows.append(c.active_rows.reshape(n, k, 2).sum(axis=1))
-    preds, flips, hrs = [rep.predictions.copy()], [], [_hrs(rep.states, rep.n_aged)]
+    preds, flips, hrs = [rep.predictions.copy()], [], [hrs_cells(rep.states, rep.n_aged)]
     n_steps = arch.retention.n_steps
     dt_s = arch.retention.horizon_s / n_steps
     if dt_s > 0:
@@ -90,7 +90,7 @@ def run_chunk(arch: ArchConfig, net: Network, workload: Workload, seed: int, r: 
             flips.append(rep.flips)
             campaign()
             preds.append(rep.predictions.copy())
-            hrs.append(_hrs(rep.states, rep.n_aged))
+            hrs.append(hrs_cells(rep.states, rep.n_aged))
     return ChunkRepeat(predictions=np.stack(preds), active_cells=cells, active_rows=rows, write_j=write_j,
                        counters=(rep.n_switches, rep.n_failures, rep.n_wrong),
                        energy_junction_j=rep.energy_junction, flips=flips, hrs=hrs, n_reads=rep.n_reads)

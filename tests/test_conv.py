@@ -213,7 +213,7 @@ def test_zero_error_rates_reproduce_the_reference_bit_for_bit(tiny_arch_path, rn
     5- and 7-row tiles) and of columns."""
     from accelsim.arch.chip import build_chip
     from accelsim.kernels.xnor import pack_bits
-    from accelsim.simulate import _Repeat
+    from accelsim.simulate import RepeatState
 
     net = make_conv_network(rng, front=front, head=front)
     arch = load_arch(tiny_arch_path, [f"tile.rows={rows}", f"tile.cols={cols}", "write.ber=0",
@@ -226,7 +226,7 @@ def test_zero_error_rates_reproduce_the_reference_bit_for_bit(tiny_arch_path, rn
     # Layer by layer: the simulated activations equal the reference's.
     maps = map_network(net, arch)
     a = crossbar_inputs(net, wl.x).astype(np.int32)
-    rep = _Repeat(arch, net, maps, build_chip(arch, maps), pack_bits(a), 2, 0)
+    rep = RepeatState(arch, net, maps, build_chip(arch, maps), pack_bits(a), 2, 0)
     for li in range(len(maps)):
         rep.program(li)
         rep.sense(li, 0, len(a))

@@ -338,14 +338,14 @@ def test_front_refuses_an_average_pool(tmp_path, rng):
 
 
 def _repeat_layers(arch, net, x, seed=2):
-    """(simulated input activations of every crossbar layer, predictions, the _Repeat)."""
+    """(simulated input activations of every crossbar layer, predictions, the RepeatState)."""
     from accelsim.arch.chip import build_chip
     from accelsim.kernels.xnor import pack_bits, unpack_bits
-    from accelsim.simulate import _Repeat
+    from accelsim.simulate import RepeatState
 
     maps = map_network(net, arch)
     a = crossbar_inputs(net, x)
-    rep = _Repeat(arch, net, maps, build_chip(arch, maps), pack_bits(a), seed, 0)
+    rep = RepeatState(arch, net, maps, build_chip(arch, maps), pack_bits(a), seed, 0)
     acts = [a]
     for li in range(len(maps)):
         rep.program(li)
@@ -429,12 +429,12 @@ def test_one_pass_and_two_pass_padding_agree(tiny_arch_path, rng, convention):
     x = _inputs(net, rng, 12)
     from accelsim.arch.chip import build_chip
     from accelsim.kernels.xnor import pack_bits
-    from accelsim.simulate import _Repeat
+    from accelsim.simulate import RepeatState
 
     maps = map_network(net, arch)
     results = []
     for tiny in (0.0, 1e-30):
-        rep = _Repeat(arch, net, maps, build_chip(arch, maps), pack_bits(x), 3, 0)
+        rep = RepeatState(arch, net, maps, build_chip(arch, maps), pack_bits(x), 3, 0)
         g = len(arch.tile.columns)
         rep.read = ReadProbabilities(misread_p=np.full(g, tiny), misread_ap=np.zeros(g),
                                      disturb_p=np.zeros(g), disturb_ap=np.zeros(g))

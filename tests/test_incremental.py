@@ -31,14 +31,14 @@ def test_incremental_campaigns_equal_full_passes(tiny_arch_path, horizon, conven
                                       f"mapping.input_encoding={encoding}", "tile.rows=64",
                                       "tile.cols=32"])
     updates = []
-    original = sim._Repeat._update
+    original = sim.RepeatState._update
 
     def counting(self, li, x):
         c = original(self, li, x)
         updates.append(c is not None)
         return c
 
-    monkeypatch.setattr(sim._Repeat, "_update", counting)
+    monkeypatch.setattr(sim.RepeatState, "_update", counting)
     fast = _run(arch, net, wl, True)
     full = _run(arch, net, wl, False)
     pd.testing.assert_frame_equal(fast.timeline, full.timeline, check_exact=True)
@@ -59,6 +59,6 @@ def test_read_errors_mean_full_passes(tiny_arch_path, monkeypatch):
                   y=np.zeros(50, dtype=np.int64), name="random")
     arch = load_arch(tiny_arch_path, ["read.model=device", "retention.horizon=100 years"])
     called = []
-    monkeypatch.setattr(sim._Repeat, "_update", lambda self, li, x: called.append(li))
+    monkeypatch.setattr(sim.RepeatState, "_update", lambda self, li, x: called.append(li))
     simulate(arch, net, wl, seed=1)
     assert called == []

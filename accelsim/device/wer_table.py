@@ -19,7 +19,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammaincc, gammaln
 
-from accelsim.kernels.device_write import _drive_energy, _log_table_lookup
 from accelsim.device.energy import DIVIDER_ITERATIONS, Driver
 from accelsim.device.mtj import MTJ, Polarity, initial_state
 from accelsim.device.write import (
@@ -30,6 +29,7 @@ from accelsim.device.write import (
     _shape,
     write_error_rate_at_drive,
 )
+from accelsim.kernels.device_write import _drive_energy, _log_table_lookup
 
 #: Largest |ln WER_table - ln WER_exact| allowed at the interval midpoints when a table is built.
 LOG_TOL = 1e-10

@@ -1,5 +1,5 @@
-"""Numba kernels of the device stage (programming): per-device junction drive and pulse energy, and the lookup of a
-tabulated ln WER. Imported only by their wrapper, :mod:`accelsim.device.wer_table`.
+"""Numba kernels of the device stage (programming): per-device junction drive and pulse energy, and
+the lookup of a tabulated ln WER. Imported only by their wrapper, :mod:`accelsim.device.wer_table`.
 """
 
 from __future__ import annotations
