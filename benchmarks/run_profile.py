@@ -9,8 +9,9 @@ Stages, each timed in turn in one process (the order a command-line run takes th
   other imports   the rest of what `accelsim run` imports (scipy.special/optimize, simpy, yaml, accelsim)
   load inputs     config, network and bundled test set, validation and limits
   simulate        (under cProfile, which adds a little) split into: write probabilities (per-cell
-                  write error rates and energies), programming (write draws), retention (ageing draws), sensing (kernels and
-                  thresholds), reference inference, and the rest (the SimPy engine, book-keeping)
+                  write error rates and energies), programming (write draws), retention (ageing
+                  draws), sensing (kernels and thresholds), reference inference, and the rest (the
+                  SimPy engine, book-keeping)
   write outputs   CSV, timeline and JSON
 The total is beside the wall time of the whole `accelsim run` process measured separately.
 
