@@ -11,7 +11,7 @@
 4. a sparse-fault campaign (write BER 1e-4, 10 retention steps on all-Delta-60 columns over 10 years,
    5 repeats, 2,000 images), accelsim's simulate() vs the numpy loop re-running full passes, both in
    this process after imports: target >= 20x faster;
-5. `accelsim --version` vs `python -c "import numpy"`: target <= 2x;
+5. `accelsim --version`, and `accelsim run --help`, vs `python -c "import numpy"`: target <= 2x;
 6. peak resident memory of the default run (target <= 1 GiB) and of a 10,000-image run;
 7. (--deep) 000's CIFAR-10 BNN (47.5 M weights): seconds per image of a cost-only campaign, and of a
    functional campaign with random +-1 weights drawn from seed 0 (benchmarks/bench_deep.py), its
@@ -306,6 +306,9 @@ def main() -> None:
                                n_fn, ROOT)
     _row(5, "`accelsim --version` vs `python -c \"import numpy\"`", f"{t_ver:.3f} s", f"{t_import:.3f} s",
          t_ver / t_import, "<= 2x", t_ver / t_import <= 2)
+    t_help, t_import = _in_turn([*ACCELSIM, "run", "--help"], [py, "-c", "import numpy"], n_fn, ROOT)
+    _row(5, "`accelsim run --help` vs `python -c \"import numpy\"`", f"{t_help:.3f} s",
+         f"{t_import:.3f} s", t_help / t_import, "<= 2x", t_help / t_import <= 2)
     with tempfile.TemporaryDirectory() as tmp:
         _memory_figure(Path(tmp))
     if args.deep:
