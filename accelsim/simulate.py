@@ -92,6 +92,16 @@ class _Campaign:
     padding_reads: tuple[np.ndarray, int] | None = None
 
 
+def program_and_infer(engine: Engine, on_layer, n: int, on_wave) -> tuple[float, dict[str, float]]:
+    """Program the cells through ``engine`` and run the first inference campaign of ``n`` images:
+    (the programming campaign's energy, the inference campaign's energy by activity)."""
+    engine.program(on_layer)
+    after_program = dict(engine.energy)
+    engine.infer(n, on_wave)
+    campaign = {k: v - after_program.get(k, 0.0) for k, v in engine.energy.items()}
+    return sum(after_program.values()), campaign
+
+
 def hrs_cells(states: list[np.ndarray], n_aged: int) -> int:
     """AP (HRS) cells in the layers subject to retention."""
     return sum(int(s.sum()) for s in states[:n_aged])
@@ -417,13 +427,9 @@ def simulate(arch: ArchConfig, net: Network, workload: Workload, *, seed: int = 
     for r in range(first_repeat, first_repeat + repeats):
         rep = RepeatState(arch, net, maps, chip, x_words, seed, r, incremental)
         engine = Engine.for_chip(maps, arch, chip, trace=trace and first_engine is None)
-        engine.program(rep.program)
-        after_program = dict(engine.energy)
-        engine.infer(n, rep.sense)
+        e_prog, campaign = program_and_infer(engine, rep.program, n, rep.sense)
         bar.update()
-        after_infer = dict(engine.energy)
-        e_program += sum(after_program.values())
-        campaign = {k: v - after_program.get(k, 0.0) for k, v in after_infer.items()}
+        e_program += e_prog
         e_infer += sum(campaign.values())
         for k, v in campaign.items():
             by_activity[k] = by_activity.get(k, 0.0) + v / repeats

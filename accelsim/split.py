@@ -29,7 +29,7 @@ from accelsim.errors import UsageError
 from accelsim.kernels.xnor import pack_bits
 from accelsim.mapping import map_network
 from accelsim.network import Network, crossbar_inputs, reference_predict
-from accelsim.simulate import TIMELINE_COLUMNS, RepeatState, RunResult, hrs_cells
+from accelsim.simulate import TIMELINE_COLUMNS, RepeatState, RunResult, hrs_cells, program_and_infer
 from accelsim.table import Table
 from accelsim.workload import Workload
 
@@ -154,12 +154,9 @@ def simulate_split(arch: ArchConfig, net: Network, workload: Workload, *, seed: 
                 int(act_rows[li][start:stop].sum()) * maps[li].col_tiles, 0)}
 
         engine = Engine.for_chip(maps, arch, chip)
-        engine.program(lambda li, w=first.write_j: {"write": w[li]})
-        after_program = dict(engine.energy)
-        engine.infer(n, on_wave)
-        after_infer = dict(engine.energy)
-        e_program += sum(after_program.values())
-        campaign = {k: v - after_program.get(k, 0.0) for k, v in after_infer.items()}
+        e_prog, campaign = program_and_infer(engine, lambda li, w=first.write_j: {"write": w[li]}, n,
+                                             on_wave)
+        e_program += e_prog
         e_infer += sum(campaign.values())
         for k, v in campaign.items():
             by_activity[k] = by_activity.get(k, 0.0) + v / repeats
