@@ -27,6 +27,7 @@ from accelsim.kernels.sensing import (
     _rows_read,
     _uniform,
     activity,
+    block_bounds,
     sense_two_phase,
     valid_mask,
 )
@@ -106,12 +107,7 @@ def _adc_blocks(x_words, w_t, masks, lo, hi, rows_b, m1b, ap_bt, group, n_phases
     n_jb = -(-n_out // _OUT_BLOCK)
     n_blocks = -(-n_img // _IMG_BLOCK) * n_jb
     for blk in prange(n_blocks):
-        ib = blk // n_jb
-        jb = blk % n_jb
-        i0 = ib * _IMG_BLOCK
-        i1 = min(i0 + _IMG_BLOCK, n_img)
-        j0 = jb * _OUT_BLOCK
-        nb = min(_OUT_BLOCK, n_out - j0)
+        ib, jb, i0, i1, j0, nb = block_bounds(blk, n_img, n_out)
         st = _block_state(seed, blk)
         n_wrong = 0
         acc = np.zeros(_OUT_BLOCK, dtype=np.int64)

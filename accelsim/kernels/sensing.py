@@ -358,20 +358,24 @@ def _sense_blocks_serial(x_words, w_t, n_ap, a1, a2, n_in, counted_ap_phase1, n_
                      sc_mis_p, sc_mis_ap, stochastic, seed, out_pop, g1, misreads)
 
 
+@njit(cache=True, inline="always")
+def block_bounds(blk, n_img, n_out):
+    """Block ``blk`` of the images x neurons grid (neuron blocks fastest): (image block, neuron block,
+    first image, end of its images, first neuron, its number of neurons)."""
+    n_jb = -(-n_out // _OUT_BLOCK)
+    ib = blk // n_jb
+    jb = blk % n_jb
+    i0 = ib * _IMG_BLOCK
+    j0 = jb * _OUT_BLOCK
+    return ib, jb, i0, min(i0 + _IMG_BLOCK, n_img), j0, min(_OUT_BLOCK, n_out - j0)
+
+
 @njit(cache=True)
 def _sense_block(blk, x_words, w_t, n_ap, a1, a2, n_in, counted_ap_phase1, n_phases, group,
                  sc_mis_p, sc_mis_ap, stochastic, seed, out_pop, g1, misreads):
     """Block ``blk`` (image block blk // n_out_blocks, neuron block blk % n_out_blocks); a function
     of its own so that the parallel driver stays small (numba's parfor passes compile slowly)."""
-    n_img = x_words.shape[0]
-    n_out = w_t.shape[1]
-    n_jb = -(-n_out // _OUT_BLOCK)
-    ib = blk // n_jb
-    jb = blk % n_jb
-    i0 = ib * _IMG_BLOCK
-    i1 = min(i0 + _IMG_BLOCK, n_img)
-    j0 = jb * _OUT_BLOCK
-    nb = min(_OUT_BLOCK, n_out - j0)
+    ib, jb, i0, i1, j0, nb = block_bounds(blk, x_words.shape[0], w_t.shape[1])
     for i in range(i0, i1):
         for g in range(g1.shape[2]):
             g1[i, jb, g] = 0
