@@ -224,11 +224,18 @@ class Engine:
         """Reads of one sensing phase on row tile ``r`` of layer ``li``: ceil(rows used / k)."""
         return -(-self._rows_used(self.layers[li], r) // self.rows_per_read)
 
+    def read_passes(self, li: int) -> int:
+        """Passes of the row reads per input vector: with one row per read (row-serial) each row is
+        read once, in the phase its input selects (002 Sec. III-A: the cells can be sensed serially;
+        the two phases are what makes reading many rows at once correct), so one pass; with k > 1 rows
+        per read, each sensing phase reads every group of k rows (``sensing_phases``)."""
+        return 1 if self.rows_per_read == 1 else sensing_phases(self.layers[li])
+
     def sense_cycles(self, li: int, c: int, n: int, r: int = 0) -> int:
         """Cycles tile (r, c) of layer ``li`` takes to sense ``n`` images."""
         lm = self.layers[li]
         cols = self._cols_used(lm, c)
-        return (self.vectors(li, n) * sensing_phases(lm) * math.ceil(cols / self.timing.sense_amps(self.cols))
+        return (self.vectors(li, n) * self.read_passes(li) * math.ceil(cols / self.timing.sense_amps(self.cols))
                 * self.reads_per_phase(li, r) * self.read_cycles)
 
     def link_in_cycles(self, li: int, n: int) -> int:
@@ -331,7 +338,7 @@ class Engine:
                 cycles = self.sense_cycles(li, c, wave.n, r)
                 yield env.timeout(cycles)
                 busy[name] += cycles
-                self._charge("sense", self.vectors(li, wave.n) * sensing_phases(self.layers[li]) * reads
+                self._charge("sense", self.vectors(li, wave.n) * self.read_passes(li) * reads
                              * (cols * e.column_phase_j + e.decode_j), li)
                 done.succeed()
 

@@ -136,7 +136,9 @@ def handler(args: argparse.Namespace) -> int:
     ro = tc.readout
     conv = "sense amps" if not ro.parallel else "converters"
     print(f"readout {ro.describe()}")
-    print(f"       {tc.reads_per_phase(tc.rows)} reads per phase of a full tile, "
+    passes = ("reads of a full tile per input vector (each row once, in the phase its input selects)"
+              if not ro.parallel else "reads per phase of a full tile")
+    print(f"       {tc.reads_per_phase(tc.rows)} {passes}, "
           f"{_si(tc.t_read_s, 's')} each ({timing.t_sense_s * 1e9:g} ns read pulse"
           + (f" + {tc.t_convert_s * 1e9:g} ns conversion)" if ro.parallel else ")")
           + f"; per column and read {_si(tc.e_sense_column_j, 'J')} "

@@ -90,11 +90,11 @@ def test_papers_networks_tiles_adder_depth_and_cells_by_hand():
     assert result.chip.n_tiles == 59
     assert result.n_cells == sum(r * c for r, c in zip(rows, cols)) == 47_458_304
     assert [lm.vectors_per_image for lm in result.maps] == [1024, 256, 256, 64, 64, 1, 1, 1]
-    # the busiest tile of the first binary layer senses 1024 patches x 2 phases x 1024 row-serial reads
-    # (read.rows_per_read 1: its 1024 rows one at a time) x 5 cycles (10 ns at 500 MHz) per image; its
-    # inputs travel 1024 rows per patch over a 64-bit link
+    # the busiest tile of the first binary layer senses 1024 patches x 1024 row-serial reads
+    # (read.rows_per_read 1: its 1024 rows one at a time, each once, in the phase its input selects)
+    # x 5 cycles (10 ns at 500 MHz) per image; its inputs travel 1024 rows per patch over a 64-bit link
     assert arch.read.rows_per_read == 1
-    assert result.layers[0].cycles_per_image["sense"] == 1024 * 2 * 1024 * 5
+    assert result.layers[0].cycles_per_image["sense"] == 1024 * 1024 * 5
     assert result.layers[0].cycles_per_image["link_in"] == 1024 * 1024 / 64
     assert result.layers[0].cycles_per_image["link_out"] == 1024 * 384 * 11 / 64  # 11-bit counts
     # zero padding: a 32 x 32 map with a 3x3 kernel has 30 x 30 full patches, the border ones fewer taps

@@ -176,3 +176,23 @@ def test_ageing_advances_the_clock_and_calls_back():
     assert e.age(10 * 365.25 * 86400) == seconds_to_cycles(10 * 365.25 * 86400, 1e9)  # the one rounding
     with pytest.raises(ValueError):
         e.age(-1.0)
+
+
+@pytest.mark.parametrize("n_phases", [1, 2])
+def test_row_serial_reads_each_row_once_and_parallel_reads_both_phases(n_phases):
+    # 8 -> 4 on 4 x 4 tiles, t_sense 3 cycles. Row-serial (k = 1): a tile's 4 rows, each read once
+    # per input vector whatever the phases (the row's input selects its phase, 002 Sec. III-A), so
+    # 4 x 3 = 12 cycles and 4 sense decisions per column; k = 2: each phase reads both groups of 2
+    # rows, 2 phases x 2 x 3 = 12 cycles for bipolar inputs, 6 for a unipolar layer (one phase).
+    t = TimingConfig(**HAND)
+    layer = Layer(n_in=8, n_out=4, row_tiles=2, col_tiles=1, n_phases=n_phases)
+    energies = OpEnergies(column_phase_j=1.0)
+    serial = Engine([layer], tile_rows=4, tile_cols=4, timing=t, rows_per_read=1, energies=energies)
+    pairs = Engine([layer], tile_rows=4, tile_cols=4, timing=t, rows_per_read=2, energies=energies)
+    assert serial.sense_cycles(0, 0, 1) == 4 * 3
+    assert pairs.sense_cycles(0, 0, 1) == n_phases * 2 * 3
+    serial.infer(1)
+    pairs.infer(1)
+    # 2 row tiles x 4 columns x (4 reads, or n_phases x 2 reads) of 1 J each
+    assert serial.energy["sense"] == pytest.approx(2 * 4 * 4)
+    assert pairs.energy["sense"] == pytest.approx(2 * 4 * n_phases * 2)
