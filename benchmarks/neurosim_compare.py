@@ -133,8 +133,8 @@ def table(n_images: int) -> str:
     out += ["", head, rule,
             f"| throughput [1/s] | {NEUROSIM_45NM['throughput_per_s']:.3g} | "
             + " | ".join(f"{s['throughput']:.3g}" for _, s in sides) + " |",
-            "| cycles per phase (full tile) | - | " + " | ".join(str(s["cycles_per_phase"]) for _, s in sides)
-            + " |",
+            "| cycles per read pass of a full tile (k = 1: one pass; k > 1: per phase) | - | "
+            + " | ".join(str(s["cycles_per_phase"]) for _, s in sides) + " |",
             "| accuracy (programmed) | - | " + " | ".join(f"{100 * s['accuracy']:.2f} %" for _, s in sides)
             + " |"]
     return "\n".join(out)
