@@ -235,7 +235,8 @@ class Engine:
         """Cycles tile (r, c) of layer ``li`` takes to sense ``n`` images."""
         lm = self.layers[li]
         cols = self._cols_used(lm, c)
-        return (self.vectors(li, n) * self.read_passes(li) * math.ceil(cols / self.timing.sense_amps(self.cols))
+        return (self.vectors(li, n) * self.read_passes(li)
+                * math.ceil(cols / self.timing.sense_amps(self.cols))
                 * self.reads_per_phase(li, r) * self.read_cycles)
 
     def link_in_cycles(self, li: int, n: int) -> int:
