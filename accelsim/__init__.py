@@ -13,10 +13,6 @@ __all__ = ["__version__", *_API]
 
 
 def __getattr__(name: str):
-    if name == "sweep":  # the module accelsim.sweep, callable as accelsim.api.sweep
-        import importlib
-
-        return importlib.import_module("accelsim.sweep")
     if name in _API:
         from accelsim import api
 

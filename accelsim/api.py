@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from accelsim.config import ArchConfig
     from accelsim.network import Network
     from accelsim.simulate import RunResult
-    from accelsim.sweep import SweepSpec
+    from accelsim.sweeps import SweepSpec
 
 #: A run's name names its output files: letters, digits and ``_ . + -``.
 RUN_NAME = re.compile(r"[A-Za-z0-9_.+-]+")
@@ -305,7 +305,7 @@ def sweep(spec: str | Path | Mapping[str, Any] | SweepSpec, *, out: str | Path |
     ----------
     spec
         A sweep spec YAML file, the same content as a dict (its relative paths resolve against the
-        current directory), or a spec from ``accelsim.sweep.load_spec``; e.g. ``{"arch":
+        current directory), or a spec from ``accelsim.sweeps.load_spec``; e.g. ``{"arch":
         "arch_configs/weight_ber.yaml", "net": "workloads/mlp784.npz", "grid": {"write.ber": [1e-3,
         1e-2]}}``.
     out
@@ -324,7 +324,7 @@ def sweep(spec: str | Path | Mapping[str, Any] | SweepSpec, *, out: str | Path |
         The sweep CSV's rows, in spec order.
     """
     from accelsim.outputs import check_output_file
-    from accelsim.sweep import SweepSpec, check_workers, load_spec, load_spec_dict, run_sweep
+    from accelsim.sweeps import SweepSpec, check_workers, load_spec, load_spec_dict, run_sweep
 
     if isinstance(spec, SweepSpec):
         loaded = spec

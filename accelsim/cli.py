@@ -242,7 +242,7 @@ def _elapsed(since: float) -> str:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from accelsim.api import sweep
-    from accelsim.sweep import load_spec, timeline_path
+    from accelsim.sweeps import load_spec, timeline_path
 
     if args.scheduler and (args.workers is not None or args.cluster):
         other = "--workers" if args.workers is not None else "--cluster"
@@ -269,7 +269,7 @@ def _sweep_on_jobqueue(args: argparse.Namespace, spec, out: Path):
     """``--cluster KIND``: a dask-jobqueue cluster (scheduler in this process, workers as batch jobs:
     ``--workers`` single-threaded workers, default one job's) runs the sweep, then is closed."""
     from accelsim.cluster import jobqueue_cluster, parse_cluster_options
-    from accelsim.sweep import run_sweep
+    from accelsim.sweeps import run_sweep
 
     cluster = jobqueue_cluster(args.cluster, parse_cluster_options(args.cluster_option or []))
     try:
@@ -288,7 +288,7 @@ def _sweep_on_jobqueue(args: argparse.Namespace, spec, out: Path):
 def cmd_optimize(args: argparse.Namespace) -> int:
     from accelsim.optimize import FRONT_CSV, TRIALS_CSV, run_study
     from accelsim.optimize_spec import load_spec
-    from accelsim.sweep import check_workers
+    from accelsim.sweeps import check_workers
 
     if args.scheduler and args.workers is not None:
         raise UsageError("--scheduler and --workers: give one (--scheduler runs on an existing cluster's "

@@ -106,7 +106,7 @@ def run_shipped(spec, point, repeat: int, arch, tech: ShippedFile, net, workload
     its technology file, the network and workload (scattered once per worker), and the client's
     software versions (a worker that joined after the handshake is checked here)."""
     _one_thread()
-    from accelsim.sweep import error_row, run_point
+    from accelsim.sweeps import error_row, run_point
 
     found = software_versions()
     if found != expected:
@@ -213,7 +213,7 @@ def execute(spec, todo: list, address: str, worker_wait_s: float | None = WORKER
     technology file, and each network with its workload, scattered to every worker."""
     import distributed  # noqa: F401 (its loggers exist before _quiet_dask silences them)
 
-    from accelsim.sweep import arch_key, point_arch, point_net
+    from accelsim.sweeps import arch_key, point_arch, point_net
 
     archs, resolved, techs, inputs = {}, {}, {}, {}
     for point, _ in todo:

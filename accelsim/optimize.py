@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from accelsim import sweep
+from accelsim import sweeps
 from accelsim.config import _apply_override, read_yaml
 from accelsim.errors import UsageError
 from accelsim.optimize_spec import OptimizeSpec, Param, fingerprint, overrides, yaml_value
@@ -130,9 +130,9 @@ def judge(spec: OptimizeSpec, rows: list[dict]) -> tuple[list[float] | None, lis
 # ----------------------------------------------------------------------------------------------
 
 
-def sweep_spec(spec: OptimizeSpec) -> sweep.SweepSpec:
+def sweep_spec(spec: OptimizeSpec) -> sweeps.SweepSpec:
     """The sweep whose points are this study's trials (a trial's overrides are its point's values)."""
-    return sweep.SweepSpec(name=spec.name, path=spec.path, arch=spec.arch, net=spec.net,
+    return sweeps.SweepSpec(name=spec.name, path=spec.path, arch=spec.arch, net=spec.net,
                            data=spec.data, repeats=spec.repeats, seeds=(spec.seed,), fixed=(),
                            grid=(), zipped=())
 
@@ -142,10 +142,10 @@ def run_trials(spec: OptimizeSpec, batch: list[tuple[int, dict[str, Any]]], work
     """Run each (trial number, parameter values) of a batch for every repeat, as sweep tasks on the
     sweep's execution path; returns each trial's run rows (``SUMMARY_COLUMNS``) in repeat order."""
     s = sweep_spec(spec)
-    tasks = [(sweep.SweepPoint(index=number, values=overrides(spec, values), seed=spec.seed), r)
+    tasks = [(sweeps.SweepPoint(index=number, values=overrides(spec, values), seed=spec.seed), r)
              for number, values in batch for r in range(spec.repeats)]
     rows: dict[int, dict[int, dict]] = {number: {} for number, _ in batch}
-    for row, _timeline in sweep._execute(s, tasks, workers, scheduler):
+    for row, _timeline in sweeps._execute(s, tasks, workers, scheduler):
         rows[int(row["point"])][int(row["repeat"])] = {c: _plain(row[c]) for c in SUMMARY_COLUMNS}
     return {number: [by_repeat[r] for r in range(spec.repeats)] for number, by_repeat in rows.items()}
 
@@ -303,7 +303,7 @@ def pareto_front(spec: OptimizeSpec, trials: list) -> list:
 
 
 def _param_cell(p: Param, value: Any) -> Any:
-    return sweep._cell(value)
+    return sweeps._cell(value)
 
 
 def tables(spec: OptimizeSpec, study) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list]:

@@ -422,7 +422,7 @@ def check(spec: OptimizeSpec) -> None:
     from accelsim import limits
     from accelsim.errors import UsageError
     from accelsim.network import load_network
-    from accelsim.sweep import _n_images
+    from accelsim.sweeps import _n_images
 
     for p in (spec.arch, spec.net):
         if not p.is_file():
@@ -444,7 +444,7 @@ def check(spec: OptimizeSpec) -> None:
 def fingerprint(spec: OptimizeSpec) -> str:
     """SHA-256 of what a study's trials depend on: the spec (without ``trials``), the seed, and the
     architecture, network and data files' contents."""
-    from accelsim.sweep import _data_files, _sha256_files
+    from accelsim.sweeps import _data_files, _sha256_files
 
     content = {k: v for k, v in spec.raw.items() if k != "trials"}
     content["seed"] = spec.seed

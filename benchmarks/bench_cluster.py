@@ -90,7 +90,7 @@ def _children_cpu_s() -> float:
 
 def measure(quick: bool = False) -> dict:
     """Wall and CPU seconds of both sides, the number of runs, and whether the CSVs are identical."""
-    from accelsim.sweep import load_spec, run_sweep
+    from accelsim.sweeps import load_spec, run_sweep
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)

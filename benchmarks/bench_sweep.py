@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 
 # Single-threaded kernels in this process too, so that "1 worker" is one core's worth of work, as each
-# Dask worker is (accelsim.sweep starts its workers single-threaded).
+# Dask worker is (accelsim.sweeps starts its workers single-threaded).
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
@@ -24,7 +24,7 @@ from pathlib import Path  # noqa: E402
 
 from sweep_spec import write_spec  # noqa: E402
 
-from accelsim.sweep import load_spec, run_sweep  # noqa: E402
+from accelsim.sweeps import load_spec, run_sweep  # noqa: E402
 
 TARGET_SPEEDUP = 1.7
 

@@ -113,7 +113,7 @@ def test_from_torch_without_torch_says_so(monkeypatch):
 
 def test_import_accelsim_stays_light():
     probe = ("import json, sys, accelsim; print(json.dumps([m for m in ('accelsim.api', 'pandas', "
-             "'numpy', 'accelsim.sweep') if m in sys.modules]))")
+             "'numpy', 'accelsim.sweeps') if m in sys.modules]))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
@@ -153,10 +153,11 @@ def test_sweep_dict_is_checked_like_a_file(tmp_path, tiny_arch_path, tiny_net_pa
         accelsim.sweep(3)
 
 
-def test_the_sweep_module_is_callable():
-    import accelsim.sweep as module
+def test_accelsim_sweep_is_the_api_function_also_after_the_module_is_imported():
+    import accelsim.sweeps as module
+    from accelsim import api
 
-    assert accelsim.sweep is module and callable(module) and module.load_spec is not None
+    assert accelsim.sweep is api.sweep and module.load_spec is not None
 
 
 # ------------------------------------------------------------------------ --data mnist|fashion|PATH

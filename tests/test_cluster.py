@@ -24,7 +24,7 @@ from conftest import ROOT, TINY_ARCH, make_tiny_network
 
 from accelsim.errors import AccelsimError, UsageError
 from accelsim.network import save_network
-from accelsim.sweep import errors_path, load_spec, run_sweep, spec_record_path, timeline_path
+from accelsim.sweeps import errors_path, load_spec, run_sweep, spec_record_path, timeline_path
 
 #: 16 runs (4 x 2 points, 2 repeats): long enough on a worker to kill something while they run.
 SPEC = """\
@@ -226,7 +226,7 @@ def test_a_device_sweep_on_the_cluster_gives_the_in_process_csv(client_dir, refe
 
 def test_failing_points_are_error_rows_kept_by_resume_and_rerun_once_their_record_is_removed(
         tmp_path, client_dir, reference, monkeypatch):
-    import accelsim.sweep
+    import accelsim.sweeps
 
     frame = pd.read_csv(reference["f"])
     failed = frame[frame.error.notna()]
@@ -244,8 +244,9 @@ def test_failing_points_are_error_rows_kept_by_resume_and_rerun_once_their_recor
                  errors_path(reference["f"])):
         shutil.copy(path, tmp_path / path.name)
     ran = []
-    real = accelsim.sweep.run_task
-    monkeypatch.setattr(accelsim.sweep, "run_task", lambda s, p, r: ran.append((p.index, r)) or real(s, p, r))
+    real = accelsim.sweeps.run_task
+    monkeypatch.setattr(accelsim.sweeps, "run_task",
+                        lambda s, p, r: ran.append((p.index, r)) or real(s, p, r))
     run_sweep(spec, out, resume=True, progress=False)
     assert ran == [] and out.read_bytes() == reference["f"].read_bytes()
     errors_path(out).unlink()  # the failures forgotten: resume runs them again

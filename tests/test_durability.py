@@ -24,7 +24,7 @@ from conftest import TINY_ARCH, make_tiny_network
 
 from accelsim.network import save_network
 from accelsim.outputs import OutputError, OutputSet, atomic_write_text
-from accelsim.sweep import load_spec, run_sweep, spec_record_path, timeline_path
+from accelsim.sweeps import load_spec, run_sweep, spec_record_path, timeline_path
 
 RUN_FILES = ("r.csv", "r_timeline.csv", "r.json", "r_trace.csv")
 SPEC = """\
@@ -246,7 +246,7 @@ def test_a_second_sweep_on_the_same_out_exits_2_and_the_first_completes(inputs, 
 
 def test_resuming_a_finished_sweep_reruns_nothing_and_changes_nothing(inputs, reference_sweep, tmp_path,
                                                                       monkeypatch):
-    import accelsim.sweep
+    import accelsim.sweeps
 
     out = tmp_path / "s.csv"
     for path in (reference_sweep, timeline_path(reference_sweep), spec_record_path(reference_sweep)):
@@ -256,6 +256,6 @@ def test_resuming_a_finished_sweep_reruns_nothing_and_changes_nothing(inputs, re
     def no_task(*args):
         raise AssertionError("a finished task was run again")
 
-    monkeypatch.setattr(accelsim.sweep, "run_task", no_task)
+    monkeypatch.setattr(accelsim.sweeps, "run_task", no_task)
     run_sweep(load_spec(inputs / "spec.yaml"), out, resume=True, progress=False)
     assert (out.read_bytes(), timeline_path(out).read_bytes()) == before

@@ -307,7 +307,7 @@ grid:
 def test_fault_counts_do_not_depend_on_the_number_of_workers(tmp_path, tiny_arch_path, tiny_net_path):
     """Same spec and seeds: one worker and two workers give the same fault counts, row for row, and
     every kind of fault happens (the comparison is not between zeros)."""
-    from accelsim.sweep import load_spec, run_sweep, timeline_path
+    from accelsim.sweeps import load_spec, run_sweep, timeline_path
 
     spec_path = tmp_path / "spec.yaml"
     spec_path.write_text(SWEEP.format(arch=tiny_arch_path.name, net=tiny_net_path.name))

@@ -17,8 +17,8 @@ from accelsim.config import load_arch
 from accelsim.errors import ConfigError
 from accelsim.optimize import run_study
 from accelsim.optimize_spec import load_spec
-from accelsim.sweep import load_spec as load_sweep
-from accelsim.sweep import run_sweep
+from accelsim.sweeps import load_spec as load_sweep
+from accelsim.sweeps import run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -402,7 +402,7 @@ def test_delta_scan_between_40_and_45(tmp_path):
     """"What 002 must have assumed" quotes a Delta scan that no committed output holds: munch-fig7's
     spec (uniform_delta.yaml, the conventional network, seed 0, 5 repeats, tau0 1 ns, +-1 pixels) at
     Delta 41-44, rerun here (about 20 runs of the 784-1024-10 network)."""
-    from accelsim.sweep import load_spec, run_sweep
+    from accelsim.sweeps import load_spec, run_sweep
 
     spec = tmp_path / "scan.yaml"
     spec.write_text(SCAN.format(arch=ROOT / "arch_configs" / "uniform_delta.yaml",

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from accelsim.errors import ConfigError
-from accelsim.sweep import expand, load_spec, run_sweep, spec_record_path, timeline_path
+from accelsim.sweeps import expand, load_spec, run_sweep, spec_record_path, timeline_path
 
 
 def _spec(tmp_path, tiny_arch_path, tiny_net_path, body):
@@ -41,7 +41,7 @@ def test_expansion_order_and_counts(tmp_path, tiny_arch_path, tiny_net_path):
 
 
 def test_fixed_keys_apply_to_every_point(tmp_path, tiny_arch_path, tiny_net_path):
-    from accelsim.sweep import point_arch
+    from accelsim.sweeps import point_arch
 
     spec = load_spec(_spec(tmp_path, tiny_arch_path, tiny_net_path,
                            "set:\n  write.ber: 0.25\ngrid:\n  tile.rows: [4, 9]\n"))
@@ -258,7 +258,7 @@ def test_the_spec_record_follows_the_data_files_an_idx_pair_included(tmp_path, t
                                                                        tiny_net_path):
     import dataclasses
 
-    from accelsim.sweep import spec_fingerprint
+    from accelsim.sweeps import spec_fingerprint
 
     spec = load_spec(_spec(tmp_path, tiny_arch_path, tiny_net_path, SMALL))
     data = tmp_path / "idx"

@@ -31,7 +31,7 @@ from accelsim.device.mtj import MTJ
 from accelsim.errors import AccelsimError, ConfigError, DataError, NetworkError, UsageError
 from accelsim.mapping import map_network
 from accelsim.network import load_network, network_arrays, save_network
-from accelsim.sweep import expand, load_spec, point_arch
+from accelsim.sweeps import expand, load_spec, point_arch
 from accelsim.workload import bundled_workload, load_workload
 
 GAMMA = TINY_ARCH.replace("  model: constant_ber\n  ber: 0.0\n", "  model: gamma\n  overdrive: 2.0\n")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from accelsim.sweep import SweepSpec, check, load_spec, run_sweep, timeline_path
+from accelsim.sweeps import SweepSpec, check, load_spec, run_sweep, timeline_path
 
 ROOT = Path(__file__).resolve().parents[2]
 SWEEPS = ROOT / "arch_configs" / "sweeps"

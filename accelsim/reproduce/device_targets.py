@@ -1,6 +1,6 @@
 """Device-physics reproductions: programming energy vs BER (003 Fig. 2, 000 Fig. 4) and the write
 error rate table of Tzoufras et al. (001 Table I), each a device sweep spec in arch_configs/sweeps/
-(run by accelsim.sweep, evaluated by accelsim.device) post-processed into the paper's comparison.
+(run by accelsim.sweeps, evaluated by accelsim.device) post-processed into the paper's comparison.
 
 The papers' operating points (2.0 Vc, the 1e-10 reference, tau = 5 tau_D) are inputs (in the specs and
 architectures); their reported results appear only as what the model's output is compared to.
@@ -25,7 +25,7 @@ from accelsim.outputs import atomic_write_text, ensure_dir  # noqa: E402
 from accelsim.plot import write_figure  # noqa: E402
 from accelsim.reproduce.common import SWEEPS, cell_column, run_device_spec  # noqa: E402
 from accelsim.reproduce.registry import Comparison, target  # noqa: E402
-from accelsim.sweep import load_spec  # noqa: E402
+from accelsim.sweeps import load_spec  # noqa: E402
 
 # Inputs taken from the papers (operating points, not results); 2.0 Vc, the driver and tau = 5 tau_D
 # are in the architectures the specs name.

@@ -18,7 +18,6 @@ import math
 import os
 import re
 import sys
-import types
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -686,16 +685,3 @@ def check_workers(workers: int | None) -> int:
     if workers < 1:
         raise UsageError(f"--workers {workers}: expected >= 1")
     return workers
-
-
-class _SweepModule(types.ModuleType):
-    """This module, callable: ``accelsim.sweep(spec, ...)`` is ``accelsim.api.sweep`` (the package
-    attribute ``accelsim.sweep`` is this module once it is imported, so the module itself must run it)."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
-        from accelsim.api import sweep
-
-        return sweep(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _SweepModule
