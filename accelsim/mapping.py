@@ -164,15 +164,9 @@ def map_layer(index: int, weights: np.ndarray, arch: ArchConfig, conv: ConvShape
     n_out, n_in = weights.shape
     row_tiles = math.ceil(n_in / tile.rows)
     col_tiles = math.ceil(n_out / tile.cols)
-    slot_group = _used_column_groups(tile, n_out, arch.mapping.sort_columns_by_hrs)
-    if arch.mapping.sort_columns_by_hrs:
-        hrs = weights_to_states(weights, arch.mapping).sum(axis=1, dtype=np.int64)
-        neurons_by_hrs = np.argsort(-hrs, kind="stable")
-        slots_by_robustness = np.argsort(-slot_group, kind="stable")
-        slot = np.empty(n_out, dtype=np.int64)
-        slot[neurons_by_hrs] = slots_by_robustness
-    else:
-        slot = np.arange(n_out, dtype=np.int64)
+    hrs = (weights_to_states(weights, arch.mapping).sum(axis=1, dtype=np.int64)
+           if arch.mapping.sort_columns_by_hrs else None)
+    group, slot = _slots(n_out, arch, hrs)
     n_phases = 1 if index == 0 and arch.mapping.input_encoding == "unipolar" else 2
     pool = conv_pool_cost(conv, n_out) if conv is not None else (0, 0, "")
     if n_phases == 1 and conv is not None and conv.zero_padded:
@@ -180,7 +174,7 @@ def map_layer(index: int, weights: np.ndarray, arch: ArchConfig, conv: ConvShape
                           "a 0/1 input and an undriven padding row cannot be told apart; use "
                           "'bipolar' or pad_value 'one'")
     return LayerMap(index=index, n_in=n_in, n_out=n_out, row_tiles=row_tiles, col_tiles=col_tiles,
-                    neuron_group=slot_group[slot], neuron_slot=slot, n_phases=n_phases,
+                    neuron_group=group, neuron_slot=slot, n_phases=n_phases,
                     n_plus=(weights == 1).sum(axis=1, dtype=np.int64) if n_phases == 1 else None,
                     vectors_per_image=conv.positions if conv else 1,
                     inputs_per_image=conv.n_inputs if conv else n_in,
